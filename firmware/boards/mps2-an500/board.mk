@@ -1,0 +1,15 @@
+# Board facts for the Arm MPS2 AN500 FPGA image (Cortex-M7) as emulated by QEMU.
+# Simple `KEY := value` lines only: the harness parses this file with a regex.
+# QEMU maps 4 MiB of each memory; the budgets model an STM32F746-class MCU.
+CORE := cortex-m7
+CPU_FLAGS := -mcpu=cortex-m7 -mthumb -mfloat-abi=soft
+FLASH_ORIGIN := 0x00000000
+FLASH_SIZE := 1048576
+RAM_ORIGIN := 0x20000000
+RAM_SIZE := 327680
+STACK_SIZE := 8192
+CLOCK_HZ := 25000000
+TIMER := systick
+TIMER_HZ := 25000000
+QEMU_MACHINE := mps2-an500
+BOARD_COMMON := mps2-common

@@ -1,0 +1,21 @@
+/* The op interface: one entry point for every layer kind. */
+#include "yono_nn.h"
+
+int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch)
+{
+    switch ((yono_op_t)l->op) {
+    case YONO_OP_CONV2D:
+        yono_conv2d_s8(l, in, out, scratch);
+        return 0;
+    case YONO_OP_MAXPOOL2D:
+        yono_maxpool2d_s8(l, in, out);
+        return 0;
+    case YONO_OP_AVGPOOL_GLOBAL:
+        yono_avgpool_global_s8(l, in, out);
+        return 0;
+    case YONO_OP_DENSE:
+        yono_dense_s8(l, in, out);
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,85 @@
+/* int8 reference kernels (CMSIS-NN style names) behind one layer descriptor.
+ * Arithmetic is exactly firmware/SPEC.md section 3; kernels are plain portable C so the
+ * same files are unit-tested natively (test/firmware/). */
+#ifndef YONO_NN_H
+#define YONO_NN_H
+
+#include <stdint.h>
+
+typedef enum {
+    YONO_OP_CONV2D = 0,
+    YONO_OP_MAXPOOL2D = 1,
+    YONO_OP_AVGPOOL_GLOBAL = 2,
+    YONO_OP_DENSE = 3,
+} yono_op_t;
+
+/* One layer. Tensors are NHWC (N=1) int8. For dense: in_c = in_features, out_c = out_features
+ * and all h/w are 1. Per-channel arrays have out_c entries except avgpool_global (1 entry). */
+typedef struct {
+    uint8_t op; /* yono_op_t */
+    uint8_t kh, kw, stride_h, stride_w, pad_top, pad_left;
+    int8_t in_zp, out_zp, act_min, act_max;
+    uint16_t in_h, in_w, in_c;
+    uint16_t out_h, out_w, out_c;
+    const int8_t *weights;     /* [oc][kh][kw][ic] or [out][in] */
+    const int32_t *bias;       /* SPEC bias (kept for reference; kernels use bias_eff) */
+    const int32_t *bias_eff;   /* bias - in_zp * sum(w[oc]) (precomputed by the code generator) */
+    const int16_t *multiplier; /* 16384 <= M < 32768 */
+    const int8_t *shift;       /* 1 <= s <= 46 */
+} yono_layer_t;
+
+/* requant(acc, M, s) = floor((acc*M + 2^(s-1)) / 2^s), exact in 64 bits (|acc*M| < 2^46). */
+static inline int64_t yono_requant(int32_t acc, int32_t m, int32_t s)
+{
+    /* >> on a negative int64 is an arithmetic shift (floor) with GCC/Clang */
+    return ((int64_t)acc * m + ((int64_t)1 << (s - 1))) >> s;
+}
+
+/* clamp(out_zp + requant(acc, M, s), lo, hi) without 64-bit rounding adds or compares:
+ * floor((a + 2^(s-1)) / 2^s) == (floor(a / 2^(s-1)) + 1) >> 1 for integer a (a = acc*M), and
+ * q = floor(a / 2^(s-1)) is saturated to +-2^29 first: beyond that every result clamps anyway
+ * (|out_zp|, |lo|, |hi| <= 128). Bit-identical to the SPEC formula (tested natively). */
+static inline int8_t yono_requant_clamp(int32_t acc, int32_t m, int32_t s, int32_t out_zp,
+                                        int32_t lo, int32_t hi)
+{
+    const int64_t q64 = ((int64_t)acc * m) >> (s - 1);
+    int32_t q;
+    if (q64 > (1 << 29)) {
+        q = 1 << 29;
+    } else if (q64 < -(1 << 29)) {
+        q = -(1 << 29);
+    } else {
+        q = (int32_t)q64;
+    }
+    int32_t y = ((q + 1) >> 1) + out_zp;
+    if (y < lo) {
+        y = lo;
+    }
+    if (y > hi) {
+        y = hi;
+    }
+    return (int8_t)y;
+}
+
+/* scratch: at least kh*kw*in_c bytes (the im2col column of one output pixel) */
+void yono_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
+void yono_dense_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+void yono_maxpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+
+/* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch as for conv2d. */
+int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
+
+/* Scratch bytes a layer needs. */
+static inline uint32_t yono_layer_scratch_bytes(const yono_layer_t *l)
+{
+    return l->op == YONO_OP_CONV2D ? (uint32_t)l->kh * l->kw * l->in_c : 0u;
+}
+
+/* Output size in bytes of a layer. */
+static inline uint32_t yono_layer_out_bytes(const yono_layer_t *l)
+{
+    return (uint32_t)l->out_h * l->out_w * l->out_c;
+}
+
+#endif

@@ -1,0 +1,9 @@
+#ifndef YONO_CRC32_H
+#define YONO_CRC32_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* CRC-32 (IEEE 802.3 / zlib): reflected poly 0xEDB88320, init and final xor 0xFFFFFFFF. */
+uint32_t crc32_ieee(const uint8_t *p, size_t n);
+
+#endif

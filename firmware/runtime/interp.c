@@ -1,0 +1,32 @@
+/* Layer-table interpreter over two static ping-pong activation buffers. Layer i writes buffer
+ * (i & 1); the generator sizes each buffer to the largest output written to it over all models,
+ * so oversized models fail at link time rather than at run time. */
+#include "yono_model.h"
+#include "models.h"
+
+static int8_t arena_a[YONO_ARENA_A_BYTES] __attribute__((aligned(4)));
+static int8_t arena_b[YONO_ARENA_B_BYTES] __attribute__((aligned(4)));
+/* im2col column for conv2d: the largest kh*kw*in_c over all models */
+static int8_t scratch[YONO_SCRATCH_BYTES] __attribute__((aligned(4)));
+
+const int8_t *yono_model_run(const yono_model_t *m, const int8_t *input)
+{
+    const int8_t *x = input;
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        int8_t *y = (i & 1u) ? arena_b : arena_a;
+        (void)yono_layer_run(&m->layers[i], x, y, scratch);
+        x = y;
+    }
+    return x;
+}
+
+uint8_t yono_argmax_s8(const int8_t *x, uint32_t n)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        if (x[i] > x[best]) {
+            best = i;
+        }
+    }
+    return (uint8_t)best;
+}

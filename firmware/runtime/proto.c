@@ -1,0 +1,260 @@
+/* Frame layer and command dispatcher. Raw frame: type, seq, u16 len, payload, u32 CRC-32;
+ * on the wire COBS(raw) followed by 0x00. Exactly one reply per command. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+#include "cobs.h"
+#include "crc32.h"
+#include "models.h"
+#include "proto.h"
+#include "yono_model.h"
+
+#define HDR_BYTES 4u
+#define CRC_BYTES 4u
+#define RAW_MAX (HDR_BYTES + MAX_PAYLOAD + CRC_BYTES)
+#define SEQ_BAD_FRAME 0xFFu
+
+#define MAX_PAYLOAD_DEC 1024 /* MAX_PAYLOAD as a plain literal for STR() */
+_Static_assert(MAX_PAYLOAD_DEC == MAX_PAYLOAD, "keep MAX_PAYLOAD_DEC in sync");
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Composed at compile time from board.mk facts (-D), BUILD_HASH (-D) and the generated
+ * MODELS_JSON, so HELLO costs no RAM and no formatting code. */
+static const char hello_json[] =
+    "{\"proto\":" STR(PROTO_VERSION) ",\"build\":\"" YONO_BUILD_HASH "\",\"board\":\"" YONO_BOARD_NAME
+    "\",\"core\":\"" YONO_CORE "\",\"clock_hz\":" STR(YONO_CLOCK_HZ) ",\"timer\":\"" YONO_TIMER
+    "\",\"timer_hz\":" STR(YONO_TIMER_HZ) ",\"max_payload\":" STR(MAX_PAYLOAD_DEC)
+    ",\"input_buffer\":" STR(YONO_INPUT_BUFFER_BYTES) ",\"models\":" YONO_MODELS_JSON "}";
+_Static_assert(sizeof(hello_json) - 1u <= MAX_PAYLOAD,
+               "HELLO JSON exceeds MAX_PAYLOAD: too many models in one firmware");
+
+static uint8_t rx[COBS_MAX_ENCODED(RAW_MAX)];
+static uint8_t tx[RAW_MAX];
+static uint8_t *const txp = tx + HDR_BYTES; /* reply payload */
+static int8_t input_buf[YONO_INPUT_BUFFER_BYTES] __attribute__((aligned(4)));
+static uint32_t input_len; /* bytes buffered so far */
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static void wr16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void wr32(uint8_t *p, uint32_t v)
+{
+    wr16(p, v);
+    wr16(p + 2, v >> 16);
+}
+
+static void send(uint8_t type, uint8_t seq, uint32_t len)
+{
+    tx[0] = type;
+    tx[1] = seq;
+    wr16(tx + 2, len);
+    wr32(tx + HDR_BYTES + len, crc32_ieee(tx, HDR_BYTES + len));
+    cobs_encode_stream(tx, HDR_BYTES + len + CRC_BYTES, board_putc);
+    board_putc(0u);
+}
+
+/* Small message builder (no printf): text and decimal numbers. */
+static uint32_t put_str(uint32_t at, const char *s)
+{
+    while (*s && at < MAX_PAYLOAD) {
+        txp[at++] = (uint8_t)*s++;
+    }
+    return at;
+}
+static uint32_t put_dec(uint32_t at, uint32_t v)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n && at < MAX_PAYLOAD) {
+        txp[at++] = (uint8_t)digits[--n];
+    }
+    return at;
+}
+
+/* ERR payload: code, then "<msg>[<a><msg2><b>]" with a/b printed only when msg2 is given. */
+static void send_err2(uint8_t seq, uint8_t code, const char *msg, uint32_t a, const char *msg2,
+                      uint32_t b)
+{
+    txp[0] = code;
+    uint32_t n = put_str(1u, msg);
+    if (msg2) {
+        n = put_dec(n, a);
+        n = put_dec(put_str(n, msg2), b);
+    }
+    send(TYPE_ERR, seq, n);
+}
+static void send_err(uint8_t seq, uint8_t code, const char *msg)
+{
+    send_err2(seq, code, msg, 0u, NULL, 0u);
+}
+
+static void cmd_hello(uint8_t seq, uint32_t n)
+{
+    if (n != 0u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "HELLO takes no payload");
+        return;
+    }
+    const uint32_t len = sizeof(hello_json) - 1u;
+    for (uint32_t i = 0; i < len; i++) {
+        txp[i] = (uint8_t)hello_json[i];
+    }
+    send(CMD_HELLO | REPLY_FLAG, seq, len);
+}
+
+static void cmd_ping(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        txp[i] = p[i];
+    }
+    send(CMD_PING | REPLY_FLAG, seq, n);
+}
+
+/* offset 0 starts a new input; offset <= buffered continues or re-sends (overwrites). */
+static void cmd_chunk(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    if (n < 4u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "CHUNK needs u32 offset");
+        return;
+    }
+    const uint32_t off = rd32(p);
+    const uint32_t len = n - 4u;
+    if (off > input_len) {
+        send_err2(seq, ERR_BAD_PAYLOAD, "CHUNK offset ", off, " beyond buffered ", input_len);
+        return;
+    }
+    if (off + len > YONO_INPUT_BUFFER_BYTES) {
+        send_err2(seq, ERR_INPUT_OVERFLOW, "input overflow: ", off + len, " > buffer ",
+                  YONO_INPUT_BUFFER_BYTES);
+        return;
+    }
+    for (uint32_t i = 0; i < len; i++) {
+        input_buf[off + i] = (int8_t)p[4u + i];
+    }
+    input_len = off + len;
+    wr32(txp, input_len);
+    send(CMD_CHUNK | REPLY_FLAG, seq, 4u);
+}
+
+static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    if (n != 5u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "INFER payload is u8 model, u16 runs, u16 warmup");
+        return;
+    }
+    const uint32_t id = p[0], runs = rd16(p + 1), warmup = rd16(p + 3);
+    if (id >= YONO_N_MODELS) {
+        send_err2(seq, ERR_UNKNOWN_MODEL, "unknown model ", id, ", models: ", YONO_N_MODELS);
+        return;
+    }
+    const yono_model_t *m = &yono_models[id];
+    const uint32_t ticks_at = 3u + m->classes + 2u;
+    const uint32_t max_runs = (MAX_PAYLOAD - ticks_at) / 4u;
+    if (runs < 1u || runs > max_runs) {
+        send_err2(seq, ERR_BAD_PAYLOAD, "runs ", runs, " not in 1..", max_runs);
+        return;
+    }
+    if (input_len != m->input_bytes) {
+        send_err2(seq, ERR_INPUT_SIZE, "input has ", input_len, " bytes, model needs ",
+                  m->input_bytes);
+        return;
+    }
+    const int8_t *logits = NULL;
+    for (uint32_t i = 0; i < warmup; i++) {
+        logits = yono_model_run(m, input_buf);
+    }
+    for (uint32_t i = 0; i < runs; i++) {
+        const uint64_t t0 = board_ticks();
+        logits = yono_model_run(m, input_buf);
+        const uint64_t dt = board_ticks() - t0;
+        wr32(txp + ticks_at + 4u * i, dt > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dt);
+    }
+    txp[0] = (uint8_t)id;
+    txp[1] = yono_argmax_s8(logits, m->classes);
+    txp[2] = (uint8_t)m->classes;
+    for (uint32_t i = 0; i < m->classes; i++) {
+        txp[3u + i] = (uint8_t)logits[i];
+    }
+    wr16(txp + 3u + m->classes, runs);
+    send(CMD_INFER | REPLY_FLAG, seq, ticks_at + 4u * runs);
+}
+
+static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    switch (type) {
+    case CMD_HELLO:
+        cmd_hello(seq, n);
+        break;
+    case CMD_PING:
+        cmd_ping(seq, p, n);
+        break;
+    case CMD_CHUNK:
+        cmd_chunk(seq, p, n);
+        break;
+    case CMD_INFER:
+        cmd_infer(seq, p, n);
+        break;
+    default:
+        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: ", 4u);
+        break;
+    }
+}
+
+void proto_serve(void)
+{
+    for (;;) {
+        /* Tight polling loop until the 0x00 delimiter; overlong frames are drained, then refused. */
+        uint32_t n = 0;
+        int overflow = 0;
+        for (;;) {
+            const uint8_t b = board_getc();
+            if (b == 0u) {
+                break;
+            }
+            if (n < sizeof(rx)) {
+                rx[n++] = b;
+            } else {
+                overflow = 1;
+            }
+        }
+        if (n == 0u && !overflow) {
+            continue; /* empty frame: the host may send 0x00 to resynchronise */
+        }
+        if (overflow) {
+            send_err(SEQ_BAD_FRAME, ERR_BAD_FRAME, "frame too long");
+            continue;
+        }
+        const int32_t raw = cobs_decode_inplace(rx, n);
+        if (raw < 0) {
+            send_err(SEQ_BAD_FRAME, ERR_BAD_FRAME, "bad COBS");
+            continue;
+        }
+        if ((uint32_t)raw < HDR_BYTES + CRC_BYTES) {
+            send_err(SEQ_BAD_FRAME, ERR_BAD_FRAME, "frame too short");
+            continue;
+        }
+        const uint32_t len = rd16(rx + 2);
+        if (len > MAX_PAYLOAD || len + HDR_BYTES + CRC_BYTES != (uint32_t)raw) {
+            send_err(SEQ_BAD_FRAME, ERR_BAD_FRAME, "bad length");
+            continue;
+        }
+        if (crc32_ieee(rx, HDR_BYTES + len) != rd32(rx + HDR_BYTES + len)) {
+            send_err(SEQ_BAD_FRAME, ERR_BAD_FRAME, "bad CRC");
+            continue;
+        }
+        dispatch(rx[0], rx[1], rx + HDR_BYTES, len);
+    }
+}

@@ -1,0 +1,29 @@
+/* Wire protocol v1 (firmware/SPEC.md section 1): framing and command dispatch. */
+#ifndef YONO_PROTO_H
+#define YONO_PROTO_H
+
+#define PROTO_VERSION 1
+#define MAX_PAYLOAD 1024u
+
+enum {
+    CMD_HELLO = 0x01,
+    CMD_PING = 0x02,
+    CMD_CHUNK = 0x03,
+    CMD_INFER = 0x04,
+    REPLY_FLAG = 0x80,
+    TYPE_ERR = 0x7F,
+};
+
+enum {
+    ERR_BAD_FRAME = 1,
+    ERR_UNKNOWN_MODEL = 2,
+    ERR_INPUT_OVERFLOW = 3,
+    ERR_INPUT_SIZE = 4,
+    ERR_UNKNOWN_COMMAND = 5,
+    ERR_BAD_PAYLOAD = 6,
+};
+
+/* Read frames from the board UART and answer each; never returns. */
+void proto_serve(void);
+
+#endif

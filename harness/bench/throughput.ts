@@ -1,0 +1,111 @@
+/**
+ * Benchmark (prints figures; not a test): harness throughput on the default emulated rig.
+ *  - link capacity: back-to-back maximum-size PING frames (device-bound bytes per second)
+ *  - per model: samples/s streaming real test inputs (upload + infer + reply), wire bytes per
+ *    sample, and the same input as MLPerf Tiny's hex text ("db <hex>%" lines of 31 bytes)
+ *  - efficiency: achieved samples/s over the bound the link capacity and inference time allow
+ * Usage: npm run bench -- [--rig name] [--samples n]
+ */
+import { parseArgs } from 'node:util';
+import { loadPrepared, ensurePrepared } from '../datasets/prepared.js';
+import { buildFirmware } from '../firmware/build.js';
+import { MAX_PAYLOAD, wireBytes } from '../protocol/frame.js';
+import { formatTable } from '../reports/summary.js';
+import { DEFAULT_RIG, loadRig } from '../rig/rig.js';
+import { loadModelSet } from '../session/model-set.js';
+import { openSession } from '../session/session.js';
+import { runCleanups } from '../util/cleanup.js';
+import { HilError } from '../util/errors.js';
+
+/** Host->device bytes MLPerf Tiny's runner sends for one input of n bytes, and the replies. */
+export function mlperfHexBytes(n: number): { out: number; in: number } {
+  const ready = 'm-ready\r\n'.length;
+  let out = `db load ${n}%`.length;
+  let replies = ready;
+  for (let off = 0; off < n; off += 31) {
+    out += 'db '.length + 2 * Math.min(31, n - off) + '%'.length;
+    replies += ready;
+  }
+  out += 'infer 1 0%'.length;
+  replies += 'm-results-[0.000,0.000,0.000,0.000,0.000,0.000,0.000,0.000,0.000,0.000]\r\n'.length + ready;
+  return { out, in: replies };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rig: { type: 'string' }, samples: { type: 'string' } } });
+  const samples = Number(values.samples ?? 300);
+  const rig = loadRig(values.rig ?? DEFAULT_RIG);
+  const models = loadModelSet();
+  for (const d of new Set(models.map((m) => m.dataset))) ensurePrepared(d);
+  const firmware = buildFirmware(rig.board, models);
+  const session = await openSession(rig, firmware);
+  try {
+    const { client, link } = session;
+    // Link capacity: device-bound payload bytes per second with maximum-size frames.
+    const ping = Buffer.alloc(MAX_PAYLOAD, 0x5a);
+    const pings = 40;
+    let t0 = process.hrtime.bigint();
+    for (let i = 0; i < pings; i++) await client.ping(ping);
+    const pingSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const capacity = (pings * wireBytes(MAX_PAYLOAD)) / pingSeconds; // wire bytes/s towards the device
+    console.log(`rig ${rig.name}: link capacity ${(capacity / 1024).toFixed(1)} KiB/s device-bound (${pings} x ${MAX_PAYLOAD}-byte PING frames)`);
+
+    const rows: string[][] = [];
+    for (const model of models) {
+      const data = loadPrepared(model.dataset, 'test');
+      const id = session.modelId(model.name);
+      const n = Math.min(samples, data.count);
+      // Inference round trip alone (input already on the device).
+      await client.upload(data.x.subarray(0, data.inputBytes));
+      t0 = process.hrtime.bigint();
+      for (let i = 0; i < 20; i++) await client.infer(id, 1, 0);
+      const inferSeconds = Number(process.hrtime.bigint() - t0) / 1e9 / 20;
+
+      const outBefore = link.stats.bytesOut;
+      const inBefore = link.stats.bytesIn;
+      t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) {
+        await client.upload(data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes));
+        await client.infer(id, 1, 0);
+      }
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const outPerSample = (link.stats.bytesOut - outBefore) / n;
+      const inPerSample = (link.stats.bytesIn - inBefore) / n;
+      const achieved = n / seconds;
+      // Bound: the upload's wire bytes at link capacity, then one inference round trip.
+      const uploadWire = wireBytes(4 + data.inputBytes);
+      const bound = 1 / (uploadWire / capacity + inferSeconds);
+      const hex = mlperfHexBytes(data.inputBytes);
+      const hexRate = 1 / (hex.out / capacity + inferSeconds);
+      rows.push([
+        model.name,
+        String(data.inputBytes),
+        outPerSample.toFixed(0),
+        inPerSample.toFixed(0),
+        String(hex.out),
+        (hex.out / outPerSample).toFixed(2) + 'x',
+        (inferSeconds * 1000).toFixed(2),
+        achieved.toFixed(1),
+        bound.toFixed(1),
+        `${((100 * achieved) / bound).toFixed(1)}%`,
+        hexRate.toFixed(1),
+      ]);
+    }
+    console.log(
+      formatTable(
+        ['model', 'input B', 'wire out B/sample', 'wire in B/sample', 'MLPerf hex out B', 'hex/ours', 'infer RTT ms', 'samples/s', 'bound/s', 'efficiency', 'hex est. samples/s'],
+        rows,
+      ),
+    );
+    console.log('bound = 1 / (upload wire bytes / link capacity + inference round trip); hex est. uses the same link capacity and inference time');
+  } finally {
+    await session.close();
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`error: ${e instanceof HilError ? e.toLine() : String(e)}\n`);
+    process.exitCode = 2;
+  })
+  .finally(() => void runCleanups());

@@ -1,0 +1,52 @@
+/** Data-set registry (prepare / ensure by name) plus the prepared-set IO re-exported from prepared-io.ts. */
+import { HilError } from '../util/errors.js';
+import { FMNIST_NAME, prepareFashionMnist } from './fashion-mnist.js';
+import { isPrepared, PreparedManifest, readManifest } from './prepared-io.js';
+import { HAPT_NAME, prepareUciHapt, HAPT_PREP_VERSION } from './uci-hapt.js';
+import { FMNIST_PREP_VERSION } from './fashion-mnist.js';
+
+export { loadPrepared, datasetHash, readManifest, isPrepared, preparedDir, sha256Hex, writePrepared } from './prepared-io.js';
+export type { PreparedManifest, PreparedSplit, Split, SplitData, Shape3 } from './prepared-io.js';
+
+export const DATASET_NAMES = [FMNIST_NAME, HAPT_NAME] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export interface PrepareOptions {
+  /** folder with the shared raw data sets (default YONO_DATA_DIR or <repo>/../shared/datasets) */
+  dataDir?: string;
+  /** folder with the Fashion-MNIST IDX files (default YONO_FMNIST_DIR or /usr/share/datasets/fashion-mnist) */
+  fmnistDir?: string;
+  /** root of prepared sets (default <repo>/datasets/prepared) */
+  root?: string;
+}
+
+const VERSIONS: Record<DatasetName, string> = { fashion_mnist: FMNIST_PREP_VERSION, uci_hapt: HAPT_PREP_VERSION };
+
+function checkName(name: string): DatasetName {
+  if (!(DATASET_NAMES as readonly string[]).includes(name)) {
+    throw new HilError(`unknown data set '${name}' (known: ${DATASET_NAMES.join(', ')})`, 'dataset');
+  }
+  return name as DatasetName;
+}
+
+export function prepareDataset(name: string, opts: PrepareOptions = {}): PreparedManifest {
+  const n = checkName(name);
+  return n === 'fashion_mnist'
+    ? prepareFashionMnist({ fmnistDir: opts.fmnistDir, root: opts.root })
+    : prepareUciHapt({ dataDir: opts.dataDir, root: opts.root });
+}
+
+/** Prepares the set if it is missing or was made by another preparation-code version. */
+export function ensurePrepared(name: string, opts: PrepareOptions = {}): PreparedManifest {
+  const n = checkName(name);
+  if (isPrepared(n, opts.root)) {
+    try {
+      const m = readManifest(n, opts.root);
+      if (m.prep_version === VERSIONS[n]) return m;
+    } catch (e) {
+      if (!(e instanceof HilError)) throw e;
+      // corrupt manifest: fall through and rebuild
+    }
+  }
+  return prepareDataset(n, opts);
+}

@@ -1,0 +1,11 @@
+import type { Rig } from '../rig/rig.js';
+import type { Dut } from './dut.js';
+import { QemuDut } from './qemu.js';
+
+/** The one place that turns a rig description into a device adapter. */
+export function createDut(rig: Rig): Dut {
+  switch (rig.dut.kind) {
+    case 'qemu':
+      return new QemuDut(rig);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * QEMU adapter: boots the ELF on an emulated Cortex-M machine with -icount (deterministic
+ * virtual time) and exposes its UART as a pseudo-terminal that the serialport package opens.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import type { Link } from '../capabilities/link.js';
+import type { Flasher } from '../capabilities/flasher.js';
+import { SerialLink } from '../link/serial-link.js';
+import type { Rig } from '../rig/rig.js';
+import { onCleanup } from '../util/cleanup.js';
+import { HilError } from '../util/errors.js';
+import { requireTools } from '../util/tools.js';
+import type { Dut } from './dut.js';
+
+/** "Flashing" an emulated board is choosing the ELF that QEMU's loader puts in its flash. */
+export class QemuLoaderFlasher implements Flasher {
+  readonly kind = 'qemu-loader';
+  elf?: string;
+  async flash(elfPath: string): Promise<void> {
+    if (!fs.existsSync(elfPath)) throw new HilError('firmware image not found', elfPath);
+    this.elf = elfPath;
+  }
+}
+
+export class QemuDut implements Dut {
+  readonly description: string;
+  private child?: ChildProcess;
+  private ptyPath?: string;
+  private link?: Link;
+  private stderrTail = '';
+  private exited?: string;
+  private removeCleanup?: () => void;
+  private readonly flasher = new QemuLoaderFlasher();
+
+  constructor(private readonly rig: Rig) {
+    this.description = `QEMU ${this.machine} (rig ${rig.name})`;
+  }
+
+  private get machine(): string {
+    return this.rig.dut.machine ?? this.rig.board;
+  }
+
+  /** The QEMU command line, exposed for run.json so a run can be reproduced by hand. */
+  args(elf: string): string[] {
+    return [
+      '-M', this.machine,
+      '-nographic',
+      '-monitor', 'none',
+      '-serial', 'pty',
+      '-icount', `shift=${this.rig.dut.icount_shift ?? 0}`,
+      ...(this.rig.dut.extra_args ?? []),
+      '-kernel', elf,
+    ];
+  }
+
+  async flash(elfPath: string): Promise<void> {
+    await this.flasher.flash(elfPath);
+  }
+
+  async start(): Promise<void> {
+    if (!this.flasher.elf) throw new HilError('start() before flash()', this.description);
+    requireTools(['qemu-system-arm']);
+    const child = spawn('qemu-system-arm', this.args(this.flasher.elf), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = undefined;
+    this.removeCleanup = onCleanup(() => this.close());
+    const timeoutMs = this.rig.dut.boot_timeout_ms ?? 10000;
+    this.ptyPath = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new HilError(`QEMU did not offer its serial port within ${timeoutMs} ms`, this.description)), timeoutMs);
+      const onData = (d: Buffer) => {
+        text += d.toString();
+        this.stderrTail = text.slice(-2000);
+        const m = /char device redirected to (\/dev\/\S+)/.exec(text);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new HilError(`cannot start qemu-system-arm: ${err.message}`, this.description));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        this.exited = `exited with ${signal ?? code}`;
+        const last = this.stderrTail.trim().split('\n').pop() ?? '';
+        reject(new HilError(`QEMU ${this.exited} before the board was up${last ? `: ${last}` : ''}`, this.description));
+      });
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = `exited with ${signal ?? code}`;
+    });
+  }
+
+  async reset(): Promise<void> {
+    await this.close();
+    await this.start();
+  }
+
+  async connect(): Promise<Link> {
+    if (!this.ptyPath || this.exited) throw new HilError(`QEMU is not running${this.exited ? ` (${this.exited})` : ''}`, this.description);
+    this.link = await SerialLink.open({ path: this.ptyPath, baudRate: this.rig.link.baud ?? 115200, label: `QEMU ${this.machine} serial0` });
+    return this.link;
+  }
+
+  async close(): Promise<void> {
+    this.removeCleanup?.();
+    this.removeCleanup = undefined;
+    const link = this.link;
+    this.link = undefined;
+    await link?.close();
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}

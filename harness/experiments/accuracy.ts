@@ -1,0 +1,77 @@
+/**
+ * Accuracy: every selected test sample of each model is streamed to the device, predicted
+ * there, and compared with its label and with the bit-exact host reference prediction.
+ */
+import { loadPrepared } from '../datasets/prepared.js';
+import { predictInt8 } from '../reference/int8.js';
+import type { ExperimentContext, Provenance } from './context.js';
+
+export interface AccuracyRow extends Provenance {
+  model: string;
+  dataset: string;
+  samples: number;
+  correct: number;
+  top1: number;
+  host_correct: number;
+  host_top1: number;
+  agreement: number;
+  mismatches: number;
+}
+
+export interface PredictionRow {
+  model: string;
+  sample: number;
+  label: number;
+  device: number;
+  host: number;
+}
+
+export interface AccuracyOptions {
+  /** Samples per model; undefined = the whole test split. */
+  samples?: number;
+  onRow?: (row: AccuracyRow, predictions: PredictionRow[]) => void;
+}
+
+export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptions = {}): Promise<AccuracyRow[]> {
+  const rows: AccuracyRow[] = [];
+  for (const model of ctx.models) {
+    const data = loadPrepared(model.dataset, 'test');
+    const count = Math.min(data.count, options.samples ?? data.count);
+    const id = ctx.session.modelId(model.name);
+    const progress = ctx.log.progress(`accuracy ${model.name}`, count);
+    const predictions: PredictionRow[] = [];
+    let correct = 0;
+    let hostCorrect = 0;
+    let agree = 0;
+    for (let i = 0; i < count && !ctx.cancelled(); i++) {
+      const input = data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
+      await ctx.session.client.upload(input);
+      const result = await ctx.session.client.infer(id, 1, 0);
+      const host = predictInt8(model, input);
+      const label = data.y[i];
+      if (result.predicted === label) correct++;
+      if (host === label) hostCorrect++;
+      if (host === result.predicted) agree++;
+      predictions.push({ model: model.name, sample: i, label, device: result.predicted, host });
+      progress.tick(1, `top1 ${((100 * correct) / (i + 1)).toFixed(1)}%`);
+    }
+    progress.stop();
+    const n = predictions.length;
+    const row: AccuracyRow = {
+      ...ctx.provenance(data.sha256),
+      model: model.name,
+      dataset: model.dataset,
+      samples: n,
+      correct,
+      top1: n ? correct / n : 0,
+      host_correct: hostCorrect,
+      host_top1: n ? hostCorrect / n : 0,
+      agreement: n ? agree / n : 0,
+      mismatches: n - agree,
+    };
+    rows.push(row);
+    options.onRow?.(row, predictions);
+    if (ctx.cancelled()) break;
+  }
+  return rows;
+}

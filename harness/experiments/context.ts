@@ -1,0 +1,23 @@
+import type { Int8Model } from '../modeltools/int8-model.js';
+import type { Session } from '../session/session.js';
+import type { Logger } from '../util/log.js';
+
+/** Columns every result row carries, so any row traces to a rig, a firmware and a data set. */
+export interface Provenance {
+  run_id: string;
+  rig: string;
+  board: string;
+  firmware_hash: string;
+  dataset_hash: string;
+  harness_version: string;
+}
+
+export interface ExperimentContext {
+  session: Session;
+  models: Int8Model[];
+  log: Logger;
+  /** Provenance columns for a row about the given data set. */
+  provenance(datasetHash: string): Provenance;
+  /** Stop early (Ctrl-C): experiments check it between samples. */
+  cancelled(): boolean;
+}

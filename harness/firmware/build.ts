@@ -1,0 +1,93 @@
+/**
+ * Builds the firmware for one board and one model set: generates the model sources, runs the
+ * firmware Makefile with the build hash the handshake will check, and reports flash/SRAM use.
+ * Builds are cached by hash under firmware/build/.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkFootprint, generateFirmwareSources } from '../modeltools/codegen.js';
+import type { Int8Model } from '../modeltools/int8-model.js';
+import { HilError } from '../util/errors.js';
+import { hashTree, sha256 } from '../util/hash.js';
+import { FIRMWARE_DIR, rel } from '../util/paths.js';
+import { requireTools } from '../util/tools.js';
+import { readBoard, type BoardFacts } from './board.js';
+
+export interface MemoryUse {
+  flashBytes: number;
+  ramBytes: number;
+  flashBudget: number;
+  ramBudget: number;
+}
+
+export interface FirmwareBuild {
+  board: BoardFacts;
+  elf: string;
+  buildHash: string;
+  models: { name: string; hash: string }[];
+  memory: MemoryUse;
+  cached: boolean;
+}
+
+/** Hash of everything that goes into the image: firmware sources, board, generated models. */
+function computeBuildHash(board: string, modelsHash: string): string {
+  // All of boards/: boards share code (e.g. boards/mps2-common).
+  const sources = hashTree(FIRMWARE_DIR, ['Makefile', 'runtime', 'kernels', 'boards'], (r) => r.startsWith('build'));
+  return sha256(`${board}\n${sources}\n${modelsHash}`).slice(0, 16);
+}
+
+/** Reads text+data (flash) and data+bss (SRAM, stack included in bss by the linker script). */
+export function measureElf(elf: string): { flashBytes: number; ramBytes: number } {
+  const out = execFileSync('arm-none-eabi-size', ['-B', elf], { encoding: 'utf8' });
+  const row = out.trim().split('\n')[1]?.trim().split(/\s+/).map(Number);
+  if (!row || row.length < 3 || row.slice(0, 3).some((n) => !Number.isFinite(n))) throw new HilError('cannot read section sizes', elf);
+  const [text, data, bss] = row;
+  return { flashBytes: text + data, ramBytes: data + bss };
+}
+
+export function buildFirmware(boardName: string, models: Int8Model[], options: { log?: (line: string) => void } = {}): FirmwareBuild {
+  const log = options.log ?? (() => undefined);
+  requireTools(['make', 'arm-none-eabi-gcc', 'arm-none-eabi-size']);
+  const board = readBoard(boardName);
+  checkFootprint(models, { flashBytes: board.flashBytes, ramBytes: board.ramBytes, board: `board ${board.name}` });
+
+  fs.mkdirSync(path.join(FIRMWARE_DIR, 'build'), { recursive: true });
+  const staging = fs.mkdtempSync(path.join(FIRMWARE_DIR, 'build', '.gen-'));
+  let gen;
+  try {
+    gen = generateFirmwareSources(models, staging);
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  const buildHash = computeBuildHash(boardName, gen.inputsHash);
+  const out = path.join(FIRMWARE_DIR, 'build', `${boardName}-${buildHash}`);
+  const elf = path.join(out, 'firmware.elf');
+  const modelsInfo = gen.perModel.map((m) => ({ name: m.name, hash: m.hash }));
+  if (fs.existsSync(elf)) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    const use = measureElf(elf);
+    return { board, elf, buildHash, models: modelsInfo, memory: { ...use, flashBudget: board.flashBytes, ramBudget: board.ramBytes }, cached: true };
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const genDir = path.join(out, 'generated');
+  fs.renameSync(staging, genDir);
+  log(`building firmware ${buildHash} for ${boardName} (${models.map((m) => m.name).join(', ')})`);
+  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `-j2`], {
+    encoding: 'utf8',
+  });
+  if (make.status !== 0) {
+    const text = `${make.stdout}\n${make.stderr}`;
+    fs.rmSync(out, { recursive: true, force: true });
+    const overflow = /region `(\w+)' overflowed by (\d+) bytes/.exec(text);
+    if (overflow) {
+      throw new HilError(`firmware does not fit: ${overflow[1]} overflowed by ${overflow[2]} bytes`, `board ${boardName}`);
+    }
+    const firstError = text.split('\n').find((l) => /error/i.test(l)) ?? text.trim().split('\n').pop();
+    throw new HilError(`firmware build failed: ${firstError}`, rel(FIRMWARE_DIR));
+  }
+  const use = measureElf(elf);
+  return { board, elf, buildHash, models: modelsInfo, memory: { ...use, flashBudget: board.flashBytes, ramBudget: board.ramBytes }, cached: false };
+}

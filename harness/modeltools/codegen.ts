@@ -1,0 +1,301 @@
+/**
+ * Turns validated int8 models into C for the firmware: firmware/generated/models.{h,c}
+ * (const weights/bias/requant tables in flash, layer tables, the model registry, MODELS_JSON
+ * for HELLO, arena and input-buffer sizes). See firmware/SPEC.md and firmware/runtime/yono_model.h.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HilError } from '../util/errors.js';
+import { canonicalJson, layerOutSize, modelHash, shapeSize } from './int8-model.js';
+import type { Int8Layer, Int8Model } from './int8-model.js';
+
+/** Bump when the generated C changes meaning: it is part of inputsHash. */
+export const CODEGEN_VERSION = 'yono-codegen/1';
+
+/** Bytes of flash/RAM the firmware needs without any model (measured on mps2-an386, -O2,
+ * rounded up): runtime, kernels, board code; RAM = frame buffers + 8 KiB stack. */
+export const RUNTIME_FLASH_BYTES = 8 * 1024;
+export const RUNTIME_RAM_BYTES = 8 * 1024 + 3 * 1024;
+
+/** Must match firmware/runtime/proto.h and SPEC: HELLO reply is one frame. */
+const MAX_PAYLOAD = 1024;
+/** HELLO JSON without the models array, with the longest plausible values (64-hex build hash). */
+const HELLO_BASE_BYTES = 330;
+
+const C_LAYER_BYTES = 44; // sizeof(yono_layer_t) on 32-bit ARM
+const C_MODEL_BYTES = 16; // sizeof(yono_model_t)
+
+const OP_ENUM: Record<Int8Layer['op'], string> = {
+  conv2d: 'YONO_OP_CONV2D',
+  maxpool2d: 'YONO_OP_MAXPOOL2D',
+  avgpool_global: 'YONO_OP_AVGPOOL_GLOBAL',
+  dense: 'YONO_OP_DENSE',
+};
+
+export interface ModelFootprint {
+  /** weights, bias, requant tables, layer table, name/JSON strings */
+  flashBytes: number;
+  /** two ping-pong activation buffers + conv im2col scratch for this model alone */
+  arenaBytes: number;
+  inputBytes: number;
+  /** arenaBytes + inputBytes */
+  ramBytes: number;
+}
+
+export interface GeneratedSources {
+  inputsHash: string;
+  perModel: { name: string; hash: string; flashBytes: number; arenaBytes: number }[];
+  /** total arena (both ping-pong buffers + conv scratch) over all models */
+  arenaBytes: number;
+  inputBufferBytes: number;
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** Ping-pong buffer sizes: layer i writes buffer i & 1, so each is the max over its layers. */
+function arenaSplit(model: Int8Model): [number, number] {
+  const ab: [number, number] = [0, 0];
+  model.layers.forEach((l, i) => {
+    ab[i & 1] = Math.max(ab[i & 1], layerOutSize(l));
+  });
+  return [align4(Math.max(ab[0], 1)), align4(Math.max(ab[1], 1))];
+}
+
+/** im2col column bytes conv2d needs (kh*kw*in_c), 0 for other ops. */
+function scratchBytes(l: Int8Layer): number {
+  return l.op === 'conv2d' ? l.kh * l.kw * l.in_shape[2] : 0;
+}
+
+/** Output channels of a layer that carries per-channel tables. */
+function channels(l: Int8Layer): number {
+  return l.op === 'dense' ? l.out_features : l.out_shape[2];
+}
+
+function modelJsonEntry(model: Int8Model, id: number): Record<string, unknown> {
+  const s = model.input.shape;
+  return { id, name: model.name, input: s, input_bytes: shapeSize(s), classes: model.classes, hash: modelHash(model) };
+}
+
+/** Flash and SRAM a model adds to the firmware (what the generated code will occupy). */
+export function estimateModelFootprint(model: Int8Model): ModelFootprint {
+  let flash = C_MODEL_BYTES + align4(model.name.length + 1) + JSON.stringify(modelJsonEntry(model, 0)).length + 1;
+  for (const l of model.layers) {
+    flash += C_LAYER_BYTES;
+    if (l.op === 'conv2d' || l.op === 'dense') {
+      const oc = channels(l);
+      flash += align4(l.weights.length) + 4 * oc /* bias */ + 4 * oc /* bias_eff */;
+      flash += align4(2 * oc) + align4(oc); // multiplier int16, shift int8
+    } else if (l.op === 'avgpool_global') {
+      flash += 8;
+    }
+  }
+  const [a, b] = arenaSplit(model);
+  const scratch = align4(Math.max(0, ...model.layers.map(scratchBytes)));
+  const inputBytes = shapeSize(model.input.shape);
+  return { flashBytes: flash, arenaBytes: a + b + scratch, inputBytes, ramBytes: a + b + scratch + align4(inputBytes) };
+}
+
+/**
+ * Refuses a set of models that cannot fit the board before building, saying by how much.
+ * Models share one arena and one input buffer; their flash adds up.
+ */
+export function checkFootprint(models: Int8Model[], budget: { flashBytes: number; ramBytes: number; board: string }): void {
+  let flash = RUNTIME_FLASH_BYTES;
+  let a = 0;
+  let b = 0;
+  let input = 0;
+  let scratch = 0;
+  for (const m of models) {
+    flash += estimateModelFootprint(m).flashBytes;
+    const [ma, mb] = arenaSplit(m);
+    a = Math.max(a, ma);
+    b = Math.max(b, mb);
+    input = Math.max(input, align4(shapeSize(m.input.shape)));
+    scratch = Math.max(scratch, align4(Math.max(0, ...m.layers.map(scratchBytes))));
+  }
+  const ram = RUNTIME_RAM_BYTES + a + b + scratch + input;
+  const names = models.map((m) => m.name).join(', ');
+  if (flash > budget.flashBytes) {
+    throw new HilError(
+      `models [${names}] need ~${flash} B of flash, ${flash - budget.flashBytes} B more than the ${budget.flashBytes} B available`,
+      budget.board,
+    );
+  }
+  if (ram > budget.ramBytes) {
+    throw new HilError(
+      `models [${names}] need ~${ram} B of RAM (arena ${a + b + scratch} B, input ${input} B), ${ram - budget.ramBytes} B more than the ${budget.ramBytes} B available`,
+      budget.board,
+    );
+  }
+}
+
+/** A C string literal; non-printable and non-ASCII bytes as 3-digit octal escapes. */
+function cString(s: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(s, 'utf8')) {
+    if (byte === 0x22 || byte === 0x5c) out += `\\${String.fromCharCode(byte)}`;
+    else if (byte >= 0x20 && byte < 0x7f && byte !== 0x3f /* '?': avoid trigraphs */) out += String.fromCharCode(byte);
+    else out += `\\${byte.toString(8).padStart(3, '0')}`;
+  }
+  return `${out}"`;
+}
+
+function cArray(type: string, name: string, values: readonly number[]): string {
+  const lines: string[] = [];
+  for (let i = 0; i < values.length; i += 24) lines.push(`    ${values.slice(i, i + 24).join(', ')},`);
+  return `static const ${type} ${name}[${values.length}] __attribute__((aligned(4))) = {\n${lines.join('\n')}\n};\n`;
+}
+
+/** int32 literal that stays valid C for INT32_MIN */
+function i32(v: number): string {
+  return v === -(2 ** 31) ? '(-2147483647 - 1)' : String(v);
+}
+
+function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
+  const f: Record<string, string | number> = { op: OP_ENUM[l.op] };
+  const ptrs = { weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', multiplier: 'NULL', shift: 'NULL' };
+  if (l.op === 'dense') {
+    Object.assign(f, { in_h: 1, in_w: 1, in_c: l.in_features, out_h: 1, out_w: 1, out_c: l.out_features });
+  } else {
+    const [ih, iw, ic] = l.in_shape;
+    const [oh, ow, oc] = l.out_shape;
+    Object.assign(f, { in_h: ih, in_w: iw, in_c: ic, out_h: oh, out_w: ow, out_c: oc });
+  }
+  if (l.op === 'conv2d' || l.op === 'maxpool2d') {
+    Object.assign(f, { kh: l.kh, kw: l.kw, stride_h: l.stride_h, stride_w: l.stride_w });
+  }
+  if (l.op === 'conv2d') Object.assign(f, { pad_top: l.pad_top, pad_left: l.pad_left });
+  if (l.op === 'conv2d' || l.op === 'dense') {
+    const oc = channels(l);
+    const k = l.weights.length / oc;
+    // bias_eff[oc] = bias - in_zp * sum(w[oc]): lets full windows skip the per-tap zp subtraction
+    const biasEff = l.bias.map((b, ch) => {
+      let sum = 0;
+      for (let j = ch * k; j < (ch + 1) * k; j++) sum += l.weights[j];
+      return b - l.in_zp * sum;
+    });
+    Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
+    arrays.push(cArray('int8_t', `${id}_w`, l.weights));
+    arrays.push(`static const int32_t ${id}_b[${oc}] = {${l.bias.map(i32).join(', ')}};\n`);
+    arrays.push(`static const int32_t ${id}_be[${oc}] = {${biasEff.map(i32).join(', ')}};\n`);
+    arrays.push(`static const int16_t ${id}_m[${oc}] = {${l.multiplier.join(', ')}};\n`);
+    arrays.push(`static const int8_t ${id}_s[${oc}] = {${l.shift.join(', ')}};\n`);
+    Object.assign(ptrs, { weights: `${id}_w`, bias: `${id}_b`, bias_eff: `${id}_be`, multiplier: `${id}_m`, shift: `${id}_s` });
+  }
+  if (l.op === 'avgpool_global') {
+    Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });
+    arrays.push(`static const int16_t ${id}_m[1] = {${l.multiplier}};\n`);
+    arrays.push(`static const int8_t ${id}_s[1] = {${l.shift}};\n`);
+    Object.assign(ptrs, { multiplier: `${id}_m`, shift: `${id}_s` });
+  }
+  const fields = [...Object.entries(f), ...Object.entries(ptrs)].map(([k, v]) => `.${k} = ${v}`);
+  return `    {${fields.join(', ')}},`;
+}
+
+/** Repository root: the directory holding firmware/SPEC.md, found from this module (src or dist). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'firmware', 'SPEC.md'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new HilError('cannot find the repository root (firmware/SPEC.md)', 'codegen');
+    dir = up;
+  }
+}
+
+export const DEFAULT_GENERATED_DIR = (): string => join(repoRoot(), 'firmware', 'generated');
+
+/** Writes only when the content changed, so make does not rebuild needlessly. */
+function writeIfChanged(path: string, text: string): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileSync(path, text);
+}
+
+/**
+ * Writes outDir/models.h and outDir/models.c for the given (validated) models, in registry
+ * order: model id = index. Throws HilError if the set cannot be expressed (no models, HELLO too
+ * long, duplicate names).
+ */
+export function generateFirmwareSources(models: Int8Model[], outDir: string = DEFAULT_GENERATED_DIR()): GeneratedSources {
+  if (models.length === 0) throw new HilError('no models to generate firmware for', 'codegen');
+  if (models.length > 255) throw new HilError(`${models.length} models: the protocol's model id is a u8`, 'codegen');
+  const seen = new Set<string>();
+  for (const m of models) {
+    if (seen.has(m.name)) throw new HilError(`model name "${m.name}" appears twice`, 'codegen');
+    seen.add(m.name);
+  }
+
+  const h = createHash('sha256').update(`${CODEGEN_VERSION}\n`);
+  for (const m of models) h.update(`${canonicalJson(m)}\n`);
+  const inputsHash = h.digest('hex');
+
+  const modelsJson = JSON.stringify(models.map(modelJsonEntry));
+  if (HELLO_BASE_BYTES + modelsJson.length > MAX_PAYLOAD) {
+    throw new HilError(
+      `HELLO reply would be ~${HELLO_BASE_BYTES + modelsJson.length} B > ${MAX_PAYLOAD} B: too many models (${models.length}) in one firmware`,
+      'codegen',
+    );
+  }
+
+  let arenaA = 4;
+  let arenaB = 4;
+  let inputBytes = 4;
+  let scratch = 4;
+  const perModel: GeneratedSources['perModel'] = [];
+  const arrays: string[] = [];
+  const tables: string[] = [];
+  const registry: string[] = [];
+  models.forEach((m, mi) => {
+    const [a, b] = arenaSplit(m);
+    arenaA = Math.max(arenaA, a);
+    arenaB = Math.max(arenaB, b);
+    inputBytes = Math.max(inputBytes, align4(shapeSize(m.input.shape)));
+    scratch = Math.max(scratch, align4(Math.max(0, ...m.layers.map(scratchBytes))));
+    const fp = estimateModelFootprint(m);
+    const hash = modelHash(m);
+    perModel.push({ name: m.name, hash, flashBytes: fp.flashBytes, arenaBytes: fp.arenaBytes });
+
+    arrays.push(`/* model ${mi}: ${m.name} (${hash}) */\n`);
+    const rows = m.layers.map((l, li) => emitLayer(l, `m${mi}_l${li}`, arrays));
+    tables.push(`static const yono_layer_t m${mi}_layers[${m.layers.length}] = {\n${rows.join('\n')}\n};\n`);
+    registry.push(
+      `    {.name = ${cString(m.name)}, .layers = m${mi}_layers, .n_layers = ${m.layers.length}, ` +
+        `.classes = ${m.classes}, .input_bytes = ${shapeSize(m.input.shape)}},`,
+    );
+  });
+
+  const banner =
+    `/* generated by harness/modeltools/codegen.ts — do not edit\n` +
+    ` * inputs sha256: ${inputsHash}\n` +
+    models.map((m, i) => ` * model ${i}: ${m.name} ${modelHash(m)}\n`).join('') +
+    ` */\n`;
+
+  const header =
+    `${banner}#ifndef YONO_GENERATED_MODELS_H\n#define YONO_GENERATED_MODELS_H\n\n` +
+    `#include "yono_model.h"\n\n` +
+    `#define YONO_INPUTS_HASH "${inputsHash}"\n` +
+    `#define YONO_N_MODELS ${models.length}\n` +
+    `/* input buffer = largest model input; arena = two ping-pong buffers (layer i writes i & 1) */\n` +
+    `#define YONO_INPUT_BUFFER_BYTES ${inputBytes}\n` +
+    `#define YONO_ARENA_A_BYTES ${arenaA}\n` +
+    `#define YONO_ARENA_B_BYTES ${arenaB}\n` +
+    `/* im2col column of one conv2d output pixel: the largest kh*kw*in_c */\n` +
+    `#define YONO_SCRATCH_BYTES ${scratch}\n` +
+    `#define YONO_ARENA_BYTES ${arenaA + arenaB + scratch}\n` +
+    `/* the "models" array of the HELLO reply (SPEC section 1) */\n` +
+    `#define YONO_MODELS_JSON ${cString(modelsJson)}\n\n` +
+    `extern const yono_model_t yono_models[YONO_N_MODELS];\n\n#endif\n`;
+
+  const source =
+    `${banner}#include <stddef.h>\n#include <stdint.h>\n\n#include "models.h"\n\n` +
+    `${arrays.join('')}\n${tables.join('\n')}\n` +
+    `const yono_model_t yono_models[YONO_N_MODELS] = {\n${registry.join('\n')}\n};\n`;
+
+  const dir = resolve(outDir);
+  mkdirSync(dir, { recursive: true });
+  writeIfChanged(join(dir, 'models.h'), header);
+  writeIfChanged(join(dir, 'models.c'), source);
+  return { inputsHash, perModel, arenaBytes: arenaA + arenaB + scratch, inputBufferBytes: inputBytes };
+}

@@ -1,0 +1,337 @@
+/**
+ * The int8 model file format `yono-int8/1` (firmware/SPEC.md section 2), its loader/validator
+ * and the model hash. Field names are exactly the SPEC's: the quantizer, the code generator and
+ * the host reference all share these types.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { HilError } from '../util/errors.js';
+
+export const INT8_FORMAT = 'yono-int8/1';
+
+/** [H, W, C] */
+export type Shape3 = [number, number, number];
+
+export interface Conv2dLayer {
+  op: 'conv2d';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  kh: number;
+  kw: number;
+  stride_h: number;
+  stride_w: number;
+  pad_top: number;
+  pad_left: number;
+  in_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  /** OC*KH*KW*IC, order [oc][kh][kw][ic] */
+  weights: number[];
+  bias: number[];
+  multiplier: number[];
+  shift: number[];
+}
+
+export interface MaxPool2dLayer {
+  op: 'maxpool2d';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  kh: number;
+  kw: number;
+  stride_h: number;
+  stride_w: number;
+}
+
+export interface AvgPoolGlobalLayer {
+  op: 'avgpool_global';
+  in_shape: Shape3;
+  /** [1, 1, C] */
+  out_shape: Shape3;
+  in_zp: number;
+  out_zp: number;
+  multiplier: number;
+  shift: number;
+}
+
+export interface DenseLayer {
+  op: 'dense';
+  in_features: number;
+  out_features: number;
+  in_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  /** OUT*IN, order [out][in] */
+  weights: number[];
+  bias: number[];
+  multiplier: number[];
+  shift: number[];
+}
+
+export type Int8Layer = Conv2dLayer | MaxPool2dLayer | AvgPoolGlobalLayer | DenseLayer;
+export type Int8Op = Int8Layer['op'];
+
+export interface QuantTensor {
+  scale: number;
+  zero_point: number;
+}
+
+export interface Int8Model {
+  format: typeof INT8_FORMAT;
+  name: string;
+  dataset: string;
+  classes: number;
+  input: QuantTensor & { shape: Shape3 };
+  output: QuantTensor;
+  layers: Int8Layer[];
+}
+
+/** SPEC limits */
+export const MULTIPLIER_MIN = 16384;
+export const MULTIPLIER_MAX = 32767;
+export const SHIFT_MIN = 1;
+export const SHIFT_MAX = 46;
+const INT32_MAX = 2 ** 31 - 1;
+/** model names become C identifiers' comments, JSON strings and directory names */
+const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function shapeSize(s: Shape3): number {
+  return s[0] * s[1] * s[2];
+}
+
+/** Size in elements of a layer's output tensor. */
+export function layerOutSize(l: Int8Layer): number {
+  return l.op === 'dense' ? l.out_features : shapeSize(l.out_shape);
+}
+
+/** Size in elements of a layer's input tensor. */
+export function layerInSize(l: Int8Layer): number {
+  return l.op === 'dense' ? l.in_features : shapeSize(l.in_shape);
+}
+
+/** JSON with object keys sorted recursively and no whitespace: the input of the model hash. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** First 16 hex chars of SHA-256 of the canonical JSON: identifies the model on the device. */
+export function modelHash(model: Int8Model): string {
+  return createHash('sha256').update(canonicalJson(model)).digest('hex').slice(0, 16);
+}
+
+/** Reads and validates a `yono-int8/1` model file; throws HilError naming the file and field. */
+export function loadInt8Model(path: string): Int8Model {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new HilError(`cannot read model: ${(e as Error).message}`, path);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new HilError(`not valid JSON: ${(e as Error).message}`, path);
+  }
+  return validateInt8Model(value, path);
+}
+
+type Obj = Record<string, unknown>;
+
+/** Field-path aware checks; every failure is a HilError "<source>: <path>: <problem>". */
+class Checker {
+  constructor(private readonly source: string) {}
+
+  fail(path: string, msg: string): never {
+    throw new HilError(`${path}: ${msg}`, this.source);
+  }
+
+  obj(v: unknown, path: string): Obj {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, 'must be an object');
+    return v as Obj;
+  }
+
+  int(o: Obj, key: string, path: string, min: number, max: number): number {
+    const v = o[key];
+    const p = `${path}.${key}`;
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(p, `must be an integer, got ${JSON.stringify(v)}`);
+    if (v < min || v > max) this.fail(p, `must be in [${min}, ${max}], got ${v}`);
+    return v;
+  }
+
+  num(o: Obj, key: string, path: string): number {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      this.fail(`${path}.${key}`, `must be a positive number, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  str(o: Obj, key: string, path: string): string {
+    const v = o[key];
+    if (typeof v !== 'string' || v.length === 0) this.fail(`${path}.${key}`, 'must be a non-empty string');
+    return v;
+  }
+
+  shape(o: Obj, key: string, path: string): Shape3 {
+    const v = o[key];
+    const p = `${path}.${key}`;
+    if (!Array.isArray(v) || v.length !== 3) this.fail(p, 'must be [H, W, C]');
+    for (const d of v) {
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 65535) {
+        this.fail(p, `dimensions must be integers in [1, 65535], got ${JSON.stringify(v)}`);
+      }
+    }
+    return [v[0], v[1], v[2]] as Shape3;
+  }
+
+  ints(o: Obj, key: string, path: string, len: number, min: number, max: number): number[] {
+    const v = o[key];
+    const p = `${path}.${key}`;
+    if (!Array.isArray(v)) this.fail(p, 'must be an array of integers');
+    if (v.length !== len) this.fail(p, `must have ${len} entries, got ${v.length}`);
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) {
+        this.fail(`${p}[${i}]`, `must be an integer in [${min}, ${max}], got ${JSON.stringify(x)}`);
+      }
+    }
+    return v as number[];
+  }
+
+  sameShape(got: Shape3, want: Shape3, path: string, what: string): void {
+    if (got[0] !== want[0] || got[1] !== want[1] || got[2] !== want[2]) {
+      this.fail(path, `${JSON.stringify(got)} does not match ${what} ${JSON.stringify(want)}`);
+    }
+  }
+}
+
+/**
+ * Validates an already parsed model (e.g. straight from the quantizer). Checks types, ranges,
+ * array lengths, that shapes chain layer to layer, and that the int32 accumulator cannot
+ * overflow (SPEC section 3).
+ */
+export function validateInt8Model(value: unknown, source: string): Int8Model {
+  const c = new Checker(source);
+  const m = c.obj(value, '$');
+  if (m.format !== INT8_FORMAT) c.fail('$.format', `must be "${INT8_FORMAT}", got ${JSON.stringify(m.format)}`);
+  const name = c.str(m, 'name', '$');
+  if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
+  const dataset = c.str(m, 'dataset', '$');
+  const classes = c.int(m, 'classes', '$', 1, 255);
+  const inp = c.obj(m.input, '$.input');
+  const input = {
+    shape: c.shape(inp, 'shape', '$.input'),
+    scale: c.num(inp, 'scale', '$.input'),
+    zero_point: c.int(inp, 'zero_point', '$.input', -128, 127),
+  };
+  const outp = c.obj(m.output, '$.output');
+  const output = { scale: c.num(outp, 'scale', '$.output'), zero_point: c.int(outp, 'zero_point', '$.output', -128, 127) };
+  if (!Array.isArray(m.layers) || m.layers.length === 0) c.fail('$.layers', 'must be a non-empty array');
+
+  const layers: Int8Layer[] = [];
+  let cur: Shape3 = input.shape;
+  let curSize = shapeSize(cur);
+  (m.layers as unknown[]).forEach((lv, i) => {
+    const p = `$.layers[${i}]`;
+    const l = validateLayer(c, c.obj(lv, p), p, cur, curSize);
+    layers.push(l);
+    curSize = layerOutSize(l);
+    cur = l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape;
+  });
+  if (curSize !== classes) c.fail('$.classes', `is ${classes} but the last layer outputs ${curSize} values`);
+
+  return { format: INT8_FORMAT, name, dataset, classes, input, output, layers };
+}
+
+function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: number): Int8Layer {
+  const op = o.op;
+  switch (op) {
+    case 'conv2d': {
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+      const out_shape = c.shape(o, 'out_shape', p);
+      const kh = c.int(o, 'kh', p, 1, 255);
+      const kw = c.int(o, 'kw', p, 1, 255);
+      const stride_h = c.int(o, 'stride_h', p, 1, 255);
+      const stride_w = c.int(o, 'stride_w', p, 1, 255);
+      const pad_top = c.int(o, 'pad_top', p, 0, kh - 1);
+      const pad_left = c.int(o, 'pad_left', p, 0, kw - 1);
+      // every window must overlap the input (bottom/right padding is implied by out_h/out_w)
+      if ((out_shape[0] - 1) * stride_h - pad_top > in_shape[0] - 1) c.fail(`${p}.out_shape`, 'out_h: last window starts below the input');
+      if ((out_shape[1] - 1) * stride_w - pad_left > in_shape[1] - 1) c.fail(`${p}.out_shape`, 'out_w: last window starts right of the input');
+      const [oc, ic] = [out_shape[2], in_shape[2]];
+      const k = kh * kw * ic;
+      const base = commonQuant(c, o, p, oc, k);
+      return { op, in_shape, out_shape, kh, kw, stride_h, stride_w, pad_top, pad_left, ...base };
+    }
+    case 'dense': {
+      const in_features = c.int(o, 'in_features', p, 1, 65535);
+      if (in_features !== prevSize) c.fail(`${p}.in_features`, `is ${in_features} but the previous output has ${prevSize} values`);
+      const out_features = c.int(o, 'out_features', p, 1, 65535);
+      const base = commonQuant(c, o, p, out_features, in_features);
+      return { op, in_features, out_features, ...base };
+    }
+    case 'maxpool2d': {
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+      const out_shape = c.shape(o, 'out_shape', p);
+      const kh = c.int(o, 'kh', p, 1, 255);
+      const kw = c.int(o, 'kw', p, 1, 255);
+      const stride_h = c.int(o, 'stride_h', p, 1, 255);
+      const stride_w = c.int(o, 'stride_w', p, 1, 255);
+      if (out_shape[2] !== in_shape[2]) c.fail(`${p}.out_shape`, 'channels must equal in_shape channels');
+      if ((out_shape[0] - 1) * stride_h + kh > in_shape[0]) c.fail(`${p}.out_shape`, 'out_h: window runs past the input (no padding)');
+      if ((out_shape[1] - 1) * stride_w + kw > in_shape[1]) c.fail(`${p}.out_shape`, 'out_w: window runs past the input (no padding)');
+      return { op, in_shape, out_shape, kh, kw, stride_h, stride_w };
+    }
+    case 'avgpool_global': {
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, [1, 1, in_shape[2]], `${p}.out_shape`, 'expected');
+      return {
+        op,
+        in_shape,
+        out_shape,
+        in_zp: c.int(o, 'in_zp', p, -128, 127),
+        out_zp: c.int(o, 'out_zp', p, -128, 127),
+        multiplier: c.int(o, 'multiplier', p, MULTIPLIER_MIN, MULTIPLIER_MAX),
+        shift: c.int(o, 'shift', p, SHIFT_MIN, SHIFT_MAX),
+      };
+    }
+    default:
+      return c.fail(`${p}.op`, `unknown op ${JSON.stringify(op)} (conv2d, maxpool2d, avgpool_global, dense)`);
+  }
+}
+
+/** Fields shared by conv2d and dense: zero points, activation range, per-channel arrays. */
+function commonQuant(c: Checker, o: Obj, p: string, oc: number, k: number) {
+  const in_zp = c.int(o, 'in_zp', p, -128, 127);
+  const out_zp = c.int(o, 'out_zp', p, -128, 127);
+  const act_min = c.int(o, 'act_min', p, -128, 127);
+  const act_max = c.int(o, 'act_max', p, act_min, 127);
+  const weights = c.ints(o, 'weights', p, oc * k, -128, 127);
+  const bias = c.ints(o, 'bias', p, oc, -(2 ** 31), INT32_MAX);
+  const multiplier = c.ints(o, 'multiplier', p, oc, MULTIPLIER_MIN, MULTIPLIER_MAX);
+  const shift = c.ints(o, 'shift', p, oc, SHIFT_MIN, SHIFT_MAX);
+  // int32 accumulator bound (SPEC 3): |bias| + 256 * sum|w| < 2^31. |x - in_zp| <= 255; the extra
+  // margin keeps every partial sum in range whatever order a kernel adds the terms in.
+  for (let ch = 0; ch < oc; ch++) {
+    let abs = 0;
+    for (let j = ch * k; j < (ch + 1) * k; j++) abs += Math.abs(weights[j]);
+    if (Math.abs(bias[ch]) + 256 * abs > INT32_MAX) {
+      c.fail(`${p}.bias[${ch}]`, 'int32 accumulator may overflow: |bias| + 256*sum|w| >= 2^31');
+    }
+  }
+  return { in_zp, out_zp, act_min, act_max, weights, bias, multiplier, shift };
+}

@@ -1,0 +1,168 @@
+/**
+ * Post-training int8 quantization to `yono-int8/1` (firmware/SPEC.md):
+ * - weights: symmetric per output channel, scale = max|w| / 127, values in [-127, 127];
+ * - bias: int32 at scale in_scale * w_scale[oc];
+ * - activations: asymmetric per tensor from min/max over calibration samples (range widened to
+ *   include 0 so real 0 is exact, which zero padding and ReLU need);
+ * - ReLU fused via act_min = out_zp; maxpool/flatten keep the input quantization;
+ * - requant multiplier/shift: M * 2^-s ~= real, 16384 <= M < 32768, 1 <= s <= 46.
+ */
+import { HilError } from '../util/errors.js';
+import type { Int8Layer, Int8Model, Shape3 } from './int8-model.js';
+import { Conv2d } from './nn/conv2d.js';
+import { Dense, GlobalAvgPool, MaxPool2d } from './nn/layers.js';
+import { Sequential } from './nn/model.js';
+import { dequantize, Int8Data } from './nn/trainer.js';
+import { Rng } from './nn/prng.js';
+
+export interface QParams {
+  scale: number;
+  zero_point: number;
+}
+
+/** M and s with M * 2^-s closest to real (round to nearest M). */
+export function quantizeMultiplier(real: number): { multiplier: number; shift: number } {
+  if (!(real > 0) || !Number.isFinite(real)) throw new Error(`requant multiplier must be positive, got ${real}`);
+  let s = 14 - Math.floor(Math.log2(real));
+  let m = Math.round(real * 2 ** s);
+  // log2 may be off by one near powers of two, and rounding may reach 2^15
+  while (m >= 32768) m = Math.round(real * 2 ** --s);
+  while (m < 16384) m = Math.round(real * 2 ** ++s);
+  if (s < 1 || s > 46) throw new Error(`requant multiplier ${real} not representable (shift ${s} outside 1..46)`);
+  return { multiplier: m, shift: s };
+}
+
+/** Asymmetric int8 parameters for a real range (always containing 0). */
+export function chooseQParams(lo: number, hi: number): QParams {
+  const min = Math.min(lo, 0);
+  const max = Math.max(hi, 0);
+  if (max - min < 1e-12) return { scale: 1, zero_point: 0 };
+  const scale = (max - min) / 255;
+  const zp = Math.round(-128 - min / scale);
+  return { scale, zero_point: Math.max(-128, Math.min(127, zp)) };
+}
+
+/** Per-layer min/max of the float model's outputs over the calibration samples. */
+export function calibrate(model: Sequential, data: Int8Data, samples: number, seed: number): { lo: number[]; hi: number[] } {
+  const n = model.layers.length;
+  const lo = new Array<number>(n).fill(Infinity);
+  const hi = new Array<number>(n).fill(-Infinity);
+  const idx = new Int32Array(data.count);
+  for (let i = 0; i < data.count; i++) idx[i] = i;
+  new Rng(seed).shuffle(idx);
+  const input = new Float32Array(data.inputBytes);
+  for (let s = 0; s < Math.min(samples, data.count); s++) {
+    let h = dequantize(data, idx[s], input);
+    model.layers.forEach((l, k) => {
+      h = l.forward(h);
+      for (let i = 0; i < h.length; i++) {
+        if (h[i] < lo[k]) lo[k] = h[i];
+        if (h[i] > hi[k]) hi[k] = h[i];
+      }
+    });
+  }
+  return { lo, hi };
+}
+
+export interface QuantizeOptions {
+  name: string;
+  dataset: string;
+  input: QParams;
+  calibration: Int8Data;
+  calibrationSamples: number;
+  seed: number;
+}
+
+export function quantizeModel(model: Sequential, o: QuantizeOptions): Int8Model {
+  const where = `quantize ${o.name}`;
+  const { lo, hi } = calibrate(model, o.calibration, o.calibrationSamples, o.seed);
+  const layers: Int8Layer[] = [];
+  let q: QParams = o.input;
+  const L = model.layers;
+  for (let i = 0; i < L.length; i++) {
+    const l = L[i];
+    const fusedRelu = L[i + 1]?.op === 'relu';
+    const outIdx = fusedRelu ? i + 1 : i;
+    try {
+      if (l instanceof Conv2d || l instanceof Dense) {
+        const outQ = chooseQParams(lo[outIdx], hi[outIdx]);
+        const oc = l instanceof Dense ? l.outFeatures : l.outShape[2];
+        const ch = quantizeChannels(l.weight.w, l.bias.w, oc, q.scale, outQ.scale);
+        const common = {
+          in_zp: q.zero_point,
+          out_zp: outQ.zero_point,
+          act_min: fusedRelu ? Math.max(outQ.zero_point, -128) : -128,
+          act_max: 127,
+          ...ch,
+        };
+        if (l instanceof Conv2d) {
+          layers.push({
+            op: 'conv2d', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
+            kh: l.kh, kw: l.kw, stride_h: l.strideH, stride_w: l.strideW, pad_top: l.padTop, pad_left: l.padLeft,
+            ...common,
+          });
+        } else {
+          layers.push({ op: 'dense', in_features: l.inFeatures, out_features: l.outFeatures, ...common });
+        }
+        q = outQ;
+        if (fusedRelu) i++;
+      } else if (l instanceof MaxPool2d) {
+        layers.push({
+          op: 'maxpool2d', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
+          kh: l.kh, kw: l.kw, stride_h: l.strideH, stride_w: l.strideW,
+        });
+      } else if (l instanceof GlobalAvgPool) {
+        const outQ = chooseQParams(lo[i], hi[i]);
+        const n = l.inShape[0] * l.inShape[1];
+        const { multiplier, shift } = quantizeMultiplier(q.scale / (outQ.scale * n));
+        layers.push({
+          op: 'avgpool_global', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
+          in_zp: q.zero_point, out_zp: outQ.zero_point, multiplier, shift,
+        });
+        q = outQ;
+      } else if (l.op === 'flatten') {
+        // NHWC is already in flatten order: nothing to emit
+      } else {
+        throw new Error(`op '${l.op}' cannot be quantized here (ReLU must follow conv2d/dense)`);
+      }
+    } catch (e) {
+      if (e instanceof HilError) throw e;
+      throw new HilError(`layer ${i} (${l.op}): ${(e as Error).message}`, where);
+    }
+  }
+  return {
+    format: 'yono-int8/1',
+    name: o.name,
+    dataset: o.dataset,
+    classes: model.outputShape[2],
+    input: { shape: model.inputShape as Shape3, scale: o.input.scale, zero_point: o.input.zero_point },
+    output: q,
+    layers,
+  };
+}
+
+/** Per-output-channel symmetric int8 weights, int32 bias and requant constants. */
+function quantizeChannels(w: Float32Array, b: Float32Array, oc: number, inScale: number, outScale: number) {
+  const K = w.length / oc;
+  const weights = new Array<number>(w.length);
+  const bias = new Array<number>(oc);
+  const multiplier = new Array<number>(oc);
+  const shift = new Array<number>(oc);
+  for (let c = 0; c < oc; c++) {
+    let maxAbs = 0;
+    for (let k = 0; k < K; k++) maxAbs = Math.max(maxAbs, Math.abs(w[c * K + k]));
+    // an all-zero channel gets the scale that makes its requant multiplier exactly 1
+    const wScale = maxAbs > 0 ? maxAbs / 127 : outScale / inScale;
+    for (let k = 0; k < K; k++) {
+      const v = Math.round(w[c * K + k] / wScale);
+      weights[c * K + k] = Math.max(-127, Math.min(127, v));
+    }
+    const bq = Math.round(b[c] / (inScale * wScale));
+    if (Math.abs(bq) > 2 ** 31 - 1) throw new Error(`bias[${c}] overflows int32`);
+    bias[c] = bq;
+    const r = quantizeMultiplier((inScale * wScale) / outScale);
+    multiplier[c] = r.multiplier;
+    shift[c] = r.shift;
+  }
+  return { weights, bias, multiplier, shift };
+}

@@ -1,0 +1,267 @@
+/**
+ * Bit-exact host reference of firmware/SPEC.md section 3. Every step uses exact integer math in
+ * doubles (|acc * M| < 2^47 < 2^53), so results equal the C firmware's int32/int64 arithmetic.
+ */
+import { HilError } from '../util/errors.js';
+import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
+
+/** SPEC requant: floor((acc * M + 2^(s-1)) / 2^s). */
+export function requant(acc: number, multiplier: number, shift: number): number {
+  return Math.floor((acc * multiplier + 2 ** (shift - 1)) / 2 ** shift);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+type Step = (x: Int8Array) => Int8Array;
+
+/** Requant constants per output channel: M, 2^(s-1) and 2^-s (exact powers of two). */
+interface Rq {
+  m: Float64Array;
+  half: Float64Array;
+  inv: Float64Array;
+}
+
+function rq(mult: number[], shift: number[], where: string): Rq {
+  const n = mult.length;
+  const r: Rq = { m: new Float64Array(n), half: new Float64Array(n), inv: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const M = mult[i];
+    const s = shift[i];
+    if (!Number.isInteger(M) || M < 16384 || M >= 32768 || !Number.isInteger(s) || s < 1 || s > 46) {
+      throw new HilError(`multiplier/shift [${i}] = ${M}/${s} outside 16384 <= M < 32768, 1 <= s <= 46`, where);
+    }
+    r.m[i] = M;
+    r.half[i] = 2 ** (s - 1);
+    r.inv[i] = 2 ** -s;
+  }
+  return r;
+}
+
+function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Step {
+  const [H, W, C] = l.in_shape;
+  const [OH, OW, OC] = l.out_shape;
+  const { kh: KH, kw: KW, stride_h: SH, stride_w: SW, pad_top: PT, pad_left: PL, in_zp: izp, out_zp: ozp } = l;
+  const { act_min: lo, act_max: hi } = l;
+  const K = KH * KW * C;
+  const P = OH * OW;
+  if (l.weights.length !== OC * K || l.bias.length !== OC) throw new HilError('conv2d weights/bias size mismatch', where);
+  const w = Int32Array.from(l.weights);
+  const bias = Int32Array.from(l.bias);
+  const r = rq(l.multiplier, l.shift, where);
+  // im2col gather map: patch element -> input index, -1 for padding (contributes 0 = real 0)
+  const map = new Int32Array(P * K);
+  let m = 0;
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let ky = 0; ky < KH; ky++) {
+        const iy = oy * SH - PT + ky;
+        for (let kx = 0; kx < KW; kx++) {
+          const ix = ox * SW - PL + kx;
+          const inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          for (let ic = 0; ic < C; ic++) map[m++] = inside ? (iy * W + ix) * C + ic : -1;
+        }
+      }
+    }
+  }
+  const col = new Int32Array(P * K);
+  const out = new Int8Array(P * OC);
+  const OC4 = OC - (OC % 4);
+  const emit = (o: number, oc: number, acc: number): void => {
+    const q = ozp + Math.floor((acc * r.m[oc] + r.half[oc]) * r.inv[oc]);
+    out[o] = q < lo ? lo : q > hi ? hi : q;
+  };
+  return (x) => {
+    for (let i = 0; i < col.length; i++) {
+      const j = map[i];
+      col[i] = j < 0 ? 0 : x[j] - izp;
+    }
+    for (let p = 0; p < P; p++) {
+      const cb = p * K;
+      const ob = p * OC;
+      // 4 output channels per pass (integer sums stay exact in doubles)
+      for (let oc = 0; oc < OC4; oc += 4) {
+        const w0 = oc * K;
+        const w1 = w0 + K;
+        const w2 = w1 + K;
+        const w3 = w2 + K;
+        let a0 = bias[oc];
+        let a1 = bias[oc + 1];
+        let a2 = bias[oc + 2];
+        let a3 = bias[oc + 3];
+        for (let k = 0; k < K; k++) {
+          const c = col[cb + k];
+          a0 += c * w[w0 + k];
+          a1 += c * w[w1 + k];
+          a2 += c * w[w2 + k];
+          a3 += c * w[w3 + k];
+        }
+        emit(ob + oc, oc, a0);
+        emit(ob + oc + 1, oc + 1, a1);
+        emit(ob + oc + 2, oc + 2, a2);
+        emit(ob + oc + 3, oc + 3, a3);
+      }
+      for (let oc = OC4; oc < OC; oc++) {
+        const wb = oc * K;
+        let acc = bias[oc];
+        for (let k = 0; k < K; k++) acc += col[cb + k] * w[wb + k];
+        emit(ob + oc, oc, acc);
+      }
+    }
+    return out;
+  };
+}
+
+function denseStep(l: Extract<Int8Layer, { op: 'dense' }>, where: string): Step {
+  const IN = l.in_features;
+  const OUT = l.out_features;
+  if (l.weights.length !== OUT * IN || l.bias.length !== OUT) throw new HilError('dense weights/bias size mismatch', where);
+  const w = Int32Array.from(l.weights);
+  const bias = Int32Array.from(l.bias);
+  const r = rq(l.multiplier, l.shift, where);
+  const xs = new Int32Array(IN);
+  const out = new Int8Array(OUT);
+  return (x) => {
+    if (x.length !== IN) throw new HilError(`dense expects ${IN} inputs, got ${x.length}`, where);
+    for (let i = 0; i < IN; i++) xs[i] = x[i] - l.in_zp;
+    for (let o = 0; o < OUT; o++) {
+      let acc = bias[o];
+      const wb = o * IN;
+      for (let i = 0; i < IN; i++) acc += xs[i] * w[wb + i];
+      const q = l.out_zp + Math.floor((acc * r.m[o] + r.half[o]) * r.inv[o]);
+      out[o] = clamp(q, l.act_min, l.act_max);
+    }
+    return out;
+  };
+}
+
+function maxpoolStep(l: Extract<Int8Layer, { op: 'maxpool2d' }>): Step {
+  const [, W, C] = l.in_shape;
+  const [OH, OW] = l.out_shape;
+  const out = new Int8Array(OH * OW * C);
+  return (x) => {
+    let o = 0;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        for (let c = 0; c < C; c++, o++) {
+          let best = -128;
+          for (let ky = 0; ky < l.kh; ky++) {
+            const row = (oy * l.stride_h + ky) * W;
+            for (let kx = 0; kx < l.kw; kx++) {
+              const v = x[(row + ox * l.stride_w + kx) * C + c];
+              if (v > best) best = v;
+            }
+          }
+          out[o] = best;
+        }
+      }
+    }
+    return out;
+  };
+}
+
+function avgpoolStep(l: Extract<Int8Layer, { op: 'avgpool_global' }>, where: string): Step {
+  const [H, W, C] = l.in_shape;
+  const r = rq([l.multiplier], [l.shift], where);
+  const out = new Int8Array(C);
+  return (x) => {
+    for (let c = 0; c < C; c++) {
+      let acc = 0;
+      for (let p = 0; p < H * W; p++) acc += x[p * C + c] - l.in_zp;
+      out[c] = clamp(l.out_zp + Math.floor((acc * r.m[0] + r.half[0]) * r.inv[0]), -128, 127);
+    }
+    return out;
+  };
+}
+
+interface Compiled {
+  inputBytes: number;
+  steps: Step[];
+}
+
+/** Compiled steps per model object (weights converted once; buffers reused: not re-entrant). */
+const cache = new WeakMap<Int8Model, Compiled>();
+
+function compile(model: Int8Model): Compiled {
+  const hit = cache.get(model);
+  if (hit) return hit;
+  const steps = model.layers.map((l, i): Step => {
+    const where = `model ${model.name}: layers[${i}] (${l.op})`;
+    switch (l.op) {
+      case 'conv2d':
+        return conv2dStep(l, where);
+      case 'dense':
+        return denseStep(l, where);
+      case 'maxpool2d':
+        return maxpoolStep(l);
+      case 'avgpool_global':
+        return avgpoolStep(l, where);
+      default:
+        throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
+    }
+  });
+  const [h, w, c] = model.input.shape;
+  const compiled = { inputBytes: h * w * c, steps };
+  cache.set(model, compiled);
+  return compiled;
+}
+
+/** Every layer's int8 output (copies), for layer-by-layer comparison with the device. */
+export function runInt8Layers(model: Int8Model, input: Int8Array): Int8Array[] {
+  const { inputBytes, steps } = compile(model);
+  if (input.length !== inputBytes) {
+    throw new HilError(`input has ${input.length} bytes, model expects ${inputBytes}`, `model ${model.name}`);
+  }
+  const outs: Int8Array[] = [];
+  let h = input;
+  for (const s of steps) {
+    h = s(h);
+    outs.push(h.slice());
+  }
+  return outs;
+}
+
+/** int8 logits (a fresh copy). */
+export function runInt8(model: Int8Model, input: Int8Array): Int8Array {
+  const { inputBytes, steps } = compile(model);
+  if (input.length !== inputBytes) {
+    throw new HilError(`input has ${input.length} bytes, model expects ${inputBytes}`, `model ${model.name}`);
+  }
+  let h = input;
+  for (const s of steps) h = s(h);
+  return h.slice();
+}
+
+/** First index of the maximum (SPEC tie rule). */
+export function argmaxFirst(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+
+export function predictInt8(model: Int8Model, input: Int8Array): number {
+  return argmaxFirst(runInt8(model, input));
+}
+
+export interface Int8Evaluation {
+  accuracy: number;
+  correct: number;
+  count: number;
+  predictions: Uint8Array;
+}
+
+/** Top-1 over `count` samples stored back to back in x. */
+export function evaluateInt8(model: Int8Model, x: Int8Array, y: Uint8Array, count: number): Int8Evaluation {
+  const { inputBytes } = compile(model);
+  if (x.length < count * inputBytes || y.length < count) {
+    throw new HilError(`evaluation set smaller than ${count} samples`, `model ${model.name}`);
+  }
+  const predictions = new Uint8Array(count);
+  let correct = 0;
+  for (let i = 0; i < count; i++) {
+    predictions[i] = predictInt8(model, x.subarray(i * inputBytes, (i + 1) * inputBytes));
+    if (predictions[i] === y[i]) correct++;
+  }
+  return { accuracy: count ? correct / count : 0, correct, count, predictions };
+}

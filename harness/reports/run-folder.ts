@@ -1,0 +1,28 @@
+/** One folder per run under results/, holding the CSVs, run.json and summary.txt. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { RESULTS_DIR } from '../util/paths.js';
+
+export interface RunFolder {
+  id: string;
+  dir: string;
+  file(name: string): string;
+  writeJson(name: string, value: unknown): void;
+  writeText(name: string, text: string): void;
+}
+
+export function createRunFolder(rigName: string, root = RESULTS_DIR, now = new Date()): RunFolder {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  let id = `${stamp}-${rigName}`;
+  let n = 1;
+  while (fs.existsSync(path.join(root, id))) id = `${stamp}-${rigName}-${++n}`;
+  const dir = path.join(root, id);
+  fs.mkdirSync(dir, { recursive: true });
+  return {
+    id,
+    dir,
+    file: (name) => path.join(dir, name),
+    writeJson: (name, value) => fs.writeFileSync(path.join(dir, name), JSON.stringify(value, null, 2) + '\n'),
+    writeText: (name, text) => fs.writeFileSync(path.join(dir, name), text),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * A running device with the firmware the harness built: DUT started, link open, handshake
+ * done and checked. Experiments get one of these and talk only to its protocol client.
+ */
+import type { Link } from '../capabilities/link.js';
+import { createDut } from '../dut/factory.js';
+import type { Dut } from '../dut/dut.js';
+import type { FirmwareBuild } from '../firmware/build.js';
+import { checkFirmware, ProtocolClient, type DeviceHello } from '../protocol/client.js';
+import type { Rig } from '../rig/rig.js';
+import { HilError } from '../util/errors.js';
+
+export interface Session {
+  rig: Rig;
+  firmware: FirmwareBuild;
+  dut: Dut;
+  link: Link;
+  client: ProtocolClient;
+  hello: DeviceHello;
+  /** Model id on the device, by name. */
+  modelId(name: string): number;
+  close(): Promise<void>;
+}
+
+export async function openSession(rig: Rig, firmware: FirmwareBuild): Promise<Session> {
+  const dut = createDut(rig);
+  try {
+    await dut.flash(firmware.elf);
+    await dut.start();
+    const link = await dut.connect();
+    const client = new ProtocolClient(link, { replyTimeoutMs: rig.link.reply_timeout_ms, retries: rig.link.retries });
+    const hello = await client.hello(rig.dut.boot_timeout_ms ?? 10000);
+    checkFirmware(hello, { build: firmware.buildHash, board: firmware.board.name, models: firmware.models }, dut.description);
+    return {
+      rig,
+      firmware,
+      dut,
+      link,
+      client,
+      hello,
+      modelId(name: string): number {
+        const m = hello.models.find((d) => d.name === name);
+        if (!m) throw new HilError(`model ${name} is not on the device`, dut.description);
+        return m.id;
+      },
+      close: () => dut.close(),
+    };
+  } catch (e) {
+    await dut.close();
+    throw e;
+  }
+}

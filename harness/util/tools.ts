@@ -1,0 +1,27 @@
+/** Host tools the harness drives, checked up front so a missing one is one clear line. */
+import { execFileSync } from 'node:child_process';
+import { HilError } from './errors.js';
+
+const DEBIAN_PACKAGE: Record<string, string> = {
+  'arm-none-eabi-gcc': 'gcc-arm-none-eabi libnewlib-arm-none-eabi',
+  'arm-none-eabi-size': 'binutils-arm-none-eabi',
+  'qemu-system-arm': 'qemu-system-arm',
+  make: 'make',
+};
+
+export function hasTool(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function requireTools(tools: string[]): void {
+  const missing = tools.filter((t) => !hasTool(t));
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing.map((t) => DEBIAN_PACKAGE[t] ?? t))].join(' ');
+    throw new HilError(`not installed: ${missing.join(', ')} (install with: apt-get install ${pkgs}, or run 'npm run setup' as root)`, 'toolchain');
+  }
+}

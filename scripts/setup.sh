@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what `npm run demo` and `npm test` need when it is missing, then builds the harness.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "setup: $*" >&2; }
+
+# 1. Debian packages: cross compiler + C library, QEMU, the Fashion-MNIST data set.
+declare -A need=(
+  [arm-none-eabi-gcc]=gcc-arm-none-eabi
+  [qemu-system-arm]=qemu-system-arm
+  [make]=make
+)
+missing=()
+for tool in "${!need[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}")
+done
+[ -d /usr/lib/arm-none-eabi/newlib ] || missing+=(libnewlib-arm-none-eabi)
+[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || [ -n "${YONO_FMNIST_DIR:-}" ] || missing+=(dataset-fashion-mnist)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing Debian packages: ${missing[*]}"
+    say "run as root, or: sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# 2. npm packages (only when missing or older than the lock file).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 3. The harness itself (TypeScript -> dist/).
+npx tsc -p tsconfig.json

@@ -1,0 +1,92 @@
+/**
+ * The protocol contract: one suite, run against the fake device and against the real firmware
+ * on QEMU (see protocol.test.ts). Whatever passes here on both is what the harness relies on.
+ */
+import { expect } from 'chai';
+import type { Int8Model } from '../../harness/modeltools/int8-model.js';
+import type { ProtocolClient, DeviceHello } from '../../harness/protocol/client.js';
+import { runInt8 } from '../../harness/reference/int8.js';
+import { HilError } from '../../harness/util/errors.js';
+
+export interface ContractTarget {
+  client: ProtocolClient;
+  hello: DeviceHello;
+  models: Int8Model[];
+}
+
+function seededInput(bytes: number, seed: number): Int8Array {
+  const out = new Int8Array(bytes);
+  let s = seed >>> 0;
+  for (let i = 0; i < bytes; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = (s >>> 16) & 0xff;
+  }
+  return out;
+}
+
+async function rejection(p: Promise<unknown>): Promise<HilError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof HilError) return e;
+    throw e;
+  }
+  throw new Error('expected the device to refuse');
+}
+
+export function protocolContract(name: string, setup: () => Promise<ContractTarget>, teardown: () => Promise<void>): void {
+  describe(`protocol contract: ${name}`, function () {
+    let t: ContractTarget;
+    before(async function () {
+      t = await setup();
+    });
+    after(teardown);
+
+    it('the handshake lists every model with its input size and class count', () => {
+      expect(t.hello.proto).to.equal(1);
+      for (const m of t.models) {
+        const d = t.hello.models.find((x) => x.name === m.name);
+        expect(d, m.name).to.not.equal(undefined);
+        expect(d?.input_bytes).to.equal(m.input.shape.reduce((a, b) => a * b, 1));
+        expect(d?.classes).to.equal(m.classes);
+      }
+    });
+
+    it('echoes binary payloads with zeros and 0xff bytes intact', async () => {
+      const data = Buffer.from([0, 0, 255, 1, 0, 254, 0]);
+      expect(await t.client.ping(data)).to.deep.equal(data);
+      const big = Buffer.alloc(1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 256;
+      expect(await t.client.ping(big)).to.deep.equal(big);
+    });
+
+    it('computes the same logits as the host reference, for every model', async () => {
+      for (const m of t.models) {
+        const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
+        for (let seed = 1; seed <= 3; seed++) {
+          const input = seededInput(m.input.shape.reduce((a, b) => a * b, 1), seed);
+          await t.client.upload(input, 300); // several chunks
+          const r = await t.client.infer(id, 2, 1);
+          expect(Array.from(r.logits), `${m.name} seed ${seed}`).to.deep.equal(Array.from(runInt8(m, input)));
+          expect(r.ticks).to.have.length(2);
+        }
+      }
+    });
+
+    it('refuses an unknown model', async () => {
+      const m = t.models[0];
+      await t.client.upload(seededInput(m.input.shape.reduce((a, b) => a * b, 1), 9));
+      expect((await rejection(t.client.infer(200, 1, 0))).message).to.contain('unknown model');
+    });
+
+    it('refuses an input of the wrong size', async () => {
+      await t.client.upload(new Int8Array(3));
+      expect((await rejection(t.client.infer(0, 1, 0))).message).to.contain('input size mismatch');
+    });
+
+    it('refuses an input larger than its buffer', async () => {
+      const e = await rejection(t.client.upload(new Int8Array(t.hello.input_buffer + 1)));
+      expect(e.message).to.contain('input overflow');
+    });
+  });
+}

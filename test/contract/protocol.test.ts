@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import path from 'node:path';
+import { buildFirmware } from '../../harness/firmware/build.js';
+import { loadInt8Model, type Int8Model } from '../../harness/modeltools/int8-model.js';
+import { ProtocolClient } from '../../harness/protocol/client.js';
+import { loadRig } from '../../harness/rig/rig.js';
+import { openSession, type Session } from '../../harness/session/session.js';
+import { HilError } from '../../harness/util/errors.js';
+import { ROOT } from '../../harness/util/paths.js';
+import { FakeDeviceLink } from '../fakes/fake-device.js';
+import { protocolContract } from './protocol.contract.js';
+
+const fixture = (): Int8Model => loadInt8Model(path.join(ROOT, 'test', 'fixtures', 'tiny-int8.json'));
+
+protocolContract(
+  'fake device',
+  async () => {
+    const models = [fixture()];
+    const client = new ProtocolClient(new FakeDeviceLink({ models }), { replyTimeoutMs: 200 });
+    return { client, hello: await client.hello(), models };
+  },
+  async () => undefined,
+);
+
+for (const rigName of ['qemu-mps2-an386', 'qemu-mps2-an500']) {
+  let session: Session | undefined;
+  protocolContract(
+    `firmware on ${rigName}`,
+    async () => {
+      const models = [fixture()];
+      const rig = loadRig(rigName);
+      session = await openSession(rig, buildFirmware(rig.board, models));
+      return { client: session.client, hello: session.hello, models };
+    },
+    async () => {
+      await session?.close();
+    },
+  );
+}
+
+describe('protocol client recovery (fake device)', () => {
+  it('re-sends after a lost reply and after a corrupted command', async () => {
+    const models = [fixture()];
+    const link = new FakeDeviceLink({ models, dropReplies: new Set([1]), corruptRequests: new Set([3]) });
+    const client = new ProtocolClient(link, { replyTimeoutMs: 100, retries: 3 });
+    await client.hello();
+    expect(await client.ping(Buffer.from('a'))).to.deep.equal(Buffer.from('a')); // reply dropped, re-sent
+    expect(await client.ping(Buffer.from('b'))).to.deep.equal(Buffer.from('b')); // request corrupted, re-sent
+    expect(client.stats.resends).to.be.greaterThanOrEqual(1);
+    expect(client.stats.badFrames).to.be.greaterThanOrEqual(1);
+  });
+
+  it('gives one clear error for a silent board instead of hanging', async () => {
+    const client = new ProtocolClient(new FakeDeviceLink({ models: [fixture()], silent: true }), { replyTimeoutMs: 50, retries: 1 });
+    try {
+      await client.hello(300);
+      expect.fail('expected no handshake');
+    } catch (e) {
+      expect(e).to.be.instanceOf(HilError);
+      expect((e as HilError).message).to.match(/no handshake from the firmware within 300 ms/);
+    }
+  });
+});

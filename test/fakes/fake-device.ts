@@ -1,0 +1,143 @@
+/**
+ * A fake of the firmware, speaking the wire protocol of firmware/SPEC.md over an in-memory
+ * Link and computing with the host reference. Used by the contract tests, which run the same
+ * suite against it and against the real firmware on QEMU. It can corrupt or drop frames to
+ * exercise the client's re-sends.
+ */
+import type { Link } from '../../harness/capabilities/link.js';
+import { Cmd, decodeFrame, encodeFrame, ERR, PROTO_VERSION, REPLY } from '../../harness/protocol/frame.js';
+import type { Int8Model } from '../../harness/modeltools/int8-model.js';
+import { runInt8 } from '../../harness/reference/int8.js';
+
+export interface FakeDeviceOptions {
+  models: Int8Model[];
+  build?: string;
+  board?: string;
+  /** Replies to drop (by reply count, 0-based) to simulate a lossy link. */
+  dropReplies?: Set<number>;
+  /** Host frames to corrupt on arrival (by count, 0-based): the device answers ERR seq 0xff. */
+  corruptRequests?: Set<number>;
+  /** Never answer anything (a silent board). */
+  silent?: boolean;
+  ticksPerRun?: number;
+}
+
+export class FakeDeviceLink implements Link {
+  readonly description = 'fake device';
+  readonly stats = { bytesOut: 0, bytesIn: 0 };
+  private frameHandler?: (frame: Buffer) => void;
+  private closeHandlers: ((reason: string) => void)[] = [];
+  private rx = Buffer.alloc(0);
+  private input = Buffer.alloc(0);
+  private requests = 0;
+  private replies = 0;
+  private readonly inputCapacity: number;
+
+  constructor(private readonly options: FakeDeviceOptions) {
+    this.inputCapacity = Math.max(...options.models.map((m) => m.input.shape.reduce((a, b) => a * b, 1)));
+  }
+
+  async write(bytes: Buffer): Promise<void> {
+    this.stats.bytesOut += bytes.length;
+    this.rx = Buffer.concat([this.rx, bytes]);
+    let end: number;
+    while ((end = this.rx.indexOf(0)) >= 0) {
+      const wire = this.rx.subarray(0, end);
+      this.rx = this.rx.subarray(end + 1);
+      this.handle(Buffer.from(wire));
+    }
+  }
+
+  onFrame(handler: (frame: Buffer) => void): void {
+    this.frameHandler = handler;
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    /* nothing held */
+  }
+
+  private reply(type: number, seq: number, payload: Buffer): void {
+    const n = this.replies++;
+    if (this.options.dropReplies?.has(n)) return;
+    const wire = encodeFrame({ type, seq, payload });
+    this.stats.bytesIn += wire.length;
+    // Deliver asynchronously, like a real link.
+    setImmediate(() => this.frameHandler?.(wire.subarray(0, wire.length - 1)));
+  }
+
+  private error(seq: number, code: number, text: string): void {
+    this.reply(ERR, seq, Buffer.concat([Buffer.from([code]), Buffer.from(text, 'latin1')]));
+  }
+
+  private handle(wire: Buffer): void {
+    if (this.options.silent) return;
+    const n = this.requests++;
+    const decoded = decodeFrame(wire);
+    if (!decoded.ok || this.options.corruptRequests?.has(n)) return this.error(0xff, 1, 'bad frame');
+    const { type, seq, payload } = decoded.frame;
+    const models = this.options.models;
+    switch (type) {
+      case Cmd.HELLO: {
+        const hello = {
+          proto: PROTO_VERSION,
+          build: this.options.build ?? 'fake',
+          board: this.options.board ?? 'fake-board',
+          core: 'none',
+          clock_hz: 1e6,
+          timer: 'fake',
+          timer_hz: 1e6,
+          max_payload: 1024,
+          input_buffer: this.inputCapacity,
+          models: models.map((m, id) => ({
+            id,
+            name: m.name,
+            input: m.input.shape,
+            input_bytes: m.input.shape.reduce((a, b) => a * b, 1),
+            classes: m.classes,
+            hash: 'fake',
+          })),
+        };
+        return this.reply(type | REPLY, seq, Buffer.from(JSON.stringify(hello)));
+      }
+      case Cmd.PING:
+        return this.reply(type | REPLY, seq, payload);
+      case Cmd.CHUNK: {
+        if (payload.length < 4) return this.error(seq, 6, 'short chunk');
+        const offset = payload.readUInt32LE(0);
+        const data = payload.subarray(4);
+        if (offset > this.input.length) return this.error(seq, 6, 'gap in upload');
+        if (offset + data.length > this.inputCapacity) return this.error(seq, 3, 'input overflow');
+        this.input = Buffer.concat([this.input.subarray(0, offset), data]);
+        const ack = Buffer.alloc(4);
+        ack.writeUInt32LE(this.input.length, 0);
+        return this.reply(type | REPLY, seq, ack);
+      }
+      case Cmd.INFER: {
+        if (payload.length !== 5) return this.error(seq, 6, 'bad infer payload');
+        const id = payload[0];
+        const runs = payload.readUInt16LE(1);
+        const model = models[id];
+        if (!model) return this.error(seq, 2, `no model ${id}`);
+        const bytes = model.input.shape.reduce((a, b) => a * b, 1);
+        if (this.input.length !== bytes) return this.error(seq, 4, `have ${this.input.length} bytes, need ${bytes}`);
+        const logits = runInt8(model, new Int8Array(this.input.buffer, this.input.byteOffset, this.input.length));
+        let best = 0;
+        for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        const out = Buffer.alloc(3 + logits.length + 2 + 4 * runs);
+        out[0] = id;
+        out[1] = best;
+        out[2] = logits.length;
+        Buffer.from(logits.buffer, logits.byteOffset, logits.length).copy(out, 3);
+        out.writeUInt16LE(runs, 3 + logits.length);
+        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + logits.length + 4 * r);
+        return this.reply(type | REPLY, seq, out);
+      }
+      default:
+        return this.error(seq, 5, `unknown command ${type}`);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/* Host-side driver for the firmware kernels (test/firmware/kernels.test.ts compiles it with the
+ * host gcc together with the firmware/kernels C files). Reads whitespace-separated integers on stdin:
+ *
+ *   layer <op> <in_h in_w in_c> <out_h out_w out_c> <kh kw stride_h stride_w pad_top pad_left>
+ *         <in_zp out_zp act_min act_max> <n_w w...> <n_b bias...> <n_m mult...> <n_s shift...>
+ *         <n_x input...>                      -> prints the output tensor
+ *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
+ *   random <n> <seed>                         -> compares kernels with a naive SPEC transcription
+ *                                                on n random layers/values; prints "mismatches K"
+ * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense (same numbers as yono_op_t). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yono_nn.h"
+
+static long rd(void)
+{
+    long v;
+    if (scanf("%ld", &v) != 1) {
+        fprintf(stderr, "driver: bad input\n");
+        exit(2);
+    }
+    return v;
+}
+
+/* SPEC section 3, literally (64-bit, clamp without wrap) */
+static int32_t spec_requant_clamp(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi)
+{
+    int64_t y = zp + (((int64_t)acc * m + ((int64_t)1 << (s - 1))) >> s);
+    return (int32_t)(y < lo ? lo : y > hi ? hi : y);
+}
+
+/* bias_eff as harness/modeltools/codegen.ts computes it */
+static void fill_bias_eff(const yono_layer_t *l, int32_t *be)
+{
+    const int32_t oc = l->out_c;
+    const int32_t k = l->op == YONO_OP_DENSE ? l->in_c : l->kh * l->kw * l->in_c;
+    for (int32_t c = 0; c < oc; c++) {
+        int32_t sum = 0;
+        for (int32_t j = 0; j < k; j++) {
+            sum += l->weights[c * k + j];
+        }
+        be[c] = l->bias[c] - l->in_zp * sum;
+    }
+}
+
+static void naive_conv(const yono_layer_t *l, const int8_t *x, int8_t *y)
+{
+    for (int oy = 0; oy < l->out_h; oy++)
+        for (int ox = 0; ox < l->out_w; ox++)
+            for (int oc = 0; oc < l->out_c; oc++) {
+                int32_t acc = l->bias[oc];
+                for (int ky = 0; ky < l->kh; ky++)
+                    for (int kx = 0; kx < l->kw; kx++) {
+                        int iy = oy * l->stride_h - l->pad_top + ky, ix = ox * l->stride_w - l->pad_left + kx;
+                        if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w) continue;
+                        for (int ic = 0; ic < l->in_c; ic++)
+                            acc += (x[(iy * l->in_w + ix) * l->in_c + ic] - l->in_zp) *
+                                   l->weights[((oc * l->kh + ky) * l->kw + kx) * l->in_c + ic];
+                    }
+                *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[oc], l->shift[oc], l->out_zp, l->act_min, l->act_max);
+            }
+}
+
+static uint32_t rng_state;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+static int32_t rnd_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+
+static int random_checks(long n)
+{
+    long bad = 0;
+    /* requant: extremes of acc, M and s */
+    for (long i = 0; i < n * 1000; i++) {
+        int32_t acc = (i % 7 == 0) ? (int32_t)rnd() : rnd_in(-300000, 300000);
+        int32_t m = rnd_in(16384, 32767), s = rnd_in(1, 46), zp = rnd_in(-128, 127);
+        int32_t lo = rnd_in(-128, 127), hi = rnd_in(lo, 127);
+        if (yono_requant_clamp(acc, m, s, zp, lo, hi) != spec_requant_clamp(acc, m, s, zp, lo, hi)) {
+            if (bad++ < 5) printf("requant acc=%d M=%d s=%d zp=%d\n", acc, m, s, zp);
+        }
+    }
+    /* conv2d: random shapes, strides and paddings against the naive loop */
+    static int8_t x[4096], y[4096], y2[4096], w[8192], scratch[1024];
+    static int32_t b[64], be[64];
+    static int16_t mu[64];
+    static int8_t sh[64];
+    for (long t = 0; t < n; t++) {
+        yono_layer_t l = {0};
+        l.op = YONO_OP_CONV2D;
+        l.kh = (uint8_t)rnd_in(1, 4); l.kw = (uint8_t)rnd_in(1, 4);
+        l.stride_h = (uint8_t)rnd_in(1, 3); l.stride_w = (uint8_t)rnd_in(1, 3);
+        l.pad_top = (uint8_t)rnd_in(0, l.kh - 1); l.pad_left = (uint8_t)rnd_in(0, l.kw - 1);
+        l.in_h = (uint16_t)rnd_in(l.kh, 9); l.in_w = (uint16_t)rnd_in(l.kw, 9); l.in_c = (uint16_t)rnd_in(1, 9);
+        l.out_h = (uint16_t)((l.in_h + l.pad_top - 1) / l.stride_h + 1);
+        l.out_w = (uint16_t)((l.in_w + l.pad_left - 1) / l.stride_w + 1);
+        l.out_c = (uint16_t)rnd_in(1, 7);
+        l.in_zp = (int8_t)rnd_in(-128, 127); l.out_zp = (int8_t)rnd_in(-128, 127);
+        l.act_min = (int8_t)rnd_in(-128, 0); l.act_max = (int8_t)rnd_in(0, 127);
+        int32_t k = l.kh * l.kw * l.in_c;
+        for (int32_t i = 0; i < l.out_c * k; i++) w[i] = (int8_t)rnd_in(-128, 127);
+        for (int32_t i = 0; i < l.in_h * l.in_w * l.in_c; i++) x[i] = (int8_t)rnd_in(-128, 127);
+        for (int32_t c = 0; c < l.out_c; c++) {
+            b[c] = rnd_in(-100000, 100000); mu[c] = (int16_t)rnd_in(16384, 32767); sh[c] = (int8_t)rnd_in(14, 24);
+        }
+        l.weights = w; l.bias = b; l.bias_eff = be; l.multiplier = mu; l.shift = sh;
+        fill_bias_eff(&l, be);
+        size_t n_out = (size_t)l.out_h * l.out_w * l.out_c;
+        yono_conv2d_s8(&l, x, y, scratch);
+        naive_conv(&l, x, y2);
+        if (memcmp(y, y2, n_out) != 0) {
+            if (bad++ < 5) printf("conv k=%dx%d s=%dx%d p=%d,%d in=%dx%dx%d\n", l.kh, l.kw, l.stride_h, l.stride_w,
+                                  l.pad_top, l.pad_left, l.in_h, l.in_w, l.in_c);
+        }
+    }
+    printf("mismatches %ld\n", bad);
+    return bad != 0;
+}
+
+int main(void)
+{
+    char cmd[32];
+    if (scanf("%31s", cmd) != 1) return 2;
+    if (strcmp(cmd, "requant") == 0) {
+        int32_t acc = (int32_t)rd(), m = (int32_t)rd(), s = (int32_t)rd(), zp = (int32_t)rd(), lo = (int32_t)rd(), hi = (int32_t)rd();
+        printf("%d\n", yono_requant_clamp(acc, m, s, zp, lo, hi));
+        return 0;
+    }
+    if (strcmp(cmd, "random") == 0) {
+        long n = rd();
+        rng_state = (uint32_t)rd() | 1u;
+        return random_checks(n);
+    }
+    if (strcmp(cmd, "layer") != 0) return 2;
+    yono_layer_t l = {0};
+    l.op = (uint8_t)rd();
+    l.in_h = (uint16_t)rd(); l.in_w = (uint16_t)rd(); l.in_c = (uint16_t)rd();
+    l.out_h = (uint16_t)rd(); l.out_w = (uint16_t)rd(); l.out_c = (uint16_t)rd();
+    l.kh = (uint8_t)rd(); l.kw = (uint8_t)rd(); l.stride_h = (uint8_t)rd(); l.stride_w = (uint8_t)rd();
+    l.pad_top = (uint8_t)rd(); l.pad_left = (uint8_t)rd();
+    l.in_zp = (int8_t)rd(); l.out_zp = (int8_t)rd(); l.act_min = (int8_t)rd(); l.act_max = (int8_t)rd();
+    long nw = rd();
+    int8_t *w = malloc((size_t)nw + 1);
+    for (long i = 0; i < nw; i++) w[i] = (int8_t)rd();
+    long nb = rd();
+    int32_t *b = malloc(sizeof(int32_t) * ((size_t)nb + 1)), *be = malloc(sizeof(int32_t) * ((size_t)nb + 1));
+    for (long i = 0; i < nb; i++) b[i] = (int32_t)rd();
+    long nm = rd();
+    int16_t *m = malloc(sizeof(int16_t) * ((size_t)nm + 1));
+    for (long i = 0; i < nm; i++) m[i] = (int16_t)rd();
+    long ns = rd();
+    int8_t *s = malloc((size_t)ns + 1);
+    for (long i = 0; i < ns; i++) s[i] = (int8_t)rd();
+    long nx = rd();
+    int8_t *x = malloc((size_t)nx + 1);
+    for (long i = 0; i < nx; i++) x[i] = (int8_t)rd();
+    l.weights = w; l.bias = b; l.bias_eff = be; l.multiplier = m; l.shift = s;
+    if (nb > 0) fill_bias_eff(&l, be);
+    size_t n_out = yono_layer_out_bytes(&l);
+    int8_t *y = malloc(n_out + 1);
+    int8_t *scratch = malloc(yono_layer_scratch_bytes(&l) + 1);
+    if (yono_layer_run(&l, x, y, scratch) != 0) return 3;
+    for (size_t i = 0; i < n_out; i++) printf(i ? " %d" : "%d", y[i]);
+    printf("\n");
+    return 0;
+}

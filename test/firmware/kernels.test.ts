@@ -1,0 +1,200 @@
+/**
+ * The firmware's int8 kernels, compiled natively with the host gcc (plain C path and the
+ * DSP/SIMD path with C stand-ins for SMLAD/SXTB16) and checked on hand-computed cases and
+ * against a naive transcription of firmware/SPEC.md section 3.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/firmware -> repo
+const KERNELS = join(ROOT, 'firmware', 'kernels');
+const DRIVER = join(ROOT, 'test', 'firmware', 'kernel_driver.c');
+
+const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3 } as const;
+
+interface LayerCase {
+  op: keyof typeof OP;
+  in: [number, number, number];
+  out: [number, number, number];
+  k?: [number, number];
+  stride?: [number, number];
+  pad?: [number, number];
+  inZp?: number;
+  outZp?: number;
+  act?: [number, number];
+  weights?: number[];
+  bias?: number[];
+  mult?: number[];
+  shift?: number[];
+  x: number[];
+}
+
+function hasGcc(): boolean {
+  try {
+    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
+  describe(`firmware kernels, native build: ${variant}`, function () {
+    let dir = '';
+    let exe = '';
+
+    before(function () {
+      if (!hasGcc()) this.skip();
+      dir = mkdtempSync(join(tmpdir(), 'yono-kernels-'));
+      exe = join(dir, 'kernel_driver');
+      const sources = readdirSync(KERNELS)
+        .filter((f) => f.endsWith('.c'))
+        .map((f) => join(KERNELS, f));
+      const defs = variant === 'portable C' ? [] : ['-DYONO_EMULATE_DSP'];
+      execFileSync('gcc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', ...defs, `-I${KERNELS}`, ...sources, DRIVER, '-o', exe], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+    });
+
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    const run = (input: string): string => execFileSync(exe, [], { input, encoding: 'utf8' }).trim();
+
+    const layer = (c: LayerCase): number[] => {
+      const list = (a: number[] = []) => `${a.length} ${a.join(' ')}`;
+      const [kh, kw] = c.k ?? [1, 1];
+      const [sh, sw] = c.stride ?? [1, 1];
+      const [pt, pl] = c.pad ?? [0, 0];
+      const [lo, hi] = c.act ?? [-128, 127];
+      const text = [
+        'layer',
+        OP[c.op],
+        ...c.in,
+        ...c.out,
+        kh,
+        kw,
+        sh,
+        sw,
+        pt,
+        pl,
+        c.inZp ?? 0,
+        c.outZp ?? 0,
+        lo,
+        hi,
+        list(c.weights),
+        list(c.bias),
+        list(c.mult),
+        list(c.shift),
+        list(c.x),
+      ].join(' ');
+      return run(text).split(' ').map(Number);
+    };
+
+    const requant = (acc: number, m: number, s: number, zp = 0, lo = -128, hi = 127): number =>
+      Number(run(`requant ${acc} ${m} ${s} ${zp} ${lo} ${hi}`));
+
+    it('requant rounds half up with floor semantics, also for negative values', () => {
+      // M = 16384, s = 15: multiply by 0.5
+      expect(requant(1, 16384, 15)).to.equal(1); // 0.5 -> 1
+      expect(requant(3, 16384, 15)).to.equal(2); // 1.5 -> 2
+      expect(requant(-1, 16384, 15)).to.equal(0); // -0.5 -> 0 (floor(-0.5 + 0.5))
+      expect(requant(-3, 16384, 15)).to.equal(-1); // -1.5 -> -1
+      expect(requant(-2, 16384, 15)).to.equal(-1); // exact
+      // M = 16384, s = 16: multiply by 0.25; -4*0.25 = -1 exactly, -5*0.25 = -1.25 -> -1, -6*0.25 = -1.5 -> -1, -7*.25 -> -2
+      expect(requant(-5, 16384, 16)).to.equal(-1);
+      expect(requant(-6, 16384, 16)).to.equal(-1);
+      expect(requant(-7, 16384, 16)).to.equal(-2); // truncation would give -1
+      // (acc*M + 2^(s-1)) / 2^s = -1.5 exactly -> floor -2 (C integer division would give -1)
+      expect(requant(-4, 16384, 15)).to.equal(-2);
+    });
+
+    it('requant adds out_zp and saturates instead of wrapping', () => {
+      expect(requant(100, 16384, 15, -20)).to.equal(30);
+      expect(requant(2 ** 31 - 1, 32767, 1, 0)).to.equal(127);
+      expect(requant(-(2 ** 31), 32767, 1, 0)).to.equal(-128);
+      expect(requant(10, 16384, 14, 0, -3, 5)).to.equal(5); // act_max
+      expect(requant(-10, 16384, 14, 0, -3, 5)).to.equal(-3); // act_min (fused ReLU style)
+    });
+
+    it('conv2d 1x1 with known numbers', () => {
+      // x = [3, -2], in_zp = 1 -> (x - zp) = [2, -3]; multiplier 0.5
+      const y = layer({
+        op: 'conv2d',
+        in: [1, 1, 2],
+        out: [1, 1, 2],
+        inZp: 1,
+        outZp: 4,
+        weights: [2, 5, -1, 4],
+        bias: [10, -7],
+        mult: [16384, 16384],
+        shift: [15, 15],
+        x: [3, -2],
+      });
+      // oc0: 10 + 4 - 15 = -1 -> 0 (+4); oc1: -7 - 2 - 12 = -21 -> -10 (+4)
+      expect(y).to.deep.equal([4, -6]);
+    });
+
+    it('conv2d 3x3 stride 2: padding takes the value in_zp', () => {
+      // 3x3 input x = in_zp + 1..9, all-ones kernel, multiplier 1.0 (M=16384, s=14)
+      const inZp = 5;
+      const y = layer({
+        op: 'conv2d',
+        in: [3, 3, 1],
+        out: [2, 2, 1],
+        k: [3, 3],
+        stride: [2, 2],
+        pad: [1, 1],
+        inZp,
+        outZp: -3,
+        weights: Array(9).fill(1),
+        bias: [0],
+        mult: [16384],
+        shift: [14],
+        x: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((v) => v + inZp),
+      });
+      // windows: (1+2+4+5), (2+3+5+6), (4+5+7+8), (5+6+8+9), then out_zp -3
+      expect(y).to.deep.equal([12 - 3, 16 - 3, 24 - 3, 28 - 3]);
+    });
+
+    it('dense with fused ReLU (act_min = out_zp)', () => {
+      const y = layer({
+        op: 'dense',
+        in: [1, 1, 3],
+        out: [1, 1, 3],
+        inZp: -1,
+        outZp: -10,
+        act: [-10, 127],
+        weights: [1, 2, 3, -1, -2, -3, 0, 0, 1],
+        bias: [0, 0, 5],
+        mult: [16384, 16384, 16384],
+        shift: [14, 14, 14],
+        x: [0, 1, 2], // x - zp = [1, 2, 3]
+      });
+      // 14 -> 4; -14 -> -24 clamped to -10; 5 + 3 = 8 -> -2
+      expect(y).to.deep.equal([4, -10, -2]);
+    });
+
+    it('maxpool2d 2x2 stride 2 per channel', () => {
+      // [2][4][2]: channel 0 = 0..7, channel 1 = negatives
+      const x = [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6, -7, 7, -128];
+      const y = layer({ op: 'maxpool2d', in: [2, 4, 2], out: [1, 2, 2], k: [2, 2], stride: [2, 2], x });
+      expect(y).to.deep.equal([5, -1, 7, -3]);
+    });
+
+    it('avgpool_global sums (x - in_zp) and requantizes', () => {
+      const y = layer({ op: 'avgpool_global', in: [2, 2, 2], out: [1, 1, 2], inZp: -1, outZp: 2, mult: [16384], shift: [16], x: [1, -10, 2, -10, 3, -10, 5, -11] });
+      // c0: 2+3+4+6 = 15 * 0.25 = 3.75 -> 4 (+2); c1: -9-9-9-10 = -37 * .25 = -9.25 -> -9 (+2)
+      expect(y).to.deep.equal([6, -7]);
+    });
+
+    it('conv2d and requant match a naive SPEC transcription on random cases', () => {
+      expect(run('random 2000 12345')).to.equal('mismatches 0');
+    });
+  });
+}

@@ -1,0 +1,51 @@
+/** Bad input from a user gets one clear line and a non-zero exit, never a stack trace. */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../../harness/util/paths.js';
+
+function hil(args: string[], env: Record<string, string> = {}): { code: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'harness', 'cli.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60000,
+  });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.code).to.not.equal(0);
+  expect(r.code).to.not.equal(null);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).to.have.length(1);
+  expect(lines[0]).to.match(/^error: /);
+  expect(lines[0]).to.match(pattern);
+  expect(r.stderr).to.not.match(/\n\s+at /);
+}
+
+describe('CLI errors', () => {
+  it('unknown rig', () => expectOneLineError(hil(['run', '--rig', 'nope']), /nope: unknown rig; available: .*qemu-mps2-an386/));
+
+  it('invalid rig file names the file and field', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-'));
+    const file = path.join(dir, 'broken.yaml');
+    fs.writeFileSync(file, 'name: broken\nboard: mps2-an386\ndut: {kind: qemu, icount_shift: -1}\nlink: {kind: qemu-pty}\nflasher: {kind: qemu-loader}\n');
+    expectOneLineError(hil(['run', '--rig', file]), /broken\.yaml: dut\.icount_shift: must be >= 0/);
+  });
+
+  it('unknown model, unknown experiment, bad number, unknown flag, unknown command', () => {
+    expectOneLineError(hil(['run', '--models', 'nope']), /nope: unknown model; available:/);
+    expectOneLineError(hil(['run', '--experiments', 'speed']), /speed: unknown experiment/);
+    expectOneLineError(hil(['run', '--samples', 'many']), /--samples: expected a positive integer/);
+    expectOneLineError(hil(['run', '--frobnicate']), /Unknown option '--frobnicate'/);
+    expectOneLineError(hil(['launch']), /launch: unknown command/);
+  });
+
+  it('missing raw data set names the path', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'nodata-'));
+    const r = hil(['prepare', 'uci_hapt'], { YONO_DATA_DIR: empty, YONO_PREPARED_DIR: path.join(empty, 'prepared') });
+    expectOneLineError(r, new RegExp(empty.replace(/[/.]/g, '\\$&')));
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * End to end on QEMU: build the firmware with the trained zoo, boot it, stream real test
+ * samples, and require the device to agree with the host reference on every one of them.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runExperiments } from '../../harness/run.js';
+import { createLogger } from '../../harness/util/log.js';
+
+const SAMPLES = Number(process.env.YONO_TEST_SAMPLES ?? 200);
+
+for (const rig of ['qemu-mps2-an386', 'qemu-mps2-an500']) {
+  describe(`end to end on ${rig}`, function () {
+    this.timeout(15 * 60 * 1000);
+    const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-results-'));
+
+    it(`${SAMPLES} real test samples per model: device == host reference on every sample`, async () => {
+      const r = await runExperiments({ rig, samples: SAMPLES, latencyRuns: 3, latencyWarmup: 1, resultsDir, log: createLogger({ quiet: true }) });
+      expect(r.accuracy.length).to.be.greaterThanOrEqual(2);
+      for (const row of r.accuracy) {
+        expect(row.samples, row.model).to.equal(SAMPLES);
+        expect(row.mismatches, `${row.model} device/host mismatches`).to.equal(0);
+        expect(row.agreement).to.equal(1);
+        expect(row.top1, `${row.model} top-1`).to.be.greaterThan(0.6);
+      }
+      for (const row of r.latency) {
+        expect(row.source).to.equal('emulated-estimate');
+        expect(row.instructions_median, row.model).to.be.greaterThan(10000);
+        // -icount makes runs of the same input repeatable to within the timer resolution
+        expect(row.instructions_max - row.instructions_min).to.be.lessThan(0.05 * row.instructions_median);
+      }
+      const files = fs.readdirSync(r.dir).sort();
+      expect(files).to.include.members(['accuracy.csv', 'latency.csv', 'predictions.csv', 'run.json', 'summary.txt']);
+      const header = fs.readFileSync(path.join(r.dir, 'accuracy.csv'), 'utf8').split('\n')[0];
+      expect(header).to.equal('run_id,rig,board,firmware_hash,dataset_hash,harness_version,model,dataset,samples,correct,top1,host_correct,host_top1,agreement,mismatches');
+      const run = JSON.parse(fs.readFileSync(path.join(r.dir, 'run.json'), 'utf8')) as { status: string; device: { build: string } };
+      expect(run.status).to.equal('complete');
+      expect(run.device.build).to.match(/^[0-9a-f]{16}$/);
+    });
+  });
+}
