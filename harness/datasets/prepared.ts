@@ -1,9 +1,8 @@
 /** Data-set registry (prepare / ensure by name) plus the prepared-set IO re-exported from prepared-io.ts. */
 import { HilError } from '../util/errors.js';
-import { FMNIST_NAME, prepareFashionMnist } from './fashion-mnist.js';
+import { FMNIST_NAME, FMNIST_PREP_VERSION, prepareFashionMnist } from './fashion-mnist.js';
 import { isPrepared, PreparedManifest, readManifest } from './prepared-io.js';
-import { HAPT_NAME, prepareUciHapt, HAPT_PREP_VERSION } from './uci-hapt.js';
-import { FMNIST_PREP_VERSION } from './fashion-mnist.js';
+import { HAPT_NAME, HAPT_PREP_VERSION, prepareUciHapt } from './uci-hapt.js';
 
 export { loadPrepared, datasetHash, readManifest, isPrepared, preparedDir, sha256Hex, writePrepared } from './prepared-io.js';
 export type { PreparedManifest, PreparedSplit, Split, SplitData, Shape3 } from './prepared-io.js';

@@ -22,7 +22,7 @@ export const HAPT_CHANNELS = 6;
 /** q = round(z * 32): +-4 standard deviations fit in int8 */
 export const HAPT_Q_PER_STD = 32;
 const EXPECTED: Record<Split, number> = { train: 7767, test: 3162 };
-const PROVIDED_BY = "the shared data folder <data>/uci_hapt (set YONO_DATA_DIR or pass the data dir)";
+const PROVIDED_BY = "the shared UCI HAPT copy; set YONO_DATA_DIR to the folder that holds uci_hapt/";
 
 interface Segment { exp: number; user: number; act: number; start: number; end: number }
 

@@ -12,7 +12,6 @@ import { floatModelToJson } from './float-model.js';
 import { modelHash, validateInt8Model } from './int8-model.js';
 import { Sequential } from './nn/model.js';
 import { evaluateFloat, Int8Data, trainModel } from './nn/trainer.js';
-import { Rng } from './nn/prng.js';
 import { quantizeModel } from './quantize.js';
 import { ZOO, zooEntry } from './zoo.js';
 
@@ -61,22 +60,6 @@ function asInt8Data(d: PreparedSplit): Int8Data {
   };
 }
 
-/** HAPT augmentation: random per-window amplitude scaling (+-10 %) and circular time shift. */
-export function haptAugment(channels: number): (x: Float32Array, rng: Rng) => void {
-  let tmp = new Float32Array(0);
-  return (x, rng) => {
-    if (tmp.length !== x.length) tmp = new Float32Array(x.length);
-    const T = x.length / channels;
-    const shift = rng.int(T);
-    const gain = 0.9 + 0.2 * rng.next();
-    for (let t = 0; t < T; t++) {
-      const src = ((t + shift) % T) * channels;
-      for (let c = 0; c < channels; c++) tmp[t * channels + c] = x[src + c] * gain;
-    }
-    x.set(tmp);
-  };
-}
-
 export async function trainZooModel(name: string, opts: TrainZooOptions = {}): Promise<TrainReport> {
   const entry = zooEntry(name);
   if (!entry) throw new HilError(`unknown model '${name}' (zoo: ${Object.keys(ZOO).join(', ')})`, 'train');
@@ -99,7 +82,6 @@ export async function trainZooModel(name: string, opts: TrainZooOptions = {}): P
     lr: entry.train.lr,
     lrFinal: entry.train.lrFinal,
     seed,
-    augment: entry.train.augment === 'hapt' ? haptAugment(train.inputShape[2]) : undefined,
     log: (m) => log(`${name}: ${m}`),
   });
   const trainSeconds = (Date.now() - t0) / 1000;

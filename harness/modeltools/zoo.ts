@@ -6,7 +6,7 @@ export interface ZooEntry {
   dataset: 'fashion_mnist' | 'uci_hapt';
   description: string;
   layers: LayerSpec[];
-  train: { epochs: number; batchSize: number; lr: number; lrFinal: number; seed: number; augment?: 'hapt' };
+  train: { epochs: number; batchSize: number; lr: number; lrFinal: number; seed: number };
   /** calibration samples drawn (seeded) from the train split for activation ranges */
   calibrationSamples: number;
 }

@@ -47,7 +47,8 @@ function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Ste
   const K = KH * KW * C;
   const P = OH * OW;
   if (l.weights.length !== OC * K || l.bias.length !== OC) throw new HilError('conv2d weights/bias size mismatch', where);
-  const w = Int32Array.from(l.weights);
+  // doubles hold these small integers and their sums exactly, and V8 multiplies them fastest
+  const w = Float64Array.from(l.weights);
   const bias = Int32Array.from(l.bias);
   const r = rq(l.multiplier, l.shift, where);
   // im2col gather map: patch element -> input index, -1 for padding (contributes 0 = real 0)
@@ -65,7 +66,7 @@ function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Ste
       }
     }
   }
-  const col = new Int32Array(P * K);
+  const col = new Float64Array(P * K);
   const out = new Int8Array(P * OC);
   const OC4 = OC - (OC % 4);
   const emit = (o: number, oc: number, acc: number): void => {
