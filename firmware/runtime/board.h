@@ -16,6 +16,11 @@ uint8_t board_getc(void);
 /* Free-running 64-bit tick counter at TIMER_HZ; monotonic, safe to call with IRQs enabled. */
 uint64_t board_ticks(void);
 
+/* GPIO marker raised around each timed inference, for a power monitor's trigger input
+ * (a no-op on boards without one). */
+void board_marker_on(void);
+void board_marker_off(void);
+
 const char *board_name(void);
 const char *board_core(void);
 

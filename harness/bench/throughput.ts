@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { loadPrepared, ensurePrepared } from '../datasets/prepared.js';
 import { buildFirmware } from '../firmware/build.js';
-import { MAX_PAYLOAD, wireBytes } from '../protocol/frame.js';
+import { Cmd, encodeFrame, UPLOAD_CHUNK_BYTES as MAX_CHUNK, wireBytes } from '../protocol/frame.js';
 import { formatTable } from '../reports/summary.js';
 import { DEFAULT_RIG, loadRig } from '../rig/rig.js';
 import { loadModelSet } from '../session/model-set.js';
@@ -41,14 +41,21 @@ async function main(): Promise<void> {
   const session = await openSession(rig, firmware);
   try {
     const { client, link } = session;
-    // Link capacity: device-bound payload bytes per second with maximum-size frames.
-    const ping = Buffer.alloc(MAX_PAYLOAD, 0x5a);
-    const pings = 40;
+    // Link capacity: raw device-bound bytes per second. Maximum-size CHUNK frames are written
+    // back to back without waiting for their (small) acknowledgements, so no round trip is
+    // counted: this is what the UART (or QEMU's emulation of it) can carry.
+    const frames = 40;
+    const chunk = Buffer.alloc(MAX_CHUNK + 4, 0x5a);
+    chunk.writeUInt32LE(0, 0);
+    const wire = encodeFrame({ type: Cmd.CHUNK, seq: 0x42, payload: chunk });
+    let acked = 0;
+    const allAcked = new Promise<void>((resolve) => link.onFrame(() => ++acked === frames && resolve()));
     let t0 = process.hrtime.bigint();
-    for (let i = 0; i < pings; i++) await client.ping(ping);
-    const pingSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const capacity = (pings * wireBytes(MAX_PAYLOAD)) / pingSeconds; // wire bytes/s towards the device
-    console.log(`rig ${rig.name}: link capacity ${(capacity / 1024).toFixed(1)} KiB/s device-bound (${pings} x ${MAX_PAYLOAD}-byte PING frames)`);
+    // One frame per write: a single huge write stalls in the pty's small buffer.
+    for (let i = 0; i < frames; i++) await link.write(wire);
+    await allAcked;
+    const capacity = (frames * wire.length) / (Number(process.hrtime.bigint() - t0) / 1e9);
+    console.log(`rig ${rig.name}: raw link capacity ${(capacity / 1024).toFixed(1)} KiB/s device-bound (${frames} pipelined ${wire.length}-byte frames)`);
 
     const rows: string[][] = [];
     for (const model of models) {

@@ -1,4 +1,5 @@
-import type { Rig } from '../rig/rig.js';
+import type { BoardDutSpec, Rig } from '../rig/rig.js';
+import { BoardDut } from './board.js';
 import type { Dut } from './dut.js';
 import { QemuDut } from './qemu.js';
 
@@ -7,5 +8,7 @@ export function createDut(rig: Rig): Dut {
   switch (rig.dut.kind) {
     case 'qemu':
       return new QemuDut(rig);
+    case 'board':
+      return new BoardDut(rig as Rig & { dut: BoardDutSpec });
   }
 }

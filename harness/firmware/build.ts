@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkFootprint, generateFirmwareSources } from '../modeltools/codegen.js';
-import type { Int8Model } from '../modeltools/int8-model.js';
+import type { DeployModel } from '../compress/pq-model.js'; // int8 or pq (issue #4)
 import { HilError } from '../util/errors.js';
 import { hashTree, sha256 } from '../util/hash.js';
 import { FIRMWARE_DIR, rel } from '../util/paths.js';
@@ -46,7 +46,7 @@ export function measureElf(elf: string): { flashBytes: number; ramBytes: number 
   return { flashBytes: text + data, ramBytes: data + bss };
 }
 
-export function buildFirmware(boardName: string, models: Int8Model[], options: { log?: (line: string) => void } = {}): FirmwareBuild {
+export function buildFirmware(boardName: string, models: DeployModel[], options: { log?: (line: string) => void } = {}): FirmwareBuild {
   const log = options.log ?? (() => undefined);
   requireTools(['make', 'arm-none-eabi-gcc', 'arm-none-eabi-size']);
   const board = readBoard(boardName);
@@ -85,7 +85,10 @@ export function buildFirmware(boardName: string, models: Int8Model[], options: {
     if (overflow) {
       throw new HilError(`firmware does not fit: ${overflow[1]} overflowed by ${overflow[2]} bytes`, `board ${boardName}`);
     }
-    const firstError = text.split('\n').find((l) => /error/i.test(l)) ?? text.trim().split('\n').pop();
+    // gcc/ld/make diagnostics look like "file:line:col: error: ..." or "make: *** ..."; the
+    // echoed command lines also contain "error" (-Werror) and must be skipped.
+    const lines = text.split('\n').filter((l) => !/^\s*arm-none-eabi-/.test(l));
+    const firstError = lines.find((l) => /(^|: )(fatal )?error[: ]/i.test(l)) ?? lines.find((l) => /\*\*\*/.test(l)) ?? lines.filter(Boolean).pop();
     throw new HilError(`firmware build failed: ${firstError}`, rel(FIRMWARE_DIR));
   }
   const use = measureElf(elf);

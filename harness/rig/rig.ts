@@ -13,13 +13,71 @@ export interface CostModel {
   source: string;
 }
 
+export interface QemuDutSpec {
+  kind: 'qemu';
+  machine?: string;
+  icount_shift?: number;
+  extra_args?: string[];
+  boot_timeout_ms?: number;
+}
+
+export type ProbeKind = 'stlink' | 'cmsis-dap' | 'jlink';
+
+/** A real board behind a debug probe. The `never` fields keep `rig.dut.icount_shift` readable on any rig. */
+export interface BoardDutSpec {
+  kind: 'board';
+  probe: { kind: ProbeKind; usb_serial?: string };
+  boot_timeout_ms?: number;
+  reset_settle_ms?: number;
+  machine?: never;
+  icount_shift?: never;
+  extra_args?: never;
+}
+
+export interface LinkSpec {
+  kind: 'qemu-pty' | 'serial';
+  /** serial only: a device path, or the USB serial number of the device offering the port */
+  path?: string;
+  usb_serial?: string;
+  baud?: number;
+  reply_timeout_ms?: number;
+  retries?: number;
+}
+
+export type FlasherKind = 'qemu-loader' | 'openocd' | 'pyocd' | 'probe-rs' | 'st-flash' | 'dfu-util' | 'uf2' | 'gdb-remote';
+
+export interface FlasherSpec {
+  kind: FlasherKind;
+  config?: string[];
+  target?: string;
+  address?: string;
+  alt?: number;
+  mount?: string;
+  family_id?: string;
+  host?: string;
+  port?: number;
+  extra_args?: string[];
+}
+
+export type PowerKind = 'ppk2' | 'lpm01a' | 'ina226' | 'none';
+
+export interface PowerSpec {
+  kind: PowerKind;
+  port?: string;
+  usb_serial?: string;
+  voltage_mv?: number;
+  sample_hz?: number;
+  marker?: string;
+}
+
 export interface Rig {
   name: string;
   description?: string;
   board: string;
-  dut: { kind: 'qemu'; machine?: string; icount_shift?: number; extra_args?: string[]; boot_timeout_ms?: number };
-  link: { kind: 'qemu-pty'; baud?: number; reply_timeout_ms?: number; retries?: number };
-  flasher: { kind: 'qemu-loader' };
+  dut: QemuDutSpec | BoardDutSpec;
+  link: LinkSpec;
+  flasher: FlasherSpec;
+  power?: PowerSpec;
   estimate?: CostModel;
   /** Where the rig was loaded from. */
   file: string;
@@ -30,7 +88,7 @@ export const DEFAULT_RIG = 'qemu-mps2-an386';
 // ajv is published as CommonJS; under NodeNext its default export is the module object.
 const Ajv = (AjvModule as unknown as { default: typeof AjvModule.default }).default ?? AjvModule;
 const schema = JSON.parse(fs.readFileSync(path.join(RIGS_DIR, 'schema.json'), 'utf8')) as object;
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
 
 export function listRigs(): string[] {
   return fs
@@ -51,6 +109,14 @@ function describe(error: ErrorObject): string {
       return `${field === '(top level)' ? '' : field + '.'}${String(p.additionalProperty)}: unknown field`;
     case 'enum':
       return `${field}: expected one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `${field}: expected ${JSON.stringify(p.allowedValue)} here`;
+    case 'false schema':
+      return `${field}: not allowed for this kind`;
+    case 'oneOf': {
+      const alternatives = (error.schema as { required?: string[] }[]).map((b) => (b.required ?? []).join('+'));
+      return `${field}: give exactly one of ${alternatives.join(', ')}`;
+    }
     default:
       return `${field}: ${error.message ?? 'invalid'}`;
   }
@@ -71,7 +137,10 @@ export function loadRig(nameOrPath: string): Rig {
   }
   const data: unknown = doc.toJS();
   if (!validate(data)) {
-    const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+    const all = validate.errors ?? [];
+    // A failed oneOf reports its branches' errors too; its own one-line message says it all.
+    const oneOfs = all.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
+    const errors = all.filter((e) => e.keyword !== 'if' && !oneOfs.some((s) => e.schemaPath.startsWith(`${s}/`)));
     throw new HilError(errors.map(describe).join('; '), where);
   }
   const rig = { ...(data as Omit<Rig, 'file'>), file };

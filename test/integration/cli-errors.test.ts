@@ -48,4 +48,22 @@ describe('CLI errors', () => {
     const r = hil(['prepare', 'uci_hapt'], { YONO_DATA_DIR: empty, YONO_PREPARED_DIR: path.join(empty, 'prepared') });
     expectOneLineError(r, new RegExp(empty.replace(/[/.]/g, '\\$&')));
   });
+
+  it('a board that stops answering (M4 firmware faults on an M3 machine) fails in bounded time', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-'));
+    const file = path.join(dir, 'wrong-core.yaml');
+    fs.writeFileSync(
+      file,
+      'name: wrong-core\nboard: mps2-an386\ndut: {kind: qemu, machine: mps2-an385, boot_timeout_ms: 2000}\n' +
+        'link: {kind: qemu-pty, reply_timeout_ms: 300, retries: 0}\nflasher: {kind: qemu-loader}\n' +
+        'estimate: {core: cortex-m3, clock_hz: 25000000, cpi: 1, source: test}\n',
+    );
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'res-'));
+    const r = hil(['run', '--rig', file, '--models', 'fmnist_cnn', '--samples', '1', '--results', results, '--quiet']);
+    expectOneLineError(r, /QEMU mps2-an385 serial0\): (no handshake from the firmware|device did not answer)/);
+    const [run] = fs.readdirSync(results);
+    const runJson = JSON.parse(fs.readFileSync(path.join(results, run, 'run.json'), 'utf8')) as { status: string; error: string };
+    expect(runJson.status).to.equal('failed');
+    expect(runJson.error).to.match(/no handshake|did not answer/);
+  });
 });

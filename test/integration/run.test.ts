@@ -11,7 +11,7 @@ import { createLogger } from '../../harness/util/log.js';
 
 const SAMPLES = Number(process.env.YONO_TEST_SAMPLES ?? 200);
 
-for (const rig of ['qemu-mps2-an386', 'qemu-mps2-an500']) {
+for (const rig of ['qemu-mps2-an386', 'qemu-mps2-an500', 'qemu-netduinoplus2']) {
   describe(`end to end on ${rig}`, function () {
     this.timeout(15 * 60 * 1000);
     const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-results-'));

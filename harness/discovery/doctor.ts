@@ -1,0 +1,141 @@
+/**
+ * `hil rigs doctor`: what is plugged in (USB devices, serial ports), which rig each belongs to
+ * (by USB serial number or port path), and exactly what each real-board rig still lacks.
+ * Discovery is kept apart from the rig description; the report logic takes injected lists.
+ */
+import type { Rig } from '../rig/rig.js';
+import { listSerialPorts, findPortByUsbSerial, type SerialPortInfo } from './serial-ports.js';
+
+export interface UsbDeviceInfo {
+  vendorId: number;
+  productId: number;
+  serialNumber?: string;
+  product?: string;
+}
+
+/** USB vendor ids of the instruments a rig uses. */
+export const KNOWN_VENDORS: Record<number, string> = {
+  0x0483: 'ST-Link (STMicroelectronics)',
+  0x0d28: 'CMSIS-DAP / DAPLink (Arm)',
+  0x1366: 'J-Link (SEGGER)',
+  0x1915: 'Nordic (PPK2)',
+};
+const PROBE_VENDOR: Record<string, number> = { stlink: 0x0483, 'cmsis-dap': 0x0d28, jlink: 0x1366 };
+
+export interface UsbScan {
+  devices: UsbDeviceInfo[];
+  /** Why no list could be read ("no USB bus visible"), when that is the case. */
+  problem?: string;
+}
+
+/** Lists USB devices with the `usb` package; a host without a USB bus is a finding, not a crash. */
+export async function scanUsb(): Promise<UsbScan> {
+  try {
+    const usb = await import('usb');
+    const list = usb.getDeviceList();
+    if (list.length === 0) return { devices: [], problem: 'no USB bus visible (no devices listed)' };
+    const devices: UsbDeviceInfo[] = [];
+    for (const d of list) {
+      const desc = d.deviceDescriptor;
+      devices.push({ vendorId: desc.idVendor, productId: desc.idProduct, serialNumber: await readSerial(d, desc.iSerialNumber) });
+    }
+    return { devices };
+  } catch (e) {
+    return { devices: [], problem: `no USB bus visible (${(e as Error).message})` };
+  }
+}
+
+type UsbDevice = { open(): void; close(): void; getStringDescriptor(i: number, cb: (err: unknown, s?: string) => void): void };
+
+/** The serial number needs the device opened, which fails without permissions: then unknown. */
+async function readSerial(d: UsbDevice, index: number): Promise<string | undefined> {
+  if (!index) return undefined;
+  try {
+    d.open();
+    return await new Promise((resolve) => d.getStringDescriptor(index, (err, s) => resolve(err ? undefined : s)));
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      d.close();
+    } catch {
+      // was not open
+    }
+  }
+}
+
+const hex4 = (n: number) => n.toString(16).padStart(4, '0');
+
+export interface RigCheck {
+  rig: string;
+  ok: boolean;
+  lines: string[];
+}
+
+export function checkRig(rig: Rig, usb: UsbScan, ports: SerialPortInfo[], exists: (p: string) => boolean): RigCheck {
+  const lines: string[] = [];
+  let ok = true;
+  const miss = (text: string) => {
+    ok = false;
+    lines.push(`missing: ${text}`);
+  };
+  if (rig.dut.kind === 'qemu') return { rig: rig.name, ok: true, lines: ['emulated: needs qemu-system-arm only'] };
+  const probe = rig.dut.probe;
+  const vendor = PROBE_VENDOR[probe.kind];
+  const candidates = usb.devices.filter((d) => d.vendorId === vendor);
+  const found = probe.usb_serial ? candidates.find((d) => d.serialNumber === probe.usb_serial) : candidates[0];
+  if (found) lines.push(`probe: ${probe.kind} ${hex4(found.vendorId)}:${hex4(found.productId)}${found.serialNumber ? ` serial ${found.serialNumber}` : ''}`);
+  else if (usb.problem) miss(`probe ${probe.kind}${probe.usb_serial ? ` serial ${probe.usb_serial}` : ''} (${usb.problem})`);
+  else if (candidates.length > 0) miss(`probe ${probe.kind} serial ${probe.usb_serial}; ${probe.kind} probes present: ${candidates.map((c) => c.serialNumber ?? '(serial unreadable)').join(', ')}`);
+  else miss(`probe ${probe.kind}${probe.usb_serial ? ` serial ${probe.usb_serial}` : ''}: no USB device with vendor ${hex4(vendor)} is connected`);
+
+  const link = rig.link;
+  if (link.path) {
+    if (exists(link.path)) lines.push(`link: ${link.path}`);
+    else miss(`link port ${link.path} does not exist`);
+  } else if (link.usb_serial) {
+    const p = findPortByUsbSerial(ports, link.usb_serial);
+    if (p) lines.push(`link: ${p.path} (USB serial ${link.usb_serial})`);
+    else miss(`link: no serial port offered by USB serial ${link.usb_serial}`);
+  }
+
+  const power = rig.power;
+  if (power && power.kind !== 'none') {
+    if (power.port) {
+      if (exists(power.port)) lines.push(`power: ${power.kind} on ${power.port}`);
+      else miss(`power monitor ${power.kind}: port ${power.port} does not exist`);
+    } else if (power.usb_serial) {
+      const p = findPortByUsbSerial(ports, power.usb_serial);
+      if (p) lines.push(`power: ${power.kind} on ${p.path}`);
+      else miss(`power monitor ${power.kind}: no serial port offered by USB serial ${power.usb_serial}`);
+    }
+  }
+  return { rig: rig.name, ok, lines };
+}
+
+export function formatDoctor(usb: UsbScan, ports: SerialPortInfo[], checks: RigCheck[]): string {
+  const out: string[] = ['USB devices:'];
+  if (usb.problem) out.push(`  ${usb.problem}`);
+  for (const d of usb.devices) {
+    out.push(`  ${hex4(d.vendorId)}:${hex4(d.productId)}${d.serialNumber ? ` serial ${d.serialNumber}` : ''}${KNOWN_VENDORS[d.vendorId] ? `  ${KNOWN_VENDORS[d.vendorId]}` : ''}`);
+  }
+  out.push('serial ports:');
+  if (ports.length === 0) out.push('  none');
+  for (const p of ports) {
+    const id = p.vendorId === undefined ? '' : ` ${hex4(p.vendorId)}:${hex4(p.productId ?? 0)}`;
+    out.push(`  ${p.path}${id}${p.serialNumber ? ` serial ${p.serialNumber}` : ''}${p.product ? ` (${p.product})` : ''}`);
+  }
+  out.push('rigs:');
+  for (const c of checks) {
+    out.push(`  ${c.rig}: ${c.ok ? 'ready' : 'NOT READY'}`);
+    for (const l of c.lines) out.push(`    ${l}`);
+  }
+  return out.join('\n');
+}
+
+export async function runDoctor(rigs: Rig[], exists: (p: string) => boolean): Promise<{ text: string; ready: boolean }> {
+  const usb = await scanUsb();
+  const ports = listSerialPorts();
+  const checks = rigs.map((r) => checkRig(r, usb, ports, exists));
+  return { text: formatDoctor(usb, ports, checks), ready: checks.every((c) => c.ok) };
+}

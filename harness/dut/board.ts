@@ -1,0 +1,101 @@
+/**
+ * A real board: flashed and reset through its debug probe (a Flasher), reached over a serial
+ * port found by path or by the USB serial number of the device that offers it.
+ */
+import fs from 'node:fs';
+import type { Flasher } from '../capabilities/flasher.js';
+import type { Link } from '../capabilities/link.js';
+import { findPortByUsbSerial, listSerialPorts, type SerialPortInfo } from '../discovery/serial-ports.js';
+import { createFlasher } from '../flashers/factory.js';
+import { SerialLink } from '../link/serial-link.js';
+import type { BoardDutSpec, Rig } from '../rig/rig.js';
+import { HilError } from '../util/errors.js';
+import type { Dut } from './dut.js';
+
+export interface BoardDutOptions {
+  flasher?: Flasher;
+  listPorts?: () => SerialPortInfo[];
+  openLink?: (path: string, baud: number) => Promise<Link>;
+}
+
+export class BoardDut implements Dut {
+  readonly description: string;
+  private readonly flasher: Flasher;
+  private link?: Link;
+  private flashed = false;
+
+  constructor(
+    private readonly rig: Rig & { dut: BoardDutSpec },
+    private readonly options: BoardDutOptions = {},
+  ) {
+    const p = rig.dut.probe;
+    this.description = `${rig.board} via ${p.kind}${p.usb_serial ? ` ${p.usb_serial}` : ''} (rig ${rig.name})`;
+    this.flasher = options.flasher ?? createFlasher(rig.flasher, p);
+  }
+
+  /** The serial device path now; USB ports get a new name after re-enumeration. */
+  portPath(): string {
+    const l = this.rig.link;
+    if (l.path) {
+      if (!fs.existsSync(l.path)) throw new HilError('serial port not present (board unplugged?)', `${this.rig.name}: link.path ${l.path}`);
+      return l.path;
+    }
+    const ports = (this.options.listPorts ?? listSerialPorts)();
+    const port = findPortByUsbSerial(ports, l.usb_serial ?? '');
+    if (!port) {
+      const seen = ports.map((p) => `${p.path}${p.serialNumber ? ` (${p.serialNumber})` : ''}`).join(', ') || 'none';
+      throw new HilError(`no serial port with USB serial ${l.usb_serial}; ports seen: ${seen} (try 'hil rigs doctor')`, `${this.rig.name}: link.usb_serial`);
+    }
+    return port.path;
+  }
+
+  async flash(elfPath: string): Promise<void> {
+    await this.flasher.flash(elfPath);
+    this.flashed = true;
+  }
+
+  /** A board runs as soon as it is flashed (the flash tools reset it); start only checks that. */
+  async start(): Promise<void> {
+    if (!this.flashed) throw new HilError('start() before flash()', this.description);
+  }
+
+  async reset(): Promise<void> {
+    await this.link?.close();
+    this.link = undefined;
+    if (!this.flasher.reset) throw new HilError(`the ${this.flasher.kind} flasher cannot reset the board`, this.description);
+    await this.flasher.reset();
+    await this.waitForPort();
+  }
+
+  /** After a reset a USB CDC port may vanish and come back (probes that re-enumerate). */
+  async waitForPort(): Promise<string> {
+    const deadline = Date.now() + (this.rig.dut.boot_timeout_ms ?? 10000);
+    await sleep(this.rig.dut.reset_settle_ms ?? 100);
+    for (;;) {
+      try {
+        return this.portPath();
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(100);
+      }
+    }
+  }
+
+  async connect(): Promise<Link> {
+    const path = await this.waitForPort();
+    const baud = this.rig.link.baud ?? 115200;
+    this.link = await (this.options.openLink ?? ((p, b) => SerialLink.open({ path: p, baudRate: b, label: this.rig.board })))(path, baud);
+    return this.link;
+  }
+
+  async close(): Promise<void> {
+    const link = this.link;
+    this.link = undefined;
+    await link?.close();
+    await this.flasher.close?.();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
