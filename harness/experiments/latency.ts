@@ -16,10 +16,11 @@ export interface LatencyRow extends Provenance {
   inputs: number;
   runs: number;
   warmup: number;
-  instructions_median: number;
-  instructions_min: number;
-  instructions_max: number;
-  instructions_resolution: number;
+  /** Empty on a real board, which counts cycles, not instructions. */
+  instructions_median: number | '';
+  instructions_min: number | '';
+  instructions_max: number | '';
+  instructions_resolution: number | '';
   cycles_median: number;
   ms_median: number;
   ms_p10: number;
@@ -46,47 +47,89 @@ export function describeCostModel(cost: CostModel): string {
   return `${cost.core} @ ${(cost.clock_hz / 1e6).toFixed(0)} MHz, CPI ${cost.cpi}`;
 }
 
+/**
+ * How device timer ticks become figures on this rig: on QEMU the timer counts virtual time
+ * (= instructions under -icount) and time is an estimate from the rig's cost model; on a real
+ * board the timer is the DWT cycle counter, so cycles and time are measured.
+ */
+interface TickModel {
+  source: FigureSource;
+  instructions(ticks: number): number | undefined;
+  cycles(ticks: number): number;
+  ms(ticks: number): number;
+  clockHz: number;
+  description: string;
+  resolution?: number;
+}
+
+function tickModel(ctx: ExperimentContext): TickModel {
+  const { rig, hello } = ctx.session;
+  if (rig.dut.kind === 'board') {
+    return {
+      source: 'measured',
+      instructions: () => undefined,
+      cycles: (t) => (t * hello.clock_hz) / hello.timer_hz,
+      ms: (t) => (t / hello.timer_hz) * 1000,
+      clockHz: hello.clock_hz,
+      description: `${hello.timer} cycle counter @ ${(hello.clock_hz / 1e6).toFixed(0)} MHz`,
+    };
+  }
+  const cost = rig.estimate;
+  if (!cost) throw new HilError('estimate: an emulated rig needs a cost model to turn instructions into time', rig.file);
+  const shift = rig.dut.icount_shift ?? 0;
+  const instr = (t: number) => ticksToInstructions(t, hello.timer_hz, shift);
+  return {
+    source: 'emulated-estimate',
+    instructions: instr,
+    cycles: (t) => instr(t) * cost.cpi,
+    ms: (t) => ((instr(t) * cost.cpi) / cost.clock_hz) * 1000,
+    clockHz: cost.clock_hz,
+    description: describeCostModel(cost),
+    resolution: instr(1),
+  };
+}
+
 export async function runLatency(ctx: ExperimentContext, options: LatencyOptions = {}): Promise<LatencyRow[]> {
   const runs = options.runs ?? 10;
   const warmup = options.warmup ?? 2;
   const inputs = options.inputs ?? 3;
-  const { rig, hello } = ctx.session;
-  const cost = rig.estimate;
-  if (!cost) throw new HilError('estimate: an emulated rig needs a cost model to turn instructions into time', rig.file);
-  const shift = rig.dut.icount_shift ?? 0;
-  const resolution = ticksToInstructions(1, hello.timer_hz, shift);
+  const model = tickModel(ctx);
   const rows: LatencyRow[] = [];
   const progress = ctx.log.progress('latency', ctx.models.length * inputs);
-  for (const model of ctx.models) {
-    const data = loadPrepared(model.dataset, 'test');
-    const id = ctx.session.modelId(model.name);
-    const instructions: number[] = [];
-    for (let i = 0; i < Math.min(inputs, data.count) && !ctx.cancelled(); i++) {
+  for (const m of ctx.models) {
+    const data = loadPrepared(m.dataset, 'test');
+    const id = ctx.session.modelId(m.name);
+    const ticks: number[] = [];
+    const n = Math.min(inputs, data.count);
+    for (let i = 0; i < n && !ctx.cancelled(); i++) {
       await ctx.session.client.upload(data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes));
       const result = await ctx.session.client.infer(id, runs, warmup, 60000);
-      for (const t of result.ticks) instructions.push(ticksToInstructions(t, hello.timer_hz, shift));
+      ticks.push(...result.ticks);
       progress.tick();
     }
-    if (instructions.length === 0) break;
-    const toMs = (instr: number) => ((instr * cost.cpi) / cost.clock_hz) * 1000;
-    const med = median(instructions);
+    if (ticks.length === 0) break;
+    const med = median(ticks);
+    const instr = (t: number) => {
+      const v = model.instructions(t);
+      return v === undefined ? '' : Math.round(v);
+    };
     const row: LatencyRow = {
       ...ctx.provenance(data.sha256),
-      model: model.name,
-      inputs: Math.min(inputs, data.count),
+      model: m.name,
+      inputs: n,
       runs,
       warmup,
-      instructions_median: Math.round(med),
-      instructions_min: Math.round(Math.min(...instructions)),
-      instructions_max: Math.round(Math.max(...instructions)),
-      instructions_resolution: resolution,
-      cycles_median: Math.round(med * cost.cpi),
-      ms_median: toMs(med),
-      ms_p10: toMs(quantile(instructions, 0.1)),
-      ms_p90: toMs(quantile(instructions, 0.9)),
-      clock_hz: cost.clock_hz,
-      cost_model: describeCostModel(cost),
-      source: 'emulated-estimate',
+      instructions_median: instr(med),
+      instructions_min: instr(Math.min(...ticks)),
+      instructions_max: instr(Math.max(...ticks)),
+      instructions_resolution: model.resolution ?? '',
+      cycles_median: Math.round(model.cycles(med)),
+      ms_median: model.ms(med),
+      ms_p10: model.ms(quantile(ticks, 0.1)),
+      ms_p90: model.ms(quantile(ticks, 0.9)),
+      clock_hz: model.clockHz,
+      cost_model: model.description,
+      source: model.source,
     };
     rows.push(row);
     options.onRow?.(row);
