@@ -11,6 +11,7 @@ declare -A need=(
   [arm-none-eabi-gcc]=gcc-arm-none-eabi
   [qemu-system-arm]=qemu-system-arm
   [make]=make
+  [socat]=socat            # pseudo-terminal pairs for the power-monitor simulators in test/
 )
 missing=()
 for tool in "${!need[@]}"; do
