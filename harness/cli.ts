@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildFirmware } from './firmware/build.js';
+import { estimateModelFootprint } from './modeltools/codegen.js';
 import { listRigs, loadRig, DEFAULT_RIG } from './rig/rig.js';
 import { EXPERIMENTS, runExperiments, type ExperimentName } from './run.js';
-import { listModels, loadModelSet } from './session/model-set.js';
+import { listModels, loadDeploySet, loadModelSet, VARIANTS, type Variant } from './session/model-set.js';
 import { prepareDataset } from './datasets/prepared.js';
 import { formatTable } from './reports/summary.js';
 import { runCleanups } from './util/cleanup.js';
@@ -25,11 +26,18 @@ commands:
       --samples <n>            accuracy samples per model (default: whole test split)
       --runs <n> --warmup <n>  timed and warm-up runs per latency input (default 10, 2)
       --results <dir>          results root (default results/)
+      --variant <int8|pq|both> which form of the models the firmware holds (run: default int8; demo: both = int8 then pq,
+                               one session each, plus compression.csv; pq needs 'hil compress')
   build [--rig r] [--models]   build the firmware and print its flash/SRAM use
   models                       list the trained models
   prepare [dataset...]         prepare data sets under datasets/prepared/
   train <model> [--seed n] [--epochs n]   retrain one model from its data set
   rigs                         list the rigs; 'hil rigs check <file>' validates one
+  compress [--models a,b] [--kxk-d n --kxk-k n --fc-d n --fc-k n --min-weights n --seed n] [--int8-first] [--finetune [--max-rounds n]] [--no-loo]
+                               YONO: shared PQ codebooks over all models -> models/<m>/pq.json, models/_codebooks/, models/compression.json
+  import <file.tflite|file.onnx> --name <model> --dataset <set> [--calibration n]
+                               import a user's int8 TFLite or float ONNX model into models/<model>/
+  rigs doctor [rig...]         USB devices and serial ports here, and what each rig still lacks
 `;
 
 function fail(message: string, where?: string): never {
@@ -41,6 +49,20 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${value}"`, flag);
   return n;
+}
+
+function variantOf(value: string | undefined): Variant {
+  if (value === undefined) return 'int8';
+  if (!(VARIANTS as readonly string[]).includes(value)) fail(`unknown variant; available: ${VARIANTS.join(', ')}`, '--variant');
+  return value as Variant;
+}
+
+/** run/demo also take `both`: int8 then pq, one firmware and session each, then compression.csv. */
+function runVariantOf(value: string | undefined, fallback: Variant | 'both'): Variant | 'both' {
+  if (value === undefined) return fallback;
+  if (value === 'both') return 'both';
+  if (!(VARIANTS as readonly string[]).includes(value)) fail(`unknown variant; available: ${VARIANTS.join(', ')}, both`, '--variant');
+  return value as Variant;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -64,7 +86,21 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       epochs: { type: 'string' },
       quiet: { type: 'boolean' },
+      name: { type: 'string' },
+      dataset: { type: 'string' },
+      calibration: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      // issue #4 (YONO pq)
+      variant: { type: 'string' },
+      'kxk-d': { type: 'string' },
+      'kxk-k': { type: 'string' },
+      'fc-d': { type: 'string' },
+      'fc-k': { type: 'string' },
+      'min-weights': { type: 'string' },
+      finetune: { type: 'boolean' },
+      'max-rounds': { type: 'string' },
+      'int8-first': { type: 'boolean' },
+      'no-loo': { type: 'boolean' },
     },
   });
   const log = createLogger({ quiet: values.quiet });
@@ -85,6 +121,8 @@ async function main(argv: string[]): Promise<number> {
         latencyRuns: positiveInt(values.runs, '--runs'),
         latencyWarmup: values.warmup === undefined ? undefined : Number(values.warmup),
         resultsDir: values.results ? path.resolve(values.results) : undefined,
+        // the demo shows what YONO buys: both variants in one run; a plain run stays int8
+        variant: runVariantOf(values.variant, command === 'demo' ? 'both' : 'int8'),
         log,
       });
       process.stdout.write(`\n${result.summary}\n\nresults: ${rel(result.dir)}/ (${fs.readdirSync(result.dir).sort().join(', ')})\n`);
@@ -97,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'build': {
       const rig = loadRig(values.rig ?? DEFAULT_RIG);
-      const build = buildFirmware(rig.board, loadModelSet(list(values.models) ?? []), { log: log.info });
+      const build = buildFirmware(rig.board, loadDeploySet(list(values.models) ?? [], variantOf(values.variant)), { log: log.info });
       const m = build.memory;
       process.stdout.write(`${rel(build.elf)}\nbuild ${build.buildHash} board ${build.board.name}: flash ${m.flashBytes}/${m.flashBudget} B, SRAM ${m.ramBytes}/${m.ramBudget} B\n`);
       return 0;
@@ -107,11 +145,13 @@ async function main(argv: string[]): Promise<number> {
         const reportFile = path.join(MODELS_DIR, name, 'report.json');
         const r = fs.existsSync(reportFile) ? (JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Record<string, unknown>) : {};
         const model = loadModelSet([name])[0];
+        const need = estimateModelFootprint(model);
         const num = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
         const pctOf = (k: string) => (num(k) === undefined ? '-' : `${(100 * (num(k) as number)).toFixed(2)}%`);
-        return [name, model.dataset, String(num('params') ?? '-'), String(num('macs') ?? '-'), String(num('int8_bytes') ?? '-'), pctOf('fp32_top1'), pctOf('int8_top1')];
+        return [name, model.dataset, String(num('params') ?? '-'), String(num('macs') ?? '-'), String(need.flashBytes), String(need.ramBytes), pctOf('fp32_top1'), pctOf('int8_top1')];
       });
-      process.stdout.write(formatTable(['model', 'dataset', 'params', 'MACs', 'int8 bytes', 'fp32 top1', 'int8 top1'], rows) + '\n');
+      process.stdout.write(formatTable(['model', 'dataset', 'params', 'MACs', 'flash B', 'SRAM B', 'fp32 top1', 'int8 top1'], rows) + '\n');
+      process.stdout.write('flash/SRAM: what the model adds to the firmware (weights, tables; activation arena, scratch, input); top-1 on the host, whole test split\n');
       return 0;
     }
     case 'prepare': {
@@ -130,6 +170,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'rigs': {
+      if (positionals[0] === 'doctor') {
+        const { runDoctor } = await import('./discovery/doctor.js');
+        const names = positionals.length > 1 ? positionals.slice(1) : listRigs();
+        const report = await runDoctor(names.map((n) => loadRig(n)), (p) => fs.existsSync(p));
+        process.stdout.write(report.text + '\n');
+        return 0;
+      }
       if (positionals[0] === 'check') {
         const rig = loadRig(positionals[1] ?? fail('which rig file?', 'rigs check'));
         process.stdout.write(`${rel(rig.file)}: ok (${rig.dut.kind} ${rig.board})\n`);
@@ -144,6 +191,34 @@ async function main(argv: string[]): Promise<number> {
         }
       });
       process.stdout.write(formatTable(['rig', 'board', 'dut', 'description'], rows) + '\n');
+      return 0;
+    }
+    case 'compress': {
+      const { compressCommand } = await import('./compress/compress-cli.js');
+      const p = (k: 'kxk-d' | 'kxk-k' | 'fc-d' | 'fc-k' | 'min-weights') => positiveInt(values[k], `--${k}`);
+      const report = await compressCommand({
+        models: list(values.models),
+        pq: { kxkD: p('kxk-d'), kxkK: p('kxk-k'), fcD: p('fc-d'), fcK: p('fc-k'), minWeights: p('min-weights'), seed: positiveInt(values.seed, '--seed') },
+        int8First: values['int8-first'] === true,
+        finetune: values.finetune === true,
+        maxRounds: positiveInt(values['max-rounds'], '--max-rounds'),
+        noLeaveOneOut: values['no-loo'] === true,
+        samples: positiveInt(values.samples, '--samples'),
+        log: log.info,
+      });
+      process.stdout.write(report + '\n');
+      return 0;
+    }
+    case 'import': {
+      const { importCommand } = await import('./modeltools/import/import-cli.js');
+      const r = await importCommand({
+        file: positionals[0] ?? fail('which file? e.g. hil import model.tflite --name my_model --dataset <set>', 'import'),
+        name: values.name ?? fail('--name <model> is required', 'import'),
+        dataset: values.dataset ?? fail('--dataset <prepared set> is required (the data set the model classifies)', 'import'),
+        calibration: positiveInt(values.calibration, '--calibration'),
+        log: log.info,
+      });
+      process.stdout.write(`${rel(r.dir)}/: ${r.model.layers.length} layers, ${r.report.macs} MACs, hash ${r.report.int8_model_hash}\n`);
       return 0;
     }
     default:

@@ -10,9 +10,13 @@ import { runLatency, type LatencyRow } from './experiments/latency.js';
 import { buildFirmware } from './firmware/build.js';
 import { CsvTable } from './reports/csv.js';
 import { createRunFolder } from './reports/run-folder.js';
-import { summarize } from './reports/summary.js';
+import { summarize, summarizeCompression } from './reports/summary.js';
+import { COMPRESSION_COLUMNS, compressionRows, type CompressionRow } from './experiments/compression.js';
+import type { DeployModel } from './compress/pq-model.js';
+import type { Int8Model } from './modeltools/int8-model.js';
 import { loadRig } from './rig/rig.js';
-import { loadModelSet } from './session/model-set.js';
+import { loadDeploySet, type Variant } from './session/model-set.js';
+import { decodePqModel, isPqModel } from './compress/pq-model.js';
 import { openSession, type Session } from './session/session.js';
 import { QemuDut } from './dut/qemu.js';
 import { onCleanup } from './util/cleanup.js';
@@ -33,40 +37,65 @@ export interface RunOptions {
   latencyRuns?: number;
   latencyWarmup?: number;
   resultsDir?: string;
+  /** int8 (default), pq, or both (one firmware and session each, then compression.csv): which form of the models the firmware holds (issue #4) */
+  variant?: Variant | 'both';
   log: Logger;
 }
 
 export interface RunResult {
   id: string;
   dir: string;
-  accuracy: AccuracyRow[];
-  latency: LatencyRow[];
+  accuracy: VariantRow<AccuracyRow>[];
+  latency: VariantRow<LatencyRow>[];
+  /** compression.csv rows (variant 'both' only) */
+  compression: CompressionRow[];
   summary: string;
 }
 
-const ACCURACY_COLUMNS: (keyof AccuracyRow)[] = [
-  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version',
+/** A result row tagged with the form of the models the firmware held. */
+export type VariantRow<R> = R & { variant: Variant };
+
+const ACCURACY_COLUMNS: (keyof VariantRow<AccuracyRow>)[] = [
+  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version', 'variant',
   'model', 'dataset', 'samples', 'correct', 'top1', 'host_correct', 'host_top1', 'agreement', 'mismatches',
 ];
-const LATENCY_COLUMNS: (keyof LatencyRow)[] = [
-  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version',
+const LATENCY_COLUMNS: (keyof VariantRow<LatencyRow>)[] = [
+  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version', 'variant',
   'model', 'inputs', 'runs', 'warmup', 'instructions_median', 'instructions_min', 'instructions_max', 'instructions_resolution',
   'cycles_median', 'ms_median', 'ms_p10', 'ms_p90', 'clock_hz', 'cost_model', 'source',
 ];
-const PREDICTION_COLUMNS: (keyof PredictionRow)[] = ['model', 'sample', 'label', 'device', 'host'];
+const PREDICTION_COLUMNS: (keyof VariantRow<PredictionRow>)[] = ['variant', 'model', 'sample', 'label', 'device', 'host'];
+
+/** One firmware of a run: the variant it holds, its models as deployed, the host-reference twins. */
+interface VariantBuild {
+  variant: Variant;
+  deploy: DeployModel[];
+  models: Int8Model[];
+  firmware: ReturnType<typeof buildFirmware>;
+}
 
 export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const { log } = options;
   const experiments = options.experiments ?? [...EXPERIMENTS];
   const rig = loadRig(options.rig);
-  const models = loadModelSet(options.models ?? []);
-  for (const dataset of new Set(models.map((m) => m.dataset))) ensurePrepared(dataset);
-  const firmware = buildFirmware(rig.board, models, { log: log.info });
-  const mem = firmware.memory;
-  log.info(
-    `firmware ${firmware.buildHash}${firmware.cached ? ' (cached)' : ''}: flash ${mem.flashBytes} / ${mem.flashBudget} B (${pct(mem.flashBytes, mem.flashBudget)}), ` +
-      `SRAM ${mem.ramBytes} / ${mem.ramBudget} B (${pct(mem.ramBytes, mem.ramBudget)})`,
-  );
+  const variant = options.variant ?? 'int8';
+  const variants: Variant[] = variant === 'both' ? ['int8', 'pq'] : [variant];
+  // build every firmware first: a model set that does not fit fails before any session starts
+  const builds: VariantBuild[] = variants.map((v) => {
+    const deploy = loadDeploySet(options.models ?? [], v);
+    // experiments run the host reference on the int8 model a pq model decodes to (bit-exact twin)
+    const models = deploy.map((m) => (isPqModel(m) ? decodePqModel(m) : m));
+    for (const dataset of new Set(models.map((m) => m.dataset))) ensurePrepared(dataset);
+    const firmware = buildFirmware(rig.board, deploy, { log: log.info });
+    const mem = firmware.memory;
+    log.info(
+      `${v} firmware ${firmware.buildHash}${firmware.cached ? ' (cached)' : ''}: flash ${mem.flashBytes} / ${mem.flashBudget} B (${pct(mem.flashBytes, mem.flashBudget)}), ` +
+        `SRAM ${mem.ramBytes} / ${mem.ramBudget} B (${pct(mem.ramBytes, mem.ramBudget)})`,
+    );
+    return { variant: v, deploy, models, firmware };
+  });
+  const first = builds[0];
+  const firmwareJson = (b: VariantBuild) => ({ build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models });
 
   const folder = createRunFolder(rig.name, options.resultsDir);
   const version = harnessVersion();
@@ -79,11 +108,14 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     harness_version: version,
     host: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length },
     rig: { name: rig.name, file: rel(rig.file), config: { ...rig, file: undefined } },
-    board: firmware.board,
-    firmware: { build_hash: firmware.buildHash, elf: rel(firmware.elf), memory: firmware.memory, models: firmware.models },
-    qemu_args: rig.dut.kind === 'qemu' ? new QemuDut(rig).args(rel(firmware.elf)) : undefined,
+    board: first.firmware.board,
+    // firmware / device / qemu_args: the first variant's; `variants` has each one's
+    firmware: firmwareJson(first),
+    qemu_args: rig.dut.kind === 'qemu' ? new QemuDut(rig).args(rel(first.firmware.elf)) : undefined,
     experiments,
-    options: { models: models.map((m) => m.name), samples: options.samples ?? 'all', latency_runs: options.latencyRuns, latency_warmup: options.latencyWarmup },
+    variant,
+    variants: builds.map((b) => ({ variant: b.variant, firmware: firmwareJson(b), device: undefined as unknown })),
+    options: { models: first.models.map((m) => m.name), samples: options.samples ?? 'all', latency_runs: options.latencyRuns, latency_warmup: options.latencyWarmup },
     device: undefined as unknown,
   };
   folder.writeJson('run.json', runJson);
@@ -100,48 +132,76 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     finish('interrupted');
   });
   let session: Session | undefined;
-  const accuracy: AccuracyRow[] = [];
-  const latency: LatencyRow[] = [];
+  const accuracy: VariantRow<AccuracyRow>[] = [];
+  const latency: VariantRow<LatencyRow>[] = [];
+  const accTable = experiments.includes('accuracy') ? new CsvTable<VariantRow<AccuracyRow>>(folder.file('accuracy.csv'), ACCURACY_COLUMNS) : undefined;
+  const predTable = experiments.includes('accuracy') ? new CsvTable<VariantRow<PredictionRow>>(folder.file('predictions.csv'), PREDICTION_COLUMNS) : undefined;
+  const latTable = experiments.includes('latency') ? new CsvTable<VariantRow<LatencyRow>>(folder.file('latency.csv'), LATENCY_COLUMNS) : undefined;
+  const hashes: Partial<Record<Variant, string>> = {};
   try {
-    session = await openSession(rig, firmware);
-    runJson.device = session.hello;
-    folder.writeJson('run.json', runJson);
-    const s = session;
-    const ctx: ExperimentContext = {
-      session: s,
-      models,
-      log,
-      cancelled: () => interrupted,
-      provenance: (datasetHash) => ({
-        run_id: folder.id,
-        rig: rig.name,
-        board: s.hello.board,
-        firmware_hash: s.hello.build,
-        dataset_hash: datasetHash.slice(0, 16),
-        harness_version: version,
-      }),
-    };
-    if (experiments.includes('accuracy')) {
-      const table = new CsvTable<AccuracyRow>(folder.file('accuracy.csv'), ACCURACY_COLUMNS);
-      const preds = new CsvTable<PredictionRow>(folder.file('predictions.csv'), PREDICTION_COLUMNS);
-      accuracy.push(
-        ...(await runAccuracy(ctx, {
-          samples: options.samples,
-          onRow: (row, p) => {
-            table.append([row]);
-            preds.append(p);
-          },
-        })),
-      );
+    for (const [k, b] of builds.entries()) {
+      if (interrupted) break;
+      // one session per variant: each firmware boots, handshakes and is checked on its own
+      session = await openSession(rig, b.firmware);
+      if (k === 0) runJson.device = session.hello;
+      runJson.variants[k].device = session.hello;
+      hashes[b.variant] = session.hello.build;
+      folder.writeJson('run.json', runJson);
+      const s = session;
+      const tag = <R extends object>(r: R): VariantRow<R> => ({ ...r, variant: b.variant });
+      const ctx: ExperimentContext = {
+        session: s,
+        models: b.models,
+        log,
+        cancelled: () => interrupted,
+        provenance: (datasetHash) => ({
+          run_id: folder.id,
+          rig: rig.name,
+          board: s.hello.board,
+          firmware_hash: s.hello.build,
+          dataset_hash: datasetHash.slice(0, 16),
+          harness_version: version,
+        }),
+      };
+      if (accTable && predTable) {
+        accuracy.push(
+          ...(await runAccuracy(ctx, {
+            samples: options.samples,
+            onRow: (row, p) => {
+              accTable.append([tag(row)]);
+              predTable.append(p.map(tag));
+            },
+          })).map(tag),
+        );
+      }
+      if (latTable && !interrupted) {
+        latency.push(...(await runLatency(ctx, { runs: options.latencyRuns, warmup: options.latencyWarmup, onRow: (row) => latTable.append([tag(row)]) })).map(tag));
+      }
+      await session.close();
+      session = undefined;
     }
-    if (experiments.includes('latency') && !interrupted) {
-      const table = new CsvTable<LatencyRow>(folder.file('latency.csv'), LATENCY_COLUMNS);
-      latency.push(...(await runLatency(ctx, { runs: options.latencyRuns, warmup: options.latencyWarmup, onRow: (row) => table.append([row]) })));
+    let compression: CompressionRow[] = [];
+    const pqBuild = builds.find((b) => b.variant === 'pq');
+    const int8Build = builds.find((b) => b.variant === 'int8');
+    if (pqBuild && int8Build && !interrupted) {
+      // joins both variants' rows: bytes, top-1 on both firmwares, instruction ratio
+      compression = compressionRows({
+        int8: int8Build.models, pq: pqBuild.deploy, accuracy, latency, int8FirmwareHash: hashes.int8 ?? '',
+        provenance: (model) => ({
+          run_id: folder.id, rig: rig.name, board: runJson.variants[1].device ? (runJson.variants[1].device as { board: string }).board : '',
+          firmware_hash: hashes.pq ?? '', dataset_hash: accuracy.find((r) => r.model === model && r.variant === 'pq')?.dataset_hash ?? '', harness_version: version,
+        }),
+      });
+      new CsvTable<CompressionRow>(folder.file('compression.csv'), COMPRESSION_COLUMNS).append(compression);
     }
-    const summary = summarize(models.map((m) => m.name), accuracy, latency);
+    const names = first.models.map((m) => m.name);
+    const summary =
+      variants.length === 1
+        ? summarize(names, accuracy, latency)
+        : summarize(names, accuracy, latency, variants) + (compression.length ? '\n\n' + summarizeCompression(compression) : '');
     folder.writeText('summary.txt', summary + '\n');
     finish(interrupted ? 'interrupted' : 'complete');
-    return { id: folder.id, dir: folder.dir, accuracy, latency, summary };
+    return { id: folder.id, dir: folder.dir, accuracy, latency, compression, summary };
   } catch (e) {
     finish('failed', e instanceof HilError ? e.toLine() : String(e));
     throw e;

@@ -16,6 +16,19 @@ int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t 
     case YONO_OP_DENSE:
         yono_dense_s8(l, in, out);
         return 0;
+    case YONO_OP_DEPTHWISE_CONV2D:
+        /* scratch is 4-byte aligned int32 storage (see yono_layer_run's contract) */
+        yono_depthwise_conv2d_s8(l, in, out, (int32_t *)(void *)scratch);
+        return 0;
+    case YONO_OP_AVGPOOL2D:
+        yono_avgpool2d_s8(l, in, out);
+        return 0;
+    case YONO_OP_CONV2D_PQ:
+        yono_conv2d_pq_s8(l, in, out, scratch);
+        return 0;
+    case YONO_OP_DENSE_PQ:
+        yono_dense_pq_s8(l, in, out);
+        return 0;
     }
     return -1;
 }

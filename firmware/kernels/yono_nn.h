@@ -11,21 +11,34 @@ typedef enum {
     YONO_OP_MAXPOOL2D = 1,
     YONO_OP_AVGPOOL_GLOBAL = 2,
     YONO_OP_DENSE = 3,
+    YONO_OP_DEPTHWISE_CONV2D = 4,
+    YONO_OP_AVGPOOL2D = 5,
+    /* YONO product quantization (SPEC section 4): weights decoded on the fly from shared codebooks */
+    YONO_OP_CONV2D_PQ = 6,
+    YONO_OP_DENSE_PQ = 7,
 } yono_op_t;
 
 /* One layer. Tensors are NHWC (N=1) int8. For dense: in_c = in_features, out_c = out_features
- * and all h/w are 1. Per-channel arrays have out_c entries except avgpool_global (1 entry). */
+ * and all h/w are 1. Per-channel arrays have out_c entries except avgpool_global and avgpool2d
+ * (1 entry). */
 typedef struct {
     uint8_t op; /* yono_op_t */
     uint8_t kh, kw, stride_h, stride_w, pad_top, pad_left;
+    uint8_t depth_multiplier; /* depthwise_conv2d: out_c = in_c * depth_multiplier */
     int8_t in_zp, out_zp, act_min, act_max;
     uint16_t in_h, in_w, in_c;
     uint16_t out_h, out_w, out_c;
-    const int8_t *weights;     /* [oc][kh][kw][ic] or [out][in] */
-    const int32_t *bias;       /* SPEC bias (kept for reference; kernels use bias_eff) */
-    const int32_t *bias_eff;   /* bias - in_zp * sum(w[oc]) (precomputed by the code generator) */
+    const int8_t *weights;     /* [oc][kh][kw][ic], [out][in] or depthwise [kh][kw][oc] */
+    const int32_t *bias;       /* SPEC bias (conv2d/dense keep it for reference and use bias_eff) */
+    const int32_t *bias_eff;   /* conv2d/dense: bias - in_zp * sum(w[oc]) (code generator); else NULL */
     const int16_t *multiplier; /* 16384 <= M < 32768 */
     const int8_t *shift;       /* 1 <= s <= 46 */
+    /* conv2d_pq/dense_pq (else NULL/0): output channel oc's row (kh*kw*in_c or in_features
+     * weights) is row/pq_d chunks; chunk j = codeword idx(oc, j) = pq_codebook[idx*pq_d ..].
+     * Indices are packed per row (rows byte-aligned): 8 bits, or 4 bits (even j low nibble). */
+    const int8_t *pq_codebook;  /* shared by all models, in flash */
+    const uint8_t *pq_indices;
+    uint8_t pq_d, pq_bits;
 } yono_layer_t;
 
 /* requant(acc, M, s) = floor((acc*M + 2^(s-1)) / 2^s), exact in 64 bits (|acc*M| < 2^46). */
@@ -66,14 +79,30 @@ void yono_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t
 void yono_dense_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 void yono_maxpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* scratch: out_c int32 accumulators (4 * out_c bytes, 4-byte aligned) */
+void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *scratch);
+void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, bias_eff from
+ * the decoded weights; scratch as conv2d. No decoded layer is ever held in RAM. */
+void yono_conv2d_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
+void yono_dense_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 
-/* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch as for conv2d. */
+/* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch: yono_layer_scratch_bytes(l)
+ * bytes, 4-byte aligned. */
 int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
 
-/* Scratch bytes a layer needs. */
+/* Scratch bytes a layer needs (harness/modeltools/codegen.ts computes the same). */
 static inline uint32_t yono_layer_scratch_bytes(const yono_layer_t *l)
 {
-    return l->op == YONO_OP_CONV2D ? (uint32_t)l->kh * l->kw * l->in_c : 0u;
+    switch (l->op) {
+    case YONO_OP_CONV2D:
+    case YONO_OP_CONV2D_PQ:
+        return (uint32_t)l->kh * l->kw * l->in_c; /* im2col column of one output pixel */
+    case YONO_OP_DEPTHWISE_CONV2D:
+        return 4u * l->out_c; /* int32 accumulator per output channel */
+    default:
+        return 0u;
+    }
 }
 
 /* Output size in bytes of a layer. */

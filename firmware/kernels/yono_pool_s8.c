@@ -41,3 +41,27 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
         out[c] = yono_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
     }
 }
+
+/* avgpool2d without padding: acc = sum over the kh x kw window of (x - in_zp) per channel; the
+ * 1/(kh*kw) and the scale ratio are in the multiplier. in_zp is subtracted once per window. */
+void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
+{
+    const int32_t iw = l->in_w, c_n = l->in_c;
+    const int32_t kh = l->kh, kw = l->kw;
+    const int32_t zp_sum = kh * kw * (int32_t)l->in_zp;
+    for (int32_t oy = 0; oy < (int32_t)l->out_h; oy++) {
+        for (int32_t ox = 0; ox < (int32_t)l->out_w; ox++) {
+            const int8_t *base = in + (oy * l->stride_h * iw + ox * l->stride_w) * c_n;
+            for (int32_t c = 0; c < c_n; c++) {
+                int32_t acc = -zp_sum;
+                for (int32_t ky = 0; ky < kh; ky++) {
+                    const int8_t *x = base + ky * iw * c_n + c;
+                    for (int32_t kx = 0; kx < kw; kx++, x += c_n) {
+                        acc += *x;
+                    }
+                }
+                *out++ = yono_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
+            }
+        }
+    }
+}

@@ -6,15 +6,16 @@
 
 static int8_t arena_a[YONO_ARENA_A_BYTES] __attribute__((aligned(4)));
 static int8_t arena_b[YONO_ARENA_B_BYTES] __attribute__((aligned(4)));
-/* im2col column for conv2d: the largest kh*kw*in_c over all models */
-static int8_t scratch[YONO_SCRATCH_BYTES] __attribute__((aligned(4)));
+/* per-layer scratch (conv2d im2col column, depthwise int32 accumulators): the largest over all
+ * models. Declared as int32_t so the depthwise kernel may use it as int32 storage. */
+static int32_t scratch[(YONO_SCRATCH_BYTES + 3) / 4];
 
 const int8_t *yono_model_run(const yono_model_t *m, const int8_t *input)
 {
     const int8_t *x = input;
     for (uint32_t i = 0; i < m->n_layers; i++) {
         int8_t *y = (i & 1u) ? arena_b : arena_a;
-        (void)yono_layer_run(&m->layers[i], x, y, scratch);
+        (void)yono_layer_run(&m->layers[i], x, y, (int8_t *)scratch);
         x = y;
     }
     return x;

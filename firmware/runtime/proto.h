@@ -1,9 +1,9 @@
-/* Wire protocol v1 (firmware/SPEC.md section 1): framing and command dispatch. */
+/* Wire protocol v2 (firmware/SPEC.md section 1): framing and command dispatch. */
 #ifndef YONO_PROTO_H
 #define YONO_PROTO_H
 
-#define PROTO_VERSION 1
-#define MAX_PAYLOAD 1024u
+#define PROTO_VERSION 2
+#define MAX_PAYLOAD 2048u
 
 enum {
     CMD_HELLO = 0x01,

@@ -5,26 +5,30 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { MAX_PAYLOAD } from '../protocol/frame.js';
 import { HilError } from '../util/errors.js';
+import { FIRMWARE_DIR } from '../util/paths.js';
 import { canonicalJson, layerOutSize, modelHash, shapeSize } from './int8-model.js';
 import type { Int8Layer, Int8Model } from './int8-model.js';
+// YONO pq variant (issue #4): pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
+import { decodePqModel, deployHash, isPqLayer, isPqModel } from '../compress/pq-model.js';
+import type { DeployModel } from '../compress/pq-model.js';
+import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from '../compress/pq-codegen.js';
 
 /** Bump when the generated C changes meaning: it is part of inputsHash. */
 export const CODEGEN_VERSION = 'yono-codegen/1';
 
 /** Bytes of flash/RAM the firmware needs without any model (measured on mps2-an386, -O2,
- * rounded up): runtime, kernels, board code; RAM = frame buffers + 8 KiB stack. */
+ * rounded up): runtime, kernels, board code; RAM = frame buffers (2 x ~2 KiB for MAX_PAYLOAD 2048)
+ * + 8 KiB stack. */
 export const RUNTIME_FLASH_BYTES = 8 * 1024;
-export const RUNTIME_RAM_BYTES = 8 * 1024 + 3 * 1024;
+export const RUNTIME_RAM_BYTES = 8 * 1024 + 5 * 1024;
 
-/** Must match firmware/runtime/proto.h and SPEC: HELLO reply is one frame. */
-const MAX_PAYLOAD = 1024;
 /** HELLO JSON without the models array, with the longest plausible values (64-hex build hash). */
 const HELLO_BASE_BYTES = 330;
 
-const C_LAYER_BYTES = 44; // sizeof(yono_layer_t) on 32-bit ARM
+const C_LAYER_BYTES = 56; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields)
 const C_MODEL_BYTES = 16; // sizeof(yono_model_t)
 
 const OP_ENUM: Record<Int8Layer['op'], string> = {
@@ -32,6 +36,8 @@ const OP_ENUM: Record<Int8Layer['op'], string> = {
   maxpool2d: 'YONO_OP_MAXPOOL2D',
   avgpool_global: 'YONO_OP_AVGPOOL_GLOBAL',
   dense: 'YONO_OP_DENSE',
+  depthwise_conv2d: 'YONO_OP_DEPTHWISE_CONV2D',
+  avgpool2d: 'YONO_OP_AVGPOOL2D',
 };
 
 export interface ModelFootprint {
@@ -63,31 +69,44 @@ function arenaSplit(model: Int8Model): [number, number] {
   return [align4(Math.max(ab[0], 1)), align4(Math.max(ab[1], 1))];
 }
 
-/** im2col column bytes conv2d needs (kh*kw*in_c), 0 for other ops. */
-function scratchBytes(l: Int8Layer): number {
-  return l.op === 'conv2d' ? l.kh * l.kw * l.in_shape[2] : 0;
+/** Scratch a layer needs (= yono_layer_scratch_bytes in firmware/kernels/yono_nn.h): conv2d's
+ * im2col column (kh*kw*in_c), depthwise_conv2d's int32 accumulators (4*out_c), else 0. */
+export function scratchBytes(l: Int8Layer): number {
+  if (l.op === 'conv2d') return l.kh * l.kw * l.in_shape[2];
+  if (l.op === 'depthwise_conv2d') return 4 * l.out_shape[2];
+  return 0;
 }
 
 /** Output channels of a layer that carries per-channel tables. */
-function channels(l: Int8Layer): number {
+function channels(l: Exclude<Int8Layer, { op: 'maxpool2d' | 'avgpool2d' | 'avgpool_global' }>): number {
   return l.op === 'dense' ? l.out_features : l.out_shape[2];
 }
 
-function modelJsonEntry(model: Int8Model, id: number): Record<string, unknown> {
+function modelJsonEntry(model: DeployModel, id: number): Record<string, unknown> {
   const s = model.input.shape;
-  return { id, name: model.name, input: s, input_bytes: shapeSize(s), classes: model.classes, hash: modelHash(model) };
+  return { id, name: model.name, input: s, input_bytes: shapeSize(s), classes: model.classes, hash: deployHash(model) };
+}
+
+/** The int8 geometry of a model (a pq model's decoded twin: same shapes, arena and scratch). */
+function geometry(model: DeployModel): Int8Model {
+  return isPqModel(model) ? decodePqModel(model) : model;
 }
 
 /** Flash and SRAM a model adds to the firmware (what the generated code will occupy). */
-export function estimateModelFootprint(model: Int8Model): ModelFootprint {
-  let flash = C_MODEL_BYTES + align4(model.name.length + 1) + JSON.stringify(modelJsonEntry(model, 0)).length + 1;
-  for (const l of model.layers) {
+export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
+  const model = geometry(deploy);
+  let flash = C_MODEL_BYTES + align4(model.name.length + 1) + JSON.stringify(modelJsonEntry(deploy, 0)).length + 1;
+  for (const [i, l] of model.layers.entries()) {
     flash += C_LAYER_BYTES;
-    if (l.op === 'conv2d' || l.op === 'dense') {
+    const dl = deploy.layers[i];
+    if (isPqLayer(dl) && isPqModel(deploy)) {
+      flash += pqLayerFlashBytes(dl, deploy.codebooks[dl.codebook.id]); // shared codebooks: counted once per set
+    } else if (l.op === 'conv2d' || l.op === 'dense' || l.op === 'depthwise_conv2d') {
       const oc = channels(l);
-      flash += align4(l.weights.length) + 4 * oc /* bias */ + 4 * oc /* bias_eff */;
+      const biasEff = l.op === 'depthwise_conv2d' ? 0 : 4 * oc; // depthwise uses bias directly
+      flash += align4(l.weights.length) + 4 * oc /* bias */ + biasEff;
       flash += align4(2 * oc) + align4(oc); // multiplier int16, shift int8
-    } else if (l.op === 'avgpool_global') {
+    } else if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
       flash += 8;
     }
   }
@@ -101,14 +120,15 @@ export function estimateModelFootprint(model: Int8Model): ModelFootprint {
  * Refuses a set of models that cannot fit the board before building, saying by how much.
  * Models share one arena and one input buffer; their flash adds up.
  */
-export function checkFootprint(models: Int8Model[], budget: { flashBytes: number; ramBytes: number; board: string }): void {
-  let flash = RUNTIME_FLASH_BYTES;
+export function checkFootprint(deployModels: DeployModel[], budget: { flashBytes: number; ramBytes: number; board: string }): void {
+  let flash = RUNTIME_FLASH_BYTES + codebookFlashBytes(collectCodebooks(deployModels));
   let a = 0;
   let b = 0;
   let input = 0;
   let scratch = 0;
-  for (const m of models) {
-    flash += estimateModelFootprint(m).flashBytes;
+  const models = deployModels.map(geometry);
+  for (const [i, m] of models.entries()) {
+    flash += estimateModelFootprint(deployModels[i]).flashBytes;
     const [ma, mb] = arenaSplit(m);
     a = Math.max(a, ma);
     b = Math.max(b, mb);
@@ -163,10 +183,19 @@ function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
     const [oh, ow, oc] = l.out_shape;
     Object.assign(f, { in_h: ih, in_w: iw, in_c: ic, out_h: oh, out_w: ow, out_c: oc });
   }
-  if (l.op === 'conv2d' || l.op === 'maxpool2d') {
+  if (l.op === 'conv2d' || l.op === 'depthwise_conv2d' || l.op === 'maxpool2d' || l.op === 'avgpool2d') {
     Object.assign(f, { kh: l.kh, kw: l.kw, stride_h: l.stride_h, stride_w: l.stride_w });
   }
-  if (l.op === 'conv2d') Object.assign(f, { pad_top: l.pad_top, pad_left: l.pad_left });
+  if (l.op === 'conv2d' || l.op === 'depthwise_conv2d') Object.assign(f, { pad_top: l.pad_top, pad_left: l.pad_left });
+  if (l.op === 'depthwise_conv2d') {
+    const oc = l.out_shape[2];
+    Object.assign(f, { depth_multiplier: l.depth_multiplier, in_zp: l.in_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
+    arrays.push(cArray('int8_t', `${id}_w`, l.weights));
+    arrays.push(`static const int32_t ${id}_b[${oc}] = {${l.bias.map(i32).join(', ')}};\n`);
+    arrays.push(`static const int16_t ${id}_m[${oc}] = {${l.multiplier.join(', ')}};\n`);
+    arrays.push(`static const int8_t ${id}_s[${oc}] = {${l.shift.join(', ')}};\n`);
+    Object.assign(ptrs, { weights: `${id}_w`, bias: `${id}_b`, multiplier: `${id}_m`, shift: `${id}_s` });
+  }
   if (l.op === 'conv2d' || l.op === 'dense') {
     const oc = channels(l);
     const k = l.weights.length / oc;
@@ -184,7 +213,7 @@ function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
     arrays.push(`static const int8_t ${id}_s[${oc}] = {${l.shift.join(', ')}};\n`);
     Object.assign(ptrs, { weights: `${id}_w`, bias: `${id}_b`, bias_eff: `${id}_be`, multiplier: `${id}_m`, shift: `${id}_s` });
   }
-  if (l.op === 'avgpool_global') {
+  if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });
     arrays.push(`static const int16_t ${id}_m[1] = {${l.multiplier}};\n`);
     arrays.push(`static const int8_t ${id}_s[1] = {${l.shift}};\n`);
@@ -194,18 +223,7 @@ function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
   return `    {${fields.join(', ')}},`;
 }
 
-/** Repository root: the directory holding firmware/SPEC.md, found from this module (src or dist). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'firmware', 'SPEC.md'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new HilError('cannot find the repository root (firmware/SPEC.md)', 'codegen');
-    dir = up;
-  }
-}
-
-export const DEFAULT_GENERATED_DIR = (): string => join(repoRoot(), 'firmware', 'generated');
+export const DEFAULT_GENERATED_DIR = (): string => join(FIRMWARE_DIR, 'generated');
 
 /** Writes only when the content changed, so make does not rebuild needlessly. */
 function writeIfChanged(path: string, text: string): void {
@@ -218,7 +236,7 @@ function writeIfChanged(path: string, text: string): void {
  * order: model id = index. Throws HilError if the set cannot be expressed (no models, HELLO too
  * long, duplicate names).
  */
-export function generateFirmwareSources(models: Int8Model[], outDir: string = DEFAULT_GENERATED_DIR()): GeneratedSources {
+export function generateFirmwareSources(models: DeployModel[], outDir: string = DEFAULT_GENERATED_DIR()): GeneratedSources {
   if (models.length === 0) throw new HilError('no models to generate firmware for', 'codegen');
   if (models.length > 255) throw new HilError(`${models.length} models: the protocol's model id is a u8`, 'codegen');
   const seen = new Set<string>();
@@ -244,21 +262,24 @@ export function generateFirmwareSources(models: Int8Model[], outDir: string = DE
   let inputBytes = 4;
   let scratch = 4;
   const perModel: GeneratedSources['perModel'] = [];
-  const arrays: string[] = [];
+  const arrays: string[] = [emitCodebooks(collectCodebooks(models))];
   const tables: string[] = [];
   const registry: string[] = [];
   models.forEach((m, mi) => {
-    const [a, b] = arenaSplit(m);
+    const g = geometry(m);
+    const [a, b] = arenaSplit(g);
     arenaA = Math.max(arenaA, a);
     arenaB = Math.max(arenaB, b);
     inputBytes = Math.max(inputBytes, align4(shapeSize(m.input.shape)));
-    scratch = Math.max(scratch, align4(Math.max(0, ...m.layers.map(scratchBytes))));
+    scratch = Math.max(scratch, align4(Math.max(0, ...g.layers.map(scratchBytes))));
     const fp = estimateModelFootprint(m);
-    const hash = modelHash(m);
+    const hash = deployHash(m);
     perModel.push({ name: m.name, hash, flashBytes: fp.flashBytes, arenaBytes: fp.arenaBytes });
 
     arrays.push(`/* model ${mi}: ${m.name} (${hash}) */\n`);
-    const rows = m.layers.map((l, li) => emitLayer(l, `m${mi}_l${li}`, arrays));
+    const rows = m.layers.map((l, li) =>
+      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, arrays),
+    );
     tables.push(`static const yono_layer_t m${mi}_layers[${m.layers.length}] = {\n${rows.join('\n')}\n};\n`);
     registry.push(
       `    {.name = ${cString(m.name)}, .layers = m${mi}_layers, .n_layers = ${m.layers.length}, ` +
@@ -269,7 +290,7 @@ export function generateFirmwareSources(models: Int8Model[], outDir: string = DE
   const banner =
     `/* generated by harness/modeltools/codegen.ts — do not edit\n` +
     ` * inputs sha256: ${inputsHash}\n` +
-    models.map((m, i) => ` * model ${i}: ${m.name} ${modelHash(m)}\n`).join('') +
+    models.map((m, i) => ` * model ${i}: ${m.name} ${deployHash(m)}\n`).join('') +
     ` */\n`;
 
   const header =
@@ -281,7 +302,7 @@ export function generateFirmwareSources(models: Int8Model[], outDir: string = DE
     `#define YONO_INPUT_BUFFER_BYTES ${inputBytes}\n` +
     `#define YONO_ARENA_A_BYTES ${arenaA}\n` +
     `#define YONO_ARENA_B_BYTES ${arenaB}\n` +
-    `/* im2col column of one conv2d output pixel: the largest kh*kw*in_c */\n` +
+    `/* per-layer scratch: the largest conv2d im2col column (kh*kw*in_c) or depthwise accumulators (4*out_c) */\n` +
     `#define YONO_SCRATCH_BYTES ${scratch}\n` +
     `#define YONO_ARENA_BYTES ${arenaA + arenaB + scratch}\n` +
     `/* the "models" array of the HELLO reply (SPEC section 1) */\n` +

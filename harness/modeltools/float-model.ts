@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { HilError } from '../util/errors.js';
 import { Conv2d } from './nn/conv2d.js';
+import { DepthwiseConv2d } from './nn/depthwise.js';
 import { Dense } from './nn/layers.js';
 import { LayerSpec, Sequential } from './nn/model.js';
 import type { Shape3 } from './nn/types.js';
@@ -12,7 +13,7 @@ export interface FloatLayerJson {
   spec: LayerSpec;
   in_shape: Shape3;
   out_shape: Shape3;
-  /** conv2d: [oc][kh][kw][ic]; dense: [out][in] */
+  /** conv2d: [oc][kh][kw][ic]; depthwise_conv2d: [kh][kw][oc]; dense: [out][in] */
   weights?: number[];
   bias?: number[];
 }
@@ -40,7 +41,7 @@ export function floatModelToJson(
     input,
     layers: model.layers.map((l, i) => {
       const out: FloatLayerJson = { spec: model.spec[i], in_shape: l.inShape, out_shape: l.outShape };
-      if (l instanceof Conv2d || l instanceof Dense) {
+      if (l instanceof Conv2d || l instanceof DepthwiseConv2d || l instanceof Dense) {
         out.weights = Array.from(l.weight.w);
         out.bias = Array.from(l.bias.w);
       }
@@ -53,7 +54,7 @@ export function floatModelFromJson(j: FloatModelJson, where: string): Sequential
   if (j.format !== FLOAT_FORMAT || !Array.isArray(j.layers)) throw new HilError(`not a ${FLOAT_FORMAT} model`, where);
   const model = new Sequential(j.input_shape, j.layers.map((l) => l.spec));
   model.layers.forEach((l, i) => {
-    if (l instanceof Conv2d || l instanceof Dense) {
+    if (l instanceof Conv2d || l instanceof DepthwiseConv2d || l instanceof Dense) {
       const { weights, bias } = j.layers[i];
       if (!weights || !bias || weights.length !== l.weight.w.length || bias.length !== l.bias.w.length) {
         throw new HilError(`layers[${i}]: weights/bias missing or wrong size`, where);

@@ -69,8 +69,53 @@ export interface DenseLayer {
   shift: number[];
 }
 
-export type Int8Layer = Conv2dLayer | MaxPool2dLayer | AvgPoolGlobalLayer | DenseLayer;
+/** Per-channel conv over one input channel each: OC = IC * depth_multiplier (SPEC section 2). */
+export interface DepthwiseConv2dLayer {
+  op: 'depthwise_conv2d';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  kh: number;
+  kw: number;
+  stride_h: number;
+  stride_w: number;
+  pad_top: number;
+  pad_left: number;
+  depth_multiplier: number;
+  in_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  /** KH*KW*OC, order [kh][kw][oc] (TFLite's [1][KH][KW][OC]) */
+  weights: number[];
+  bias: number[];
+  multiplier: number[];
+  shift: number[];
+}
+
+/** Windowed average without padding; multiplier/shift include 1/(kh*kw) and the scale ratio. */
+export interface AvgPool2dLayer {
+  op: 'avgpool2d';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  kh: number;
+  kw: number;
+  stride_h: number;
+  stride_w: number;
+  in_zp: number;
+  out_zp: number;
+  multiplier: number;
+  shift: number;
+}
+
+export type Int8Layer =
+  | Conv2dLayer
+  | MaxPool2dLayer
+  | AvgPoolGlobalLayer
+  | DenseLayer
+  | DepthwiseConv2dLayer
+  | AvgPool2dLayer;
 export type Int8Op = Int8Layer['op'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
 
 export interface QuantTensor {
   scale: number;
@@ -253,69 +298,107 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   return { format: INT8_FORMAT, name, dataset, classes, input, output, layers };
 }
 
+/**
+ * Validates one layer on its own, given the shape it receives (for importers and per-operator
+ * tests); the same checks as inside validateInt8Model.
+ */
+export function validateInt8Layer(value: unknown, prev: Shape3, source: string): Int8Layer {
+  const c = new Checker(source);
+  return validateLayer(c, c.obj(value, '$'), '$', prev, shapeSize(prev));
+}
+
 function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: number): Int8Layer {
   const op = o.op;
   switch (op) {
     case 'conv2d': {
-      const in_shape = c.shape(o, 'in_shape', p);
-      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
-      const out_shape = c.shape(o, 'out_shape', p);
-      const kh = c.int(o, 'kh', p, 1, 255);
-      const kw = c.int(o, 'kw', p, 1, 255);
-      const stride_h = c.int(o, 'stride_h', p, 1, 255);
-      const stride_w = c.int(o, 'stride_w', p, 1, 255);
-      const pad_top = c.int(o, 'pad_top', p, 0, kh - 1);
-      const pad_left = c.int(o, 'pad_left', p, 0, kw - 1);
-      // every window must overlap the input (bottom/right padding is implied by out_h/out_w)
-      if ((out_shape[0] - 1) * stride_h - pad_top > in_shape[0] - 1) c.fail(`${p}.out_shape`, 'out_h: last window starts below the input');
-      if ((out_shape[1] - 1) * stride_w - pad_left > in_shape[1] - 1) c.fail(`${p}.out_shape`, 'out_w: last window starts right of the input');
-      const [oc, ic] = [out_shape[2], in_shape[2]];
-      const k = kh * kw * ic;
-      const base = commonQuant(c, o, p, oc, k);
-      return { op, in_shape, out_shape, kh, kw, stride_h, stride_w, pad_top, pad_left, ...base };
+      const g = convGeometry(c, o, p, prev);
+      const k = g.kh * g.kw * g.in_shape[2];
+      const base = commonQuant(c, o, p, g.out_shape[2], k, (ch, j) => ch * k + j);
+      return { op, ...g, ...base };
+    }
+    case 'depthwise_conv2d': {
+      const g = convGeometry(c, o, p, prev);
+      const depth_multiplier = c.int(o, 'depth_multiplier', p, 1, 255);
+      const [ic, oc] = [g.in_shape[2], g.out_shape[2]];
+      if (oc !== ic * depth_multiplier) {
+        c.fail(`${p}.out_shape`, `channels must be in_shape channels (${ic}) * depth_multiplier (${depth_multiplier}) = ${ic * depth_multiplier}, got ${oc}`);
+      }
+      // weights [kh][kw][oc]: channel ch's j-th tap is at j * OC + ch
+      const base = commonQuant(c, o, p, oc, g.kh * g.kw, (ch, j) => j * oc + ch);
+      return { op, ...g, depth_multiplier, ...base };
     }
     case 'dense': {
       const in_features = c.int(o, 'in_features', p, 1, 65535);
       if (in_features !== prevSize) c.fail(`${p}.in_features`, `is ${in_features} but the previous output has ${prevSize} values`);
       const out_features = c.int(o, 'out_features', p, 1, 65535);
-      const base = commonQuant(c, o, p, out_features, in_features);
+      const base = commonQuant(c, o, p, out_features, in_features, (ch, j) => ch * in_features + j);
       return { op, in_features, out_features, ...base };
     }
-    case 'maxpool2d': {
-      const in_shape = c.shape(o, 'in_shape', p);
-      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
-      const out_shape = c.shape(o, 'out_shape', p);
-      const kh = c.int(o, 'kh', p, 1, 255);
-      const kw = c.int(o, 'kw', p, 1, 255);
-      const stride_h = c.int(o, 'stride_h', p, 1, 255);
-      const stride_w = c.int(o, 'stride_w', p, 1, 255);
-      if (out_shape[2] !== in_shape[2]) c.fail(`${p}.out_shape`, 'channels must equal in_shape channels');
-      if ((out_shape[0] - 1) * stride_h + kh > in_shape[0]) c.fail(`${p}.out_shape`, 'out_h: window runs past the input (no padding)');
-      if ((out_shape[1] - 1) * stride_w + kw > in_shape[1]) c.fail(`${p}.out_shape`, 'out_w: window runs past the input (no padding)');
-      return { op, in_shape, out_shape, kh, kw, stride_h, stride_w };
+    case 'maxpool2d':
+      return { op, ...poolGeometry(c, o, p, prev) };
+    case 'avgpool2d': {
+      const g = poolGeometry(c, o, p, prev);
+      return { op, ...g, ...scalarRequant(c, o, p) };
     }
     case 'avgpool_global': {
       const in_shape = c.shape(o, 'in_shape', p);
       c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
       const out_shape = c.shape(o, 'out_shape', p);
       c.sameShape(out_shape, [1, 1, in_shape[2]], `${p}.out_shape`, 'expected');
-      return {
-        op,
-        in_shape,
-        out_shape,
-        in_zp: c.int(o, 'in_zp', p, -128, 127),
-        out_zp: c.int(o, 'out_zp', p, -128, 127),
-        multiplier: c.int(o, 'multiplier', p, MULTIPLIER_MIN, MULTIPLIER_MAX),
-        shift: c.int(o, 'shift', p, SHIFT_MIN, SHIFT_MAX),
-      };
+      return { op, in_shape, out_shape, ...scalarRequant(c, o, p) };
     }
     default:
-      return c.fail(`${p}.op`, `unknown op ${JSON.stringify(op)} (conv2d, maxpool2d, avgpool_global, dense)`);
+      return c.fail(`${p}.op`, `unknown op ${JSON.stringify(op)} (${INT8_OPS.join(', ')})`);
   }
 }
 
-/** Fields shared by conv2d and dense: zero points, activation range, per-channel arrays. */
-function commonQuant(c: Checker, o: Obj, p: string, oc: number, k: number) {
+/** Window geometry shared by conv2d and depthwise_conv2d (padding rules of SPEC section 2). */
+function convGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {
+  const in_shape = c.shape(o, 'in_shape', p);
+  c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+  const out_shape = c.shape(o, 'out_shape', p);
+  const kh = c.int(o, 'kh', p, 1, 255);
+  const kw = c.int(o, 'kw', p, 1, 255);
+  const stride_h = c.int(o, 'stride_h', p, 1, 255);
+  const stride_w = c.int(o, 'stride_w', p, 1, 255);
+  const pad_top = c.int(o, 'pad_top', p, 0, kh - 1);
+  const pad_left = c.int(o, 'pad_left', p, 0, kw - 1);
+  // every window must overlap the input (bottom/right padding is implied by out_h/out_w)
+  if ((out_shape[0] - 1) * stride_h - pad_top > in_shape[0] - 1) c.fail(`${p}.out_shape`, 'out_h: last window starts below the input');
+  if ((out_shape[1] - 1) * stride_w - pad_left > in_shape[1] - 1) c.fail(`${p}.out_shape`, 'out_w: last window starts right of the input');
+  return { in_shape, out_shape, kh, kw, stride_h, stride_w, pad_top, pad_left };
+}
+
+/** Window geometry shared by maxpool2d and avgpool2d: no padding, channels unchanged. */
+function poolGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {
+  const in_shape = c.shape(o, 'in_shape', p);
+  c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+  const out_shape = c.shape(o, 'out_shape', p);
+  const kh = c.int(o, 'kh', p, 1, 255);
+  const kw = c.int(o, 'kw', p, 1, 255);
+  const stride_h = c.int(o, 'stride_h', p, 1, 255);
+  const stride_w = c.int(o, 'stride_w', p, 1, 255);
+  if (out_shape[2] !== in_shape[2]) c.fail(`${p}.out_shape`, 'channels must equal in_shape channels');
+  if ((out_shape[0] - 1) * stride_h + kh > in_shape[0]) c.fail(`${p}.out_shape`, 'out_h: window runs past the input (no padding)');
+  if ((out_shape[1] - 1) * stride_w + kw > in_shape[1]) c.fail(`${p}.out_shape`, 'out_w: window runs past the input (no padding)');
+  return { in_shape, out_shape, kh, kw, stride_h, stride_w };
+}
+
+/** Zero points and the single requant pair of avgpool_global / avgpool2d. */
+function scalarRequant(c: Checker, o: Obj, p: string) {
+  return {
+    in_zp: c.int(o, 'in_zp', p, -128, 127),
+    out_zp: c.int(o, 'out_zp', p, -128, 127),
+    multiplier: c.int(o, 'multiplier', p, MULTIPLIER_MIN, MULTIPLIER_MAX),
+    shift: c.int(o, 'shift', p, SHIFT_MIN, SHIFT_MAX),
+  };
+}
+
+/**
+ * Fields shared by conv2d, depthwise_conv2d and dense: zero points, activation range,
+ * per-channel arrays. `at(ch, j)` is the index of channel ch's j-th weight (of k).
+ */
+function commonQuant(c: Checker, o: Obj, p: string, oc: number, k: number, at: (ch: number, j: number) => number) {
   const in_zp = c.int(o, 'in_zp', p, -128, 127);
   const out_zp = c.int(o, 'out_zp', p, -128, 127);
   const act_min = c.int(o, 'act_min', p, -128, 127);
@@ -328,7 +411,7 @@ function commonQuant(c: Checker, o: Obj, p: string, oc: number, k: number) {
   // margin keeps every partial sum in range whatever order a kernel adds the terms in.
   for (let ch = 0; ch < oc; ch++) {
     let abs = 0;
-    for (let j = ch * k; j < (ch + 1) * k; j++) abs += Math.abs(weights[j]);
+    for (let j = 0; j < k; j++) abs += Math.abs(weights[at(ch, j)]);
     if (Math.abs(bias[ch]) + 256 * abs > INT32_MAX) {
       c.fail(`${p}.bias[${ch}]`, 'int32 accumulator may overflow: |bias| + 256*sum|w| >= 2^31');
     }

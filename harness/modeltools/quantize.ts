@@ -4,13 +4,15 @@
  * - bias: int32 at scale in_scale * w_scale[oc];
  * - activations: asymmetric per tensor from min/max over calibration samples (range widened to
  *   include 0 so real 0 is exact, which zero padding and ReLU need);
- * - ReLU fused via act_min = out_zp; maxpool/flatten keep the input quantization;
+ * - ReLU fused via act_min = out_zp; maxpool/avgpool2d/flatten keep the input quantization (an
+ *   average stays inside its inputs' range, so avgpool2d's requant is just 1/(kh*kw));
  * - requant multiplier/shift: M * 2^-s ~= real, 16384 <= M < 32768, 1 <= s <= 46.
  */
 import { HilError } from '../util/errors.js';
 import type { Int8Layer, Int8Model, Shape3 } from './int8-model.js';
 import { Conv2d } from './nn/conv2d.js';
-import { Dense, GlobalAvgPool, MaxPool2d } from './nn/layers.js';
+import { DepthwiseConv2d } from './nn/depthwise.js';
+import { AvgPool2d, Dense, GlobalAvgPool, MaxPool2d } from './nn/layers.js';
 import { Sequential } from './nn/model.js';
 import { dequantize, Int8Data } from './nn/trainer.js';
 import { Rng } from './nn/prng.js';
@@ -71,6 +73,9 @@ export interface QuantizeOptions {
   calibration: Int8Data;
   calibrationSamples: number;
   seed: number;
+  /** YONO pq fine-tuning (issue #4): conv2d/dense layers (float layer index) whose int8 weights and
+   * per-channel weight scales are fixed (decoded codewords); bias and requant follow them. */
+  fixedWeights?: (layerIndex: number) => { weights: number[]; scales: number[] } | undefined;
 }
 
 export function quantizeModel(model: Sequential, o: QuantizeOptions): Int8Model {
@@ -84,10 +89,13 @@ export function quantizeModel(model: Sequential, o: QuantizeOptions): Int8Model 
     const fusedRelu = L[i + 1]?.op === 'relu';
     const outIdx = fusedRelu ? i + 1 : i;
     try {
-      if (l instanceof Conv2d || l instanceof Dense) {
+      if (l instanceof Conv2d || l instanceof Dense || l instanceof DepthwiseConv2d) {
         const outQ = chooseQParams(lo[outIdx], hi[outIdx]);
         const oc = l instanceof Dense ? l.outFeatures : l.outShape[2];
-        const ch = quantizeChannels(l.weight.w, l.bias.w, oc, q.scale, outQ.scale);
+        // depthwise weights are [kh][kw][oc]: channel c's j-th weight at j * oc + c
+        const at = l instanceof DepthwiseConv2d ? (c: number, j: number) => j * oc + c : undefined;
+        const fixed = o.fixedWeights?.(i);
+        const ch = fixed ? fixedChannels(fixed, l.bias.w, q.scale, outQ.scale) : quantizeChannels(l.weight.w, l.bias.w, oc, q.scale, outQ.scale, at);
         const common = {
           in_zp: q.zero_point,
           out_zp: outQ.zero_point,
@@ -95,7 +103,14 @@ export function quantizeModel(model: Sequential, o: QuantizeOptions): Int8Model 
           act_max: 127,
           ...ch,
         };
-        if (l instanceof Conv2d) {
+        if (l instanceof DepthwiseConv2d) {
+          layers.push({
+            op: 'depthwise_conv2d', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
+            kh: l.kh, kw: l.kw, stride_h: l.strideH, stride_w: l.strideW, pad_top: l.padTop, pad_left: l.padLeft,
+            depth_multiplier: l.depthMultiplier,
+            ...common,
+          });
+        } else if (l instanceof Conv2d) {
           layers.push({
             op: 'conv2d', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
             kh: l.kh, kw: l.kw, stride_h: l.strideH, stride_w: l.strideW, pad_top: l.padTop, pad_left: l.padLeft,
@@ -110,6 +125,12 @@ export function quantizeModel(model: Sequential, o: QuantizeOptions): Int8Model 
         layers.push({
           op: 'maxpool2d', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
           kh: l.kh, kw: l.kw, stride_h: l.strideH, stride_w: l.strideW,
+        });
+      } else if (l instanceof AvgPool2d) {
+        layers.push({
+          op: 'avgpool2d', in_shape: l.inShape as Shape3, out_shape: l.outShape as Shape3,
+          kh: l.kh, kw: l.kw, stride_h: l.strideH, stride_w: l.strideW,
+          in_zp: q.zero_point, out_zp: q.zero_point, ...quantizeMultiplier(1 / (l.kh * l.kw)),
         });
       } else if (l instanceof GlobalAvgPool) {
         const outQ = chooseQParams(lo[i], hi[i]);
@@ -141,8 +162,14 @@ export function quantizeModel(model: Sequential, o: QuantizeOptions): Int8Model 
   };
 }
 
-/** Per-output-channel symmetric int8 weights, int32 bias and requant constants. */
-function quantizeChannels(w: Float32Array, b: Float32Array, oc: number, inScale: number, outScale: number) {
+/**
+ * Per-output-channel symmetric int8 weights, int32 bias and requant constants. `at(c, k)` is
+ * the index of channel c's k-th weight (default [oc][K] rows).
+ */
+function quantizeChannels(
+  w: Float32Array, b: Float32Array, oc: number, inScale: number, outScale: number,
+  at: (c: number, k: number) => number = (c, k) => c * (w.length / oc) + k,
+) {
   const K = w.length / oc;
   const weights = new Array<number>(w.length);
   const bias = new Array<number>(oc);
@@ -150,12 +177,12 @@ function quantizeChannels(w: Float32Array, b: Float32Array, oc: number, inScale:
   const shift = new Array<number>(oc);
   for (let c = 0; c < oc; c++) {
     let maxAbs = 0;
-    for (let k = 0; k < K; k++) maxAbs = Math.max(maxAbs, Math.abs(w[c * K + k]));
+    for (let k = 0; k < K; k++) maxAbs = Math.max(maxAbs, Math.abs(w[at(c, k)]));
     // an all-zero channel gets the scale that makes its requant multiplier exactly 1
     const wScale = maxAbs > 0 ? maxAbs / 127 : outScale / inScale;
     for (let k = 0; k < K; k++) {
-      const v = Math.round(w[c * K + k] / wScale);
-      weights[c * K + k] = Math.max(-127, Math.min(127, v));
+      const v = Math.round(w[at(c, k)] / wScale);
+      weights[at(c, k)] = Math.max(-127, Math.min(127, v));
     }
     const bq = Math.round(b[c] / (inScale * wScale));
     if (Math.abs(bq) > 2 ** 31 - 1) throw new Error(`bias[${c}] overflows int32`);
@@ -165,4 +192,21 @@ function quantizeChannels(w: Float32Array, b: Float32Array, oc: number, inScale:
     shift[c] = r.shift;
   }
   return { weights, bias, multiplier, shift };
+}
+
+/** Per-channel tables for given int8 weights and weight scales (pq layers: decoded codewords). */
+function fixedChannels(f: { weights: number[]; scales: number[] }, b: Float32Array, inScale: number, outScale: number) {
+  const oc = f.scales.length;
+  const bias = new Array<number>(oc);
+  const multiplier = new Array<number>(oc);
+  const shift = new Array<number>(oc);
+  for (let c = 0; c < oc; c++) {
+    const bq = Math.round(b[c] / (inScale * f.scales[c]));
+    if (Math.abs(bq) > 2 ** 31 - 1) throw new Error(`bias[${c}] overflows int32`);
+    bias[c] = bq;
+    const r = quantizeMultiplier((inScale * f.scales[c]) / outScale);
+    multiplier[c] = r.multiplier;
+    shift[c] = r.shift;
+  }
+  return { weights: f.weights.slice(), bias, multiplier, shift };
 }

@@ -5,15 +5,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrepared, loadPrepared, PrepareOptions, PreparedSplit } from '../datasets/prepared.js';
-import { repoRoot } from '../datasets/paths.js';
 import { evaluateInt8 } from '../reference/int8.js';
 import { HilError } from '../util/errors.js';
+import { MODELS_DIR } from '../util/paths.js';
+import { makeAugment, type AugmentSpec } from './augment.js';
 import { floatModelToJson } from './float-model.js';
 import { modelHash, validateInt8Model } from './int8-model.js';
 import { Sequential } from './nn/model.js';
 import { evaluateFloat, Int8Data, trainModel } from './nn/trainer.js';
 import { quantizeModel } from './quantize.js';
 import { ZOO, zooEntry } from './zoo.js';
+
+/** Evaluation-only models (ZooEntry.deploy false) live in models/_eval/<name>/. */
+export const EVAL_SUBDIR = '_eval';
 
 /** Bump when training, quantization or the nn library change results. */
 export const TRAIN_CODE_VERSION = 'yono-train/1';
@@ -26,7 +30,11 @@ export interface TrainReport {
   epochs: number;
   batch_size: number;
   lr: number;
+  /** training-time augmentation, when the zoo entry uses one */
+  augment?: AugmentSpec;
   train_seconds: number;
+  /** CPU seconds of this process while training (wall time above depends on machine load) */
+  train_cpu_seconds?: number;
   train_loss_per_epoch: number[];
   fp32_top1: number;
   int8_top1: number;
@@ -76,15 +84,19 @@ export async function trainZooModel(name: string, opts: TrainZooOptions = {}): P
   const model = new Sequential(train.inputShape, entry.layers);
   log(`${name}: ${model.paramCount()} params, ${model.macs()} MACs; training ${epochs} epochs on ${train.count} samples (seed ${seed})`);
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const { lossPerEpoch } = trainModel(model, trainData, {
     epochs,
     batchSize: entry.train.batchSize,
     lr: entry.train.lr,
     lrFinal: entry.train.lrFinal,
     seed,
+    augment: entry.augment ? makeAugment(entry.augment, train.inputShape) : undefined,
     log: (m) => log(`${name}: ${m}`),
   });
   const trainSeconds = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const fp32 = evaluateFloat(model, testData);
   log(`${name}: fp32 test top-1 ${(100 * fp32.accuracy).toFixed(2)} % (${trainSeconds.toFixed(0)} s training)`);
 
@@ -116,7 +128,9 @@ export async function trainZooModel(name: string, opts: TrainZooOptions = {}): P
     epochs,
     batch_size: entry.train.batchSize,
     lr: entry.train.lr,
+    augment: entry.augment,
     train_seconds: Math.round(trainSeconds * 10) / 10,
+    train_cpu_seconds: Math.round(trainCpuSeconds * 10) / 10,
     train_loss_per_epoch: lossPerEpoch.map((v) => Math.round(v * 1e5) / 1e5),
     fp32_top1: fp32.accuracy,
     int8_top1: q.accuracy,
@@ -137,7 +151,7 @@ export async function trainZooModel(name: string, opts: TrainZooOptions = {}): P
     node: process.version,
   };
 
-  const dir = join(opts.modelsDir ?? join(repoRoot(), 'models'), name);
+  const dir = join(opts.modelsDir ?? MODELS_DIR, entry.deploy === false ? EVAL_SUBDIR : '', name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'float.json'), JSON.stringify(floatModelToJson(name, entry.dataset, model, inputQ)) + '\n');
   writeFileSync(join(dir, 'int8.json'), JSON.stringify(int8) + '\n');

@@ -5,7 +5,7 @@
  */
 import type { Link } from '../capabilities/link.js';
 import { HilError } from '../util/errors.js';
-import { Cmd, decodeFrame, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, type Frame } from './frame.js';
+import { Cmd, decodeFrame, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface DeviceModelInfo {
   id: number;
@@ -178,7 +178,7 @@ export class ProtocolClient {
   }
 
   /** Uploads one input tensor in chunks of at most `chunkBytes`, each acknowledged. */
-  async upload(input: Uint8Array | Int8Array, chunkBytes = MAX_PAYLOAD - 4): Promise<void> {
+  async upload(input: Uint8Array | Int8Array, chunkBytes = UPLOAD_CHUNK_BYTES): Promise<void> {
     const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     for (let offset = 0; offset < bytes.length || offset === 0; offset += chunkBytes) {
       const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunkBytes));

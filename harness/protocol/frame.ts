@@ -2,8 +2,12 @@
 import { crc32 } from 'node:zlib';
 import { cobsDecode, cobsEncode } from './cobs.js';
 
-export const PROTO_VERSION = 1;
-export const MAX_PAYLOAD = 1024;
+/** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models); framing and commands unchanged. */
+export const PROTO_VERSION = 2;
+export const MAX_PAYLOAD = 2048;
+/** CHUNK payload: u32 offset + data. Kept at 1020 data bytes (the v1 size) so a chunk never
+ * needs more UART buffering than before on real boards; most inputs still fit one chunk. */
+export const UPLOAD_CHUNK_BYTES = 1020;
 const HEADER = 4;
 const TRAILER = 4;
 

@@ -176,6 +176,72 @@ function avgpoolStep(l: Extract<Int8Layer, { op: 'avgpool_global' }>, where: str
   };
 }
 
+function depthwiseStep(l: Extract<Int8Layer, { op: 'depthwise_conv2d' }>, where: string): Step {
+  const [H, W, C] = l.in_shape;
+  const [OH, OW, OC] = l.out_shape;
+  const { kh: KH, kw: KW, stride_h: SH, stride_w: SW, pad_top: PT, pad_left: PL, depth_multiplier: DM } = l;
+  const { in_zp: izp, out_zp: ozp, act_min: lo, act_max: hi } = l;
+  if (OC !== C * DM || l.weights.length !== KH * KW * OC || l.bias.length !== OC) {
+    throw new HilError('depthwise_conv2d weights/bias/channels size mismatch', where);
+  }
+  const w = Float64Array.from(l.weights);
+  const r = rq(l.multiplier, l.shift, where);
+  const acc = new Float64Array(OC);
+  const out = new Int8Array(OH * OW * OC);
+  return (x) => {
+    let o = 0;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        for (let oc = 0; oc < OC; oc++) acc[oc] = l.bias[oc];
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * SH - PT + ky;
+          if (iy < 0 || iy >= H) continue; // padding: (in_zp - in_zp) * w = 0
+          for (let kx = 0; kx < KW; kx++) {
+            const ix = ox * SW - PL + kx;
+            if (ix < 0 || ix >= W) continue;
+            const xb = (iy * W + ix) * C;
+            const wb = (ky * KW + kx) * OC;
+            // output channel oc reads input channel floor(oc / DM): walk oc in order
+            for (let ic = 0, oc = 0; ic < C; ic++) {
+              const v = x[xb + ic] - izp;
+              for (let d = 0; d < DM; d++, oc++) acc[oc] += v * w[wb + oc];
+            }
+          }
+        }
+        for (let oc = 0; oc < OC; oc++, o++) {
+          const q = ozp + Math.floor((acc[oc] * r.m[oc] + r.half[oc]) * r.inv[oc]);
+          out[o] = q < lo ? lo : q > hi ? hi : q;
+        }
+      }
+    }
+    return out;
+  };
+}
+
+function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string): Step {
+  const [, W, C] = l.in_shape;
+  const [OH, OW] = l.out_shape;
+  const r = rq([l.multiplier], [l.shift], where);
+  const n = l.kh * l.kw;
+  const out = new Int8Array(OH * OW * C);
+  return (x) => {
+    let o = 0;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        for (let c = 0; c < C; c++, o++) {
+          let acc = -n * l.in_zp;
+          for (let ky = 0; ky < l.kh; ky++) {
+            const row = (oy * l.stride_h + ky) * W;
+            for (let kx = 0; kx < l.kw; kx++) acc += x[(row + ox * l.stride_w + kx) * C + c];
+          }
+          out[o] = clamp(l.out_zp + Math.floor((acc * r.m[0] + r.half[0]) * r.inv[0]), -128, 127);
+        }
+      }
+    }
+    return out;
+  };
+}
+
 interface Compiled {
   inputBytes: number;
   steps: Step[];
@@ -184,28 +250,41 @@ interface Compiled {
 /** Compiled steps per model object (weights converted once; buffers reused: not re-entrant). */
 const cache = new WeakMap<Int8Model, Compiled>();
 
+function layerStep(l: Int8Layer, where: string): Step {
+  switch (l.op) {
+    case 'conv2d':
+      return conv2dStep(l, where);
+    case 'dense':
+      return denseStep(l, where);
+    case 'maxpool2d':
+      return maxpoolStep(l);
+    case 'avgpool_global':
+      return avgpoolStep(l, where);
+    case 'depthwise_conv2d':
+      return depthwiseStep(l, where);
+    case 'avgpool2d':
+      return avgpool2dStep(l, where);
+    default:
+      throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
+  }
+}
+
 function compile(model: Int8Model): Compiled {
   const hit = cache.get(model);
   if (hit) return hit;
-  const steps = model.layers.map((l, i): Step => {
-    const where = `model ${model.name}: layers[${i}] (${l.op})`;
-    switch (l.op) {
-      case 'conv2d':
-        return conv2dStep(l, where);
-      case 'dense':
-        return denseStep(l, where);
-      case 'maxpool2d':
-        return maxpoolStep(l);
-      case 'avgpool_global':
-        return avgpoolStep(l, where);
-      default:
-        throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
-    }
-  });
+  const steps = model.layers.map((l, i) => layerStep(l, `model ${model.name}: layers[${i}] (${l.op})`));
   const [h, w, c] = model.input.shape;
   const compiled = { inputBytes: h * w * c, steps };
   cache.set(model, compiled);
   return compiled;
+}
+
+/** One layer on its own (a fresh copy of its output); e.g. for per-operator test vectors. */
+export function runInt8Layer(layer: Int8Layer, input: Int8Array): Int8Array {
+  const where = `layer (${layer.op})`;
+  const want = layer.op === 'dense' ? layer.in_features : layer.in_shape[0] * layer.in_shape[1] * layer.in_shape[2];
+  if (input.length !== want) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
+  return layerStep(layer, where)(input).slice();
 }
 
 /** Every layer's int8 output (copies), for layer-by-layer comparison with the device. */

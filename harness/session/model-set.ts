@@ -4,6 +4,8 @@ import path from 'node:path';
 import { loadInt8Model, type Int8Model } from '../modeltools/int8-model.js';
 import { HilError } from '../util/errors.js';
 import { MODELS_DIR } from '../util/paths.js';
+import { loadCodebook, loadPqModel, type Codebook, type DeployModel } from '../compress/pq-model.js';
+import { excludedModels } from '../compress/compress.js';
 
 export function listModels(): string[] {
   if (!fs.existsSync(MODELS_DIR)) return [];
@@ -21,5 +23,35 @@ export function loadModelSet(names: string[] = []): Int8Model[] {
   return chosen.map((name) => {
     if (!available.includes(name)) throw new HilError(`unknown model; available: ${available.join(', ')}`, name);
     return loadInt8Model(path.join(MODELS_DIR, name, 'int8.json'));
+  });
+}
+
+/** Which form of the models a firmware holds: int8 (models/<n>/int8.json) or YONO pq (pq.json). */
+export type Variant = 'int8' | 'pq';
+export const VARIANTS: readonly Variant[] = ['int8', 'pq'];
+
+/** The shared codebooks under models/_codebooks/, by id. */
+export function loadCodebooks(dir: string = path.join(MODELS_DIR, '_codebooks')): Record<string, Codebook> {
+  const books: Record<string, Codebook> = {};
+  if (!fs.existsSync(dir)) return books;
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+    const cb = loadCodebook(path.join(dir, f));
+    books[cb.id] = cb;
+  }
+  return books;
+}
+
+/** Loads the named models in the given variant; pq needs 'hil compress' to have run. */
+export function loadDeploySet(names: string[] = [], variant: Variant = 'int8'): DeployModel[] {
+  const int8 = loadModelSet(names);
+  if (variant === 'int8') return int8;
+  const books = loadCodebooks();
+  const excluded = excludedModels();
+  return int8.map((m) => {
+    // a model 'hil compress' left int8 on purpose (compression.json says why) is deployed as int8
+    if (excluded.includes(m.name)) return m;
+    const file = path.join(MODELS_DIR, m.name, 'pq.json');
+    if (!fs.existsSync(file)) throw new HilError("no compressed model; run 'hil compress'", file);
+    return loadPqModel(file, books);
   });
 }

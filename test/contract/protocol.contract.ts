@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import type { ProtocolClient, DeviceHello } from '../../harness/protocol/client.js';
+import { MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/frame.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
 
@@ -43,7 +44,8 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
     after(teardown);
 
     it('the handshake lists every model with its input size and class count', () => {
-      expect(t.hello.proto).to.equal(1);
+      expect(t.hello.proto).to.equal(PROTO_VERSION);
+      expect(t.hello.max_payload).to.equal(MAX_PAYLOAD);
       for (const m of t.models) {
         const d = t.hello.models.find((x) => x.name === m.name);
         expect(d, m.name).to.not.equal(undefined);
@@ -55,7 +57,7 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
     it('echoes binary payloads with zeros and 0xff bytes intact', async () => {
       const data = Buffer.from([0, 0, 255, 1, 0, 254, 0]);
       expect(await t.client.ping(data)).to.deep.equal(data);
-      const big = Buffer.alloc(1024);
+      const big = Buffer.alloc(MAX_PAYLOAD); // the largest frame both sides accept
       for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 256;
       expect(await t.client.ping(big)).to.deep.equal(big);
     });

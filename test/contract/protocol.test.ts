@@ -11,11 +11,14 @@ import { FakeDeviceLink } from '../fakes/fake-device.js';
 import { protocolContract } from './protocol.contract.js';
 
 const fixture = (): Int8Model => loadInt8Model(path.join(ROOT, 'test', 'fixtures', 'tiny-int8.json'));
+/** the contract's models: tiny (conv2d, maxpool2d, avgpool_global, dense) and tiny-dw
+ * (depthwise_conv2d with depth multiplier 1 and 2, avgpool2d) */
+const fixtures = (): Int8Model[] => [fixture(), loadInt8Model(path.join(ROOT, 'test', 'fixtures', 'tiny-dw-int8.json'))];
 
 protocolContract(
   'fake device',
   async () => {
-    const models = [fixture()];
+    const models = fixtures();
     const client = new ProtocolClient(new FakeDeviceLink({ models }), { replyTimeoutMs: 200 });
     return { client, hello: await client.hello(), models };
   },
@@ -27,7 +30,7 @@ for (const rigName of ['qemu-mps2-an386', 'qemu-mps2-an500']) {
   protocolContract(
     `firmware on ${rigName}`,
     async () => {
-      const models = [fixture()];
+      const models = fixtures();
       const rig = loadRig(rigName);
       session = await openSession(rig, buildFirmware(rig.board, models));
       return { client: session.client, hello: session.hello, models };

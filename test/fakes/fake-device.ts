@@ -5,7 +5,7 @@
  * exercise the client's re-sends.
  */
 import type { Link } from '../../harness/capabilities/link.js';
-import { Cmd, decodeFrame, encodeFrame, ERR, PROTO_VERSION, REPLY } from '../../harness/protocol/frame.js';
+import { Cmd, decodeFrame, encodeFrame, ERR, MAX_PAYLOAD, PROTO_VERSION, REPLY } from '../../harness/protocol/frame.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 
@@ -90,7 +90,7 @@ export class FakeDeviceLink implements Link {
           clock_hz: 1e6,
           timer: 'fake',
           timer_hz: 1e6,
-          max_payload: 1024,
+          max_payload: MAX_PAYLOAD,
           input_buffer: this.inputCapacity,
           models: models.map((m, id) => ({
             id,

@@ -2,12 +2,13 @@
  * host gcc together with the firmware/kernels C files). Reads whitespace-separated integers on stdin:
  *
  *   layer <op> <in_h in_w in_c> <out_h out_w out_c> <kh kw stride_h stride_w pad_top pad_left>
- *         <in_zp out_zp act_min act_max> <n_w w...> <n_b bias...> <n_m mult...> <n_s shift...>
- *         <n_x input...>                      -> prints the output tensor
+ *         <depth_multiplier> <in_zp out_zp act_min act_max> <n_w w...> <n_b bias...>
+ *         <n_m mult...> <n_s shift...> <n_x input...>   -> prints the output tensor
  *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
  *   random <n> <seed>                         -> compares kernels with a naive SPEC transcription
  *                                                on n random layers/values; prints "mismatches K"
- * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense (same numbers as yono_op_t). */
+ * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d
+ * (same numbers as yono_op_t). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,36 @@ static void naive_conv(const yono_layer_t *l, const int8_t *x, int8_t *y)
                                    l->weights[((oc * l->kh + ky) * l->kw + kx) * l->in_c + ic];
                     }
                 *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[oc], l->shift[oc], l->out_zp, l->act_min, l->act_max);
+            }
+}
+
+static void naive_depthwise(const yono_layer_t *l, const int8_t *x, int8_t *y)
+{
+    for (int oy = 0; oy < l->out_h; oy++)
+        for (int ox = 0; ox < l->out_w; ox++)
+            for (int oc = 0; oc < l->out_c; oc++) {
+                int32_t acc = l->bias[oc];
+                const int ic = oc / l->depth_multiplier;
+                for (int ky = 0; ky < l->kh; ky++)
+                    for (int kx = 0; kx < l->kw; kx++) {
+                        int iy = oy * l->stride_h - l->pad_top + ky, ix = ox * l->stride_w - l->pad_left + kx;
+                        if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w) continue;
+                        acc += (x[(iy * l->in_w + ix) * l->in_c + ic] - l->in_zp) * l->weights[(ky * l->kw + kx) * l->out_c + oc];
+                    }
+                *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[oc], l->shift[oc], l->out_zp, l->act_min, l->act_max);
+            }
+}
+
+static void naive_avgpool2d(const yono_layer_t *l, const int8_t *x, int8_t *y)
+{
+    for (int oy = 0; oy < l->out_h; oy++)
+        for (int ox = 0; ox < l->out_w; ox++)
+            for (int c = 0; c < l->out_c; c++) {
+                int32_t acc = 0;
+                for (int ky = 0; ky < l->kh; ky++)
+                    for (int kx = 0; kx < l->kw; kx++)
+                        acc += x[((oy * l->stride_h + ky) * l->in_w + ox * l->stride_w + kx) * l->in_c + c] - l->in_zp;
+                *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
             }
 }
 
@@ -119,6 +150,47 @@ static int random_checks(long n)
                                   l.pad_top, l.pad_left, l.in_h, l.in_w, l.in_c);
         }
     }
+    /* depthwise_conv2d and avgpool2d through the dispatcher, random geometry */
+    static int32_t acc[256];
+    for (long t = 0; t < n; t++) {
+        yono_layer_t l = {0};
+        const int dw = (t & 1) == 0;
+        l.op = dw ? YONO_OP_DEPTHWISE_CONV2D : YONO_OP_AVGPOOL2D;
+        l.kh = (uint8_t)rnd_in(1, 4); l.kw = (uint8_t)rnd_in(1, 4);
+        l.stride_h = (uint8_t)rnd_in(1, 3); l.stride_w = (uint8_t)rnd_in(1, 3);
+        l.in_h = (uint16_t)rnd_in(l.kh, 9); l.in_w = (uint16_t)rnd_in(l.kw, 9); l.in_c = (uint16_t)rnd_in(1, 9);
+        l.in_zp = (int8_t)rnd_in(-128, 127); l.out_zp = (int8_t)rnd_in(-128, 127);
+        if (dw) {
+            l.depth_multiplier = (uint8_t)rnd_in(1, 3);
+            l.pad_top = (uint8_t)rnd_in(0, l.kh - 1); l.pad_left = (uint8_t)rnd_in(0, l.kw - 1);
+            l.out_h = (uint16_t)((l.in_h + l.pad_top - 1) / l.stride_h + 1);
+            l.out_w = (uint16_t)((l.in_w + l.pad_left - 1) / l.stride_w + 1);
+            l.out_c = (uint16_t)(l.in_c * l.depth_multiplier);
+            l.act_min = (int8_t)rnd_in(-128, 0); l.act_max = (int8_t)rnd_in(0, 127);
+            for (int32_t i = 0; i < l.kh * l.kw * l.out_c; i++) w[i] = (int8_t)rnd_in(-128, 127);
+            for (int32_t c = 0; c < l.out_c; c++) {
+                b[c] = rnd_in(-100000, 100000); mu[c] = (int16_t)rnd_in(16384, 32767); sh[c] = (int8_t)rnd_in(10, 20);
+            }
+        } else {
+            l.out_h = (uint16_t)((l.in_h - l.kh) / l.stride_h + 1);
+            l.out_w = (uint16_t)((l.in_w - l.kw) / l.stride_w + 1);
+            l.out_c = l.in_c;
+            mu[0] = (int16_t)rnd_in(16384, 32767); sh[0] = (int8_t)rnd_in(14, 20);
+        }
+        for (int32_t i = 0; i < l.in_h * l.in_w * l.in_c; i++) x[i] = (int8_t)rnd_in(-128, 127);
+        l.weights = w; l.bias = b; l.multiplier = mu; l.shift = sh;
+        size_t n_out = (size_t)l.out_h * l.out_w * l.out_c;
+        if (yono_layer_run(&l, x, y, (int8_t *)acc) != 0) bad++;
+        if (dw) {
+            naive_depthwise(&l, x, y2);
+        } else {
+            naive_avgpool2d(&l, x, y2);
+        }
+        if (memcmp(y, y2, n_out) != 0) {
+            if (bad++ < 5) printf("%s k=%dx%d s=%dx%d in=%dx%dx%d\n", dw ? "depthwise" : "avgpool2d", l.kh, l.kw,
+                                  l.stride_h, l.stride_w, l.in_h, l.in_w, l.in_c);
+        }
+    }
     printf("mismatches %ld\n", bad);
     return bad != 0;
 }
@@ -143,7 +215,7 @@ int main(void)
     l.in_h = (uint16_t)rd(); l.in_w = (uint16_t)rd(); l.in_c = (uint16_t)rd();
     l.out_h = (uint16_t)rd(); l.out_w = (uint16_t)rd(); l.out_c = (uint16_t)rd();
     l.kh = (uint8_t)rd(); l.kw = (uint8_t)rd(); l.stride_h = (uint8_t)rd(); l.stride_w = (uint8_t)rd();
-    l.pad_top = (uint8_t)rd(); l.pad_left = (uint8_t)rd();
+    l.pad_top = (uint8_t)rd(); l.pad_left = (uint8_t)rd(); l.depth_multiplier = (uint8_t)rd();
     l.in_zp = (int8_t)rd(); l.out_zp = (int8_t)rd(); l.act_min = (int8_t)rd(); l.act_max = (int8_t)rd();
     long nw = rd();
     int8_t *w = malloc((size_t)nw + 1);
@@ -161,10 +233,10 @@ int main(void)
     int8_t *x = malloc((size_t)nx + 1);
     for (long i = 0; i < nx; i++) x[i] = (int8_t)rd();
     l.weights = w; l.bias = b; l.bias_eff = be; l.multiplier = m; l.shift = s;
-    if (nb > 0) fill_bias_eff(&l, be);
+    if (nb > 0 && (l.op == YONO_OP_CONV2D || l.op == YONO_OP_DENSE)) fill_bias_eff(&l, be);
     size_t n_out = yono_layer_out_bytes(&l);
     int8_t *y = malloc(n_out + 1);
-    int8_t *scratch = malloc(yono_layer_scratch_bytes(&l) + 1);
+    int8_t *scratch = malloc(yono_layer_scratch_bytes(&l) + 4); /* malloc: aligned for int32 */
     if (yono_layer_run(&l, x, y, scratch) != 0) return 3;
     for (size_t i = 0; i < n_out; i++) printf(i ? " %d" : "%d", y[i]);
     printf("\n");

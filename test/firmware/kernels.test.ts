@@ -1,20 +1,25 @@
 /**
  * The firmware's int8 kernels, compiled natively with the host gcc (plain C path and the
- * DSP/SIMD path with C stand-ins for SMLAD/SXTB16) and checked on hand-computed cases and
- * against a naive transcription of firmware/SPEC.md section 3.
+ * DSP/SIMD path with C stand-ins for SMLAD/SXTB16) and checked on hand-computed cases, on the
+ * per-operator vectors the host reference is also checked against (test/vectors/ops.json), and
+ * against a naive C transcription of firmware/SPEC.md section 3 on random cases.
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Int8Layer } from '../../harness/modeltools/int8-model.js';
+import { OP_VECTORS_FILE, type OpVector } from '../vectors/op-vectors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/firmware -> repo
 const KERNELS = join(ROOT, 'firmware', 'kernels');
 const DRIVER = join(ROOT, 'test', 'firmware', 'kernel_driver.c');
 
-const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3 } as const;
+/** yono_op_t numbers (firmware/kernels/yono_nn.h) */
+const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5 } as const;
 
 interface LayerCase {
   op: keyof typeof OP;
@@ -23,6 +28,7 @@ interface LayerCase {
   k?: [number, number];
   stride?: [number, number];
   pad?: [number, number];
+  depthMultiplier?: number;
   inZp?: number;
   outZp?: number;
   act?: [number, number];
@@ -31,6 +37,27 @@ interface LayerCase {
   mult?: number[];
   shift?: number[];
   x: number[];
+}
+
+/** An Int8Layer (SPEC fields) as the driver's LayerCase. */
+function toCase(l: Int8Layer, x: number[]): LayerCase {
+  if (l.op === 'dense') {
+    return {
+      op: l.op, in: [1, 1, l.in_features], out: [1, 1, l.out_features], inZp: l.in_zp, outZp: l.out_zp,
+      act: [l.act_min, l.act_max], weights: l.weights, bias: l.bias, mult: l.multiplier, shift: l.shift, x,
+    };
+  }
+  const c: LayerCase = { op: l.op, in: l.in_shape, out: l.out_shape, x };
+  if (l.op !== 'avgpool_global') Object.assign(c, { k: [l.kh, l.kw], stride: [l.stride_h, l.stride_w] });
+  if (l.op === 'conv2d' || l.op === 'depthwise_conv2d') {
+    Object.assign(c, {
+      pad: [l.pad_top, l.pad_left], inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
+      weights: l.weights, bias: l.bias, mult: l.multiplier, shift: l.shift,
+    });
+  }
+  if (l.op === 'depthwise_conv2d') c.depthMultiplier = l.depth_multiplier;
+  if (l.op === 'avgpool2d' || l.op === 'avgpool_global') Object.assign(c, { inZp: l.in_zp, outZp: l.out_zp, mult: [l.multiplier], shift: [l.shift] });
+  return c;
 }
 
 function hasGcc(): boolean {
@@ -83,6 +110,7 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
         sw,
         pt,
         pl,
+        c.depthMultiplier ?? 1,
         c.inZp ?? 0,
         c.outZp ?? 0,
         lo,
@@ -193,7 +221,33 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
       expect(y).to.deep.equal([6, -7]);
     });
 
-    it('conv2d and requant match a naive SPEC transcription on random cases', () => {
+    it('depthwise_conv2d, depth_multiplier 2, padding 1, stride 2 (same case as test/unit)', () => {
+      const inZp = -3;
+      const weights: number[] = [];
+      for (let t = 0; t < 9; t++) weights.push(1, t === 4 ? 2 : 0);
+      const y = layer({
+        op: 'depthwise_conv2d', in: [3, 3, 1], out: [2, 2, 2], k: [3, 3], stride: [2, 2], pad: [1, 1], depthMultiplier: 2,
+        inZp, outZp: 1, act: [-128, 15], weights, bias: [0, -1], mult: [16384, 16384], shift: [14, 14],
+        x: [0, 1, 2, 3, 4, 5, 6, 7, 8].map((v) => v + inZp),
+      });
+      expect(y).to.deep.equal([9, 0, 13, 4, 15, 12, 15, 15]);
+    });
+
+    it('avgpool2d 2x2 stride 1 per channel (same case as test/unit)', () => {
+      const y = layer({
+        op: 'avgpool2d', in: [2, 3, 2], out: [1, 2, 2], k: [2, 2], stride: [1, 1], inZp: 1, outZp: -2, mult: [16384], shift: [16],
+        x: [1, -128, 2, -128, 3, 127, 4, -128, 5, -128, 6, -128],
+      });
+      expect(y).to.deep.equal([0, -128, 1, -67]);
+    });
+
+    it('every per-operator vector (test/vectors/ops.json, shared with the host reference)', () => {
+      const vectors = JSON.parse(readFileSync(OP_VECTORS_FILE, 'utf8')) as OpVector[];
+      expect(vectors.length).to.be.greaterThan(50);
+      for (const v of vectors) expect(layer(toCase(v.layer, v.input)), v.name).to.deep.equal(v.expected);
+    });
+
+    it('conv2d, depthwise_conv2d, avgpool2d and requant match a naive SPEC transcription on random cases', () => {
       expect(run('random 2000 12345')).to.equal('mismatches 0');
     });
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { cobsDecode, cobsEncode } from '../../harness/protocol/cobs.js';
-import { decodeFrame, encodeFrame, wireBytes } from '../../harness/protocol/frame.js';
+import { decodeFrame, encodeFrame, MAX_PAYLOAD, wireBytes } from '../../harness/protocol/frame.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -59,6 +59,8 @@ describe('frames', () => {
   });
 
   it('refuses payloads over the maximum', () => {
-    expect(() => encodeFrame({ type: 2, seq: 0, payload: Buffer.alloc(1025) })).to.throw(RangeError);
+    expect(MAX_PAYLOAD).to.equal(2048); // protocol v2
+    expect(() => encodeFrame({ type: 2, seq: 0, payload: Buffer.alloc(MAX_PAYLOAD) })).to.not.throw();
+    expect(() => encodeFrame({ type: 2, seq: 0, payload: Buffer.alloc(MAX_PAYLOAD + 1) })).to.throw(RangeError);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Conv2d, convGeometry } from '../../harness/modeltools/nn/conv2d.js';
-import { Dense } from '../../harness/modeltools/nn/layers.js';
+import { DepthwiseConv2d } from '../../harness/modeltools/nn/depthwise.js';
+import { AvgPool2d, Dense } from '../../harness/modeltools/nn/layers.js';
 import { Sequential, softmaxCrossEntropy } from '../../harness/modeltools/nn/model.js';
 import { Rng } from '../../harness/modeltools/nn/prng.js';
 import { trainModel, Int8Data } from '../../harness/modeltools/nn/trainer.js';
@@ -82,6 +83,40 @@ describe('nn: gradient check (finite differences)', () => {
     const conv = new Conv2d({ inShape: [4, 4, 1], outCh: 2, kh: 3, kw: 3, padding: 'valid' });
     conv.weight.w.forEach((_, i) => (conv.weight.w[i] = rng.normal()));
     gradCheck(conv, Float32Array.from({ length: 16 }, () => rng.normal()), rng, true);
+  });
+
+  it('depthwise_conv2d same padding, stride 2, depth multiplier 2', () => {
+    const rng = new Rng(14);
+    const dw = new DepthwiseConv2d({ inShape: [5, 4, 3], kh: 3, kw: 2, depthMultiplier: 2, strideH: 2, strideW: 2, padding: 'same' });
+    dw.weight.w.forEach((_, i) => (dw.weight.w[i] = rng.normal()));
+    dw.bias.w.forEach((_, i) => (dw.bias.w[i] = rng.normal()));
+    expect(dw.outShape).to.deep.equal([3, 2, 6]);
+    gradCheck(dw, Float32Array.from({ length: 60 }, () => rng.normal()), rng, true);
+  });
+
+  it('depthwise_conv2d valid padding, depth multiplier 1', () => {
+    const rng = new Rng(15);
+    const dw = new DepthwiseConv2d({ inShape: [4, 5, 2], kh: 3, kw: 3, padding: 'valid' });
+    dw.weight.w.forEach((_, i) => (dw.weight.w[i] = rng.normal()));
+    expect(dw.outShape).to.deep.equal([2, 3, 2]);
+    gradCheck(dw, Float32Array.from({ length: 40 }, () => rng.normal()), rng, true);
+  });
+
+  it('depthwise_conv2d forward: channel oc filters input channel oc / depth multiplier only', () => {
+    const dw = new DepthwiseConv2d({ inShape: [1, 1, 2], kh: 1, kw: 1, depthMultiplier: 2, padding: 'valid' });
+    dw.weight.w.set([1, 2, 3, 4]); // [kh][kw][oc]
+    dw.bias.w.set([0, 0, 0, 1]);
+    expect(Array.from(dw.forward(Float32Array.from([10, 100])))).to.deep.equal([10, 20, 300, 401]);
+  });
+
+  it('avgpool2d with overlapping windows (stride < kernel)', () => {
+    const rng = new Rng(16);
+    const p = new AvgPool2d([4, 5, 2], 2, 3, 1, 2);
+    expect(p.outShape).to.deep.equal([3, 2, 2]);
+    const x = Float32Array.from({ length: 40 }, () => rng.normal());
+    gradCheck(p, x, rng, true);
+    const q = new AvgPool2d([1, 4, 1], 1, 2);
+    expect(Array.from(q.forward(Float32Array.from([1, 3, 5, 9])))).to.deep.equal([2, 7]);
   });
 
   it('dense', () => {

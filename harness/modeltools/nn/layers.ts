@@ -84,6 +84,62 @@ export class MaxPool2d implements Layer {
   }
 }
 
+/** Average pooling without padding; windows that run past the edge are dropped (floor). */
+export class AvgPool2d implements Layer {
+  readonly op = 'avgpool2d';
+  readonly outShape: Shape3;
+  private readonly out: Float32Array;
+  private readonly dx: Float32Array;
+
+  constructor(
+    readonly inShape: Shape3,
+    readonly kh: number,
+    readonly kw: number,
+    readonly strideH = kh,
+    readonly strideW = kw,
+  ) {
+    const [H, W, C] = inShape;
+    this.outShape = [Math.floor((H - kh) / strideH) + 1, Math.floor((W - kw) / strideW) + 1, C];
+    if (this.outShape[0] < 1 || this.outShape[1] < 1) throw new Error(`avgpool2d: window ${kh}x${kw} larger than input ${H}x${W}`);
+    this.out = new Float32Array(size(this.outShape));
+    this.dx = new Float32Array(size(inShape));
+  }
+  params(): Param[] {
+    return [];
+  }
+  /** Calls f(o, i) for every (output index, input index in its window) pair. */
+  private each(f: (o: number, i: number) => void): void {
+    const [, W, C] = this.inShape;
+    const [OH, OW] = this.outShape;
+    let o = 0;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        for (let c = 0; c < C; c++, o++) {
+          for (let ky = 0; ky < this.kh; ky++) {
+            const row = (oy * this.strideH + ky) * W;
+            for (let kx = 0; kx < this.kw; kx++) f(o, (row + ox * this.strideW + kx) * C + c);
+          }
+        }
+      }
+    }
+  }
+  forward(x: Float32Array): Float32Array {
+    const inv = 1 / (this.kh * this.kw);
+    const out = this.out;
+    out.fill(0);
+    this.each((o, i) => (out[o] += x[i]));
+    for (let o = 0; o < out.length; o++) out[o] *= inv;
+    return out;
+  }
+  backward(dy: Float32Array): Float32Array {
+    const inv = 1 / (this.kh * this.kw);
+    const dx = this.dx;
+    dx.fill(0);
+    this.each((o, i) => (dx[i] += dy[o] * inv));
+    return dx;
+  }
+}
+
 export class GlobalAvgPool implements Layer {
   readonly op = 'avgpool_global';
   readonly outShape: Shape3;

@@ -1,13 +1,16 @@
 /** Sequential model built from a JSON-able architecture spec, with He init and (de)serialisation. */
 import { Conv2d, Padding } from './conv2d.js';
-import { Dense, Flatten, GlobalAvgPool, MaxPool2d, Relu } from './layers.js';
+import { DepthwiseConv2d } from './depthwise.js';
+import { AvgPool2d, Dense, Flatten, GlobalAvgPool, MaxPool2d, Relu } from './layers.js';
 import { Rng } from './prng.js';
 import { Layer, Param, Shape3 } from './types.js';
 
 export type LayerSpec =
   | { op: 'conv2d'; filters: number; kh: number; kw: number; stride?: [number, number]; padding: Padding }
+  | { op: 'depthwise_conv2d'; kh: number; kw: number; depth_multiplier?: number; stride?: [number, number]; padding: Padding }
   | { op: 'relu' }
   | { op: 'maxpool2d'; kh: number; kw: number; stride?: [number, number] }
+  | { op: 'avgpool2d'; kh: number; kw: number; stride?: [number, number] }
   | { op: 'avgpool_global' }
   | { op: 'flatten' }
   | { op: 'dense'; units: number };
@@ -30,11 +33,20 @@ export class Sequential {
             strideH: s.stride?.[0], strideW: s.stride?.[1], padding: s.padding, needInputGrad: !first,
           });
           break;
+        case 'depthwise_conv2d':
+          l = new DepthwiseConv2d({
+            inShape: shape, kh: s.kh, kw: s.kw, depthMultiplier: s.depth_multiplier,
+            strideH: s.stride?.[0], strideW: s.stride?.[1], padding: s.padding, needInputGrad: !first,
+          });
+          break;
         case 'relu':
           l = new Relu(shape);
           break;
         case 'maxpool2d':
           l = new MaxPool2d(shape, s.kh, s.kw, s.stride?.[0] ?? s.kh, s.stride?.[1] ?? s.kw);
+          break;
+        case 'avgpool2d':
+          l = new AvgPool2d(shape, s.kh, s.kw, s.stride?.[0] ?? s.kh, s.stride?.[1] ?? s.kw);
           break;
         case 'avgpool_global':
           l = new GlobalAvgPool(shape);
@@ -73,8 +85,9 @@ export class Sequential {
   /** He-normal weights (std sqrt(2 / fan_in)), zero biases. */
   init(rng: Rng): void {
     for (const l of this.layers) {
-      if (l instanceof Conv2d || l instanceof Dense) {
-        const fanIn = l instanceof Dense ? l.inFeatures : l.kh * l.kw * l.inShape[2];
+      if (l instanceof Conv2d || l instanceof Dense || l instanceof DepthwiseConv2d) {
+        // a depthwise filter sees one input channel: fan-in kh*kw
+        const fanIn = l instanceof Dense ? l.inFeatures : l instanceof DepthwiseConv2d ? l.kh * l.kw : l.kh * l.kw * l.inShape[2];
         const std = Math.sqrt(2 / fanIn);
         const w = l.weight.w;
         for (let i = 0; i < w.length; i++) w[i] = rng.normal() * std;
@@ -83,11 +96,12 @@ export class Sequential {
     }
   }
 
-  /** Multiply-accumulates per inference (conv + dense + pooling adds are not counted). */
+  /** Multiply-accumulates per inference (conv, depthwise, dense; pooling adds are not counted). */
   macs(): number {
     let n = 0;
     for (const l of this.layers) {
       if (l instanceof Conv2d) n += l.outShape[0] * l.outShape[1] * l.outShape[2] * l.kh * l.kw * l.inShape[2];
+      else if (l instanceof DepthwiseConv2d) n += l.outShape[0] * l.outShape[1] * l.outShape[2] * l.kh * l.kw;
       else if (l instanceof Dense) n += l.inFeatures * l.outFeatures;
     }
     return n;

@@ -1,0 +1,61 @@
+/** `hil compress` options -> runCompress, and the one-screen summary it prints. */
+import { formatTable } from '../reports/summary.js';
+import { HilError } from '../util/errors.js';
+import { DEFAULT_PQ_OPTIONS } from './codebooks.js';
+import type { PqOptions } from './codebooks.js';
+import { runCompress } from './compress.js';
+import type { CompressionReport, CompressOptions } from './compress.js';
+
+export interface CompressCommandOptions {
+  models?: string[];
+  pq: Partial<Record<Exclude<keyof PqOptions, 'pqFirst'>, number | undefined>>;
+  /** keep every model's first weight layer int8 (default: compress it when its row allows) */
+  int8First?: boolean;
+  finetune: boolean;
+  /** most fine-tune rounds per model (it stops earlier once within 1 point of int8) */
+  maxRounds?: number;
+  noLeaveOneOut: boolean;
+  samples?: number;
+  log: (s: string) => void;
+}
+
+function checkOptions(p: CompressCommandOptions['pq'], int8First: boolean): Partial<PqOptions> {
+  const out: Partial<PqOptions> = {};
+  for (const [k, v] of Object.entries(p) as [Exclude<keyof PqOptions, 'pqFirst'>, number | undefined][]) if (v !== undefined) out[k] = v;
+  if (int8First) out.pqFirst = false;
+  const o = { ...DEFAULT_PQ_OPTIONS, ...out };
+  for (const [flag, k] of [['--kxk-k', o.kxkK], ['--fc-k', o.fcK]] as const) {
+    if (k < 2 || k > 256) throw new HilError(`codebook size must be in [2, 256] (indices are 8 bits or fewer), got ${k}`, flag);
+  }
+  for (const [flag, d] of [['--kxk-d', o.kxkD], ['--fc-d', o.fcD]] as const) {
+    if (d > 64) throw new HilError(`sub-vector length must be in [1, 64], got ${d}`, flag);
+  }
+  return out;
+}
+
+export function formatReport(r: CompressionReport): string {
+  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+  const rows = r.models.map((m) => [
+    m.model, String(m.bytes.params), String(m.bytes.fp32Bytes), String(m.bytes.int8Bytes), m.bytes.pqBytes.toFixed(0),
+    `${(m.bytes.fp32Bytes / m.bytes.pqBytes).toFixed(2)}x`, pct(m.fp32_top1), pct(m.int8_top1), pct(m.pq_top1_assigned), pct(m.pq_top1),
+    m.leave_one_out ? pct(m.leave_one_out.pq_top1) : '-',
+  ]);
+  const t = r.total;
+  rows.push(['TOTAL', String(t.params), String(t.fp32_bytes), String(t.int8_bytes), String(t.pq_bytes), `${t.ratio_fp32.toFixed(2)}x`, '', '', '', '', '']);
+  return (
+    formatTable(['model', 'params', 'fp32 B', 'int8 B', 'pq B', 'vs fp32', 'fp32', 'int8', 'pq assigned', 'pq final', 'pq LOO'], rows) +
+    `\ncodebooks: ${r.codebooks.map((c) => `${c.id} d=${c.d} k=${c.k} (${c.bytes} B, ${c.hash})`).join(', ')}; ` +
+    `k-means + assignment ${r.seconds.codebooks_and_assign.toFixed(1)} s, leave-one-out ${r.seconds.leave_one_out.toFixed(1)} s, ` +
+    `host evaluation ${r.seconds.evaluation.toFixed(1)} s, fine-tuning ${r.seconds.finetune.toFixed(1)} s\n` +
+    `top-1 on the host reference (test split); pq LOO = compressed with codebooks learned without that model, before fine-tuning`
+  );
+}
+
+export async function compressCommand(o: CompressCommandOptions): Promise<string> {
+  const pq = checkOptions(o.pq, o.int8First === true);
+  const ft = o.finetune ? (await import('./finetune.js')).finetuneHook : undefined;
+  const rounds = o.maxRounds;
+  const finetune: CompressOptions['finetune'] = ft && ((m, p, ctx) => ft(m, p, ctx, rounds === undefined ? {} : { rounds }));
+  const report = runCompress({ models: o.models, pq, noLeaveOneOut: o.noLeaveOneOut, samples: o.samples, finetune, log: o.log });
+  return formatReport(report);
+}

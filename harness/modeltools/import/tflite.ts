@@ -1,0 +1,403 @@
+/**
+ * Imports a fully int8-quantized TFLite model (a linear chain of CONV_2D, DEPTHWISE_CONV_2D,
+ * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX) as a
+ * `yono-int8/1` model. Weights, int32 biases and zero points are taken as given; only the
+ * requant multipliers are recomputed (TFLite's are 31-bit, ours 15-bit: SPEC section 3), so the
+ * result tracks TFLite closely but is not bit-identical to it.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { HilError } from '../../util/errors.js';
+import { convGeometry, type Padding } from '../nn/conv2d.js';
+import { INT8_FORMAT, modelHash, validateInt8Model, type Shape3 } from '../int8-model.js';
+import { quantizeMultiplier } from '../quantize.js';
+import { IMPORTER_VERSION, summarize, type ImportResult } from './report.js';
+import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperator, type TfliteTensor } from './tflite-schema.js';
+import type { FbTable } from './flatbuffer.js';
+
+export const TFLITE_SUPPORTED = ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'SOFTMAX (last operator only)'];
+
+export interface TfliteImportOptions {
+  /** model name (models/<name>/) */
+  name: string;
+  /** the prepared data set the model is evaluated on */
+  dataset: string;
+}
+
+/** A layer object in SPEC form; validateInt8Model types and checks it at the end. */
+type LayerJson = { op: string } & Record<string, unknown>;
+
+interface Q {
+  scale: number;
+  zp: number;
+}
+
+const SUPPORTED_CODES = new Set<number>([
+  BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
+]);
+
+const ACT_NAMES = ['NONE', 'RELU', 'RELU_N1_TO_1', 'RELU6', 'TANH', 'SIGN_BIT'];
+
+export function importTfliteFile(path: string, opts: TfliteImportOptions): ImportResult {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new HilError(`cannot read: ${(e as Error).message}`, path);
+  }
+  return importTflite(bytes, basename(path), opts);
+}
+
+export function importTflite(bytes: Uint8Array, fileName: string, opts: TfliteImportOptions): ImportResult {
+  const g = readTflite(bytes, fileName);
+  const imp = new Importer(g, fileName);
+  const { layers, from, input, output, inputShape, classes, dropped, noops, notes } = imp.run();
+  const model = validateInt8Model(
+    {
+      format: INT8_FORMAT,
+      name: opts.name,
+      dataset: opts.dataset,
+      classes,
+      input: { shape: inputShape, scale: input.scale, zero_point: input.zp },
+      output: { scale: output.scale, zero_point: output.zp },
+      layers,
+    },
+    `${fileName} (imported)`,
+  );
+  return {
+    model,
+    report: {
+      model: opts.name,
+      dataset: opts.dataset,
+      source_file: fileName,
+      source_sha256: createHash('sha256').update(bytes).digest('hex'),
+      source_format: 'tflite',
+      importer_version: IMPORTER_VERSION,
+      dropped_ops: dropped,
+      noop_ops: noops,
+      ...summarize(model, from),
+      int8_model_hash: modelHash(model),
+      notes,
+    },
+  };
+}
+
+/** [1,H,W,C] -> [H,W,C]; [1,N] or [N] -> [1,1,N]; [1,W,C] -> [1,W,C]. */
+function toShape3(shape: number[]): Shape3 | undefined {
+  const s = shape.length > 1 && shape[0] === 1 ? shape.slice(1) : shape;
+  if (s.length === 3) return [s[0], s[1], s[2]];
+  if (s.length === 2) return [1, s[0], s[1]];
+  if (s.length === 1) return [1, 1, s[0]];
+  return undefined;
+}
+
+class Importer {
+  private readonly layers: LayerJson[] = [];
+  private readonly from: string[][] = [];
+  private readonly dropped: string[] = [];
+  private readonly noops: string[] = [];
+  private readonly notes: string[] = [];
+  /** activations flowing down the chain */
+  private cur = -1;
+  private curShape: Shape3 = [1, 1, 1];
+  private curQ: Q = { scale: 1, zp: 0 };
+  private inputShape: Shape3 = [1, 1, 1];
+  /** current operator, for error messages */
+  private op?: TfliteOperator;
+
+  constructor(
+    private readonly g: TfliteGraph,
+    private readonly file: string,
+  ) {}
+
+  private fail(msg: string): never {
+    if (!this.op) throw new HilError(msg, this.file);
+    const out = this.g.tensors[this.op.outputs[0]];
+    throw new HilError(`operator ${this.op.index} (${this.op.opName}, output "${out?.name ?? '?'}"): ${msg}`, this.file);
+  }
+
+  private tensor(i: number | undefined, what: string): TfliteTensor {
+    const t = i === undefined || i < 0 ? undefined : this.g.tensors[i];
+    return t ?? this.fail(`${what} tensor ${i} does not exist`);
+  }
+
+  private q(t: TfliteTensor): Q {
+    const qp = t.quant;
+    if (!qp || qp.scale.length !== 1) this.fail(`tensor "${t.name}" must have one per-tensor scale, has ${qp?.scale.length ?? 0}`);
+    if (!(qp.scale[0] > 0)) this.fail(`tensor "${t.name}" has scale ${qp.scale[0]}`);
+    const zp = qp.zeroPoint[0] ?? 0;
+    if (zp < -128 || zp > 127) this.fail(`tensor "${t.name}" zero point ${zp} outside int8`);
+    return { scale: qp.scale[0], zp };
+  }
+
+  run() {
+    const g = this.g;
+    // unsupported operators first: the most useful message for a model we cannot take
+    for (const op of g.operators) {
+      if (!SUPPORTED_CODES.has(op.code)) {
+        this.op = op;
+        this.fail(`not supported; supported: ${TFLITE_SUPPORTED.join(', ')}`);
+      }
+    }
+    this.op = undefined;
+    if (g.inputs.length !== 1 || g.outputs.length !== 1) {
+      throw new HilError(`only single-input, single-output models are supported (has ${g.inputs.length} inputs, ${g.outputs.length} outputs)`, this.file);
+    }
+    const inT = this.tensor(g.inputs[0], 'input');
+    if (inT.type !== 'INT8') {
+      const hint = inT.type === 'FLOAT32'
+        ? 'a float model: convert it with full-integer (int8) quantization, or export ONNX and import that with --dataset to quantize it here'
+        : 'only int8 models are supported';
+      throw new HilError(`input tensor "${inT.name}" is ${inT.type}: ${hint}`, this.file);
+    }
+    const inShape = toShape3(inT.shape) ?? this.fail(`input shape ${JSON.stringify(inT.shape)} is not [1,H,W,C] or [1,N]`);
+    this.cur = inT.index;
+    this.curShape = inShape;
+    this.inputShape = inShape;
+    this.curQ = this.q(inT);
+    const input = this.curQ;
+    if (g.subgraphCount > 1) this.notes.push(`only subgraph 0 of ${g.subgraphCount} imported`);
+
+    g.operators.forEach((op, i) => {
+      this.op = op;
+      const last = i === g.operators.length - 1;
+      if (op.inputs[0] !== this.cur) this.fail('not a linear chain: its data input is not the previous operator\'s output (branches and skip connections are not supported)');
+      switch (op.code) {
+        case BuiltinOp.CONV_2D:
+          return this.conv(op, false);
+        case BuiltinOp.DEPTHWISE_CONV_2D:
+          return this.conv(op, true);
+        case BuiltinOp.FULLY_CONNECTED:
+          return this.dense(op);
+        case BuiltinOp.AVERAGE_POOL_2D:
+        case BuiltinOp.MAX_POOL_2D:
+          return this.pool(op, op.code === BuiltinOp.MAX_POOL_2D);
+        case BuiltinOp.RESHAPE:
+          return this.reshape(op);
+        case BuiltinOp.SOFTMAX:
+          if (!last) this.fail('SOFTMAX is only supported as the last operator (it is dropped: argmax is unchanged)');
+          this.dropped.push(`operator ${op.index} (SOFTMAX): trailing softmax dropped; logits are its int8 input, argmax unchanged`);
+          return;
+        default:
+          this.fail(`not supported; supported: ${TFLITE_SUPPORTED.join(', ')}`);
+      }
+    });
+    this.op = undefined;
+    const outIdx = g.outputs[0];
+    const lastOp = g.operators[g.operators.length - 1];
+    if (!lastOp || lastOp.outputs[0] !== outIdx) throw new HilError('the last operator does not produce the model output', this.file);
+    if (this.layers.length === 0) throw new HilError('no computing layer (conv, depthwise conv, fully connected, pool)', this.file);
+    const classes = this.curShape[0] * this.curShape[1] * this.curShape[2];
+    return {
+      layers: this.layers, from: this.from, input, output: this.curQ, inputShape: this.inputShape, classes,
+      dropped: this.dropped, noops: this.noops, notes: this.notes,
+    };
+  }
+
+  private options(op: TfliteOperator, type: number, name: string): FbTable {
+    if (op.optionsType !== type || !op.options) this.fail(`missing ${name} options`);
+    return op.options;
+  }
+
+  private push(layer: LayerJson, op: TfliteOperator, out: TfliteTensor, outShape: Shape3, outQ: Q): void {
+    this.layers.push(layer);
+    this.from.push([`operator ${op.index} (${op.opName}, output "${out.name}")`]);
+    this.cur = out.index;
+    this.curShape = outShape;
+    this.curQ = outQ;
+  }
+
+  private outTensor(op: TfliteOperator): { out: TfliteTensor; outShape: Shape3; outQ: Q } {
+    if (op.outputs.length !== 1) this.fail(`has ${op.outputs.length} outputs, expected 1`);
+    const out = this.tensor(op.outputs[0], 'output');
+    if (out.type !== 'INT8') this.fail(`output tensor "${out.name}" is ${out.type}, expected INT8`);
+    const outShape = toShape3(out.shape) ?? this.fail(`output shape ${JSON.stringify(out.shape)} unsupported`);
+    return { out, outShape, outQ: this.q(out) };
+  }
+
+  /** Clamp bounds of a fused activation in the output's quantization. */
+  private activation(code: number, q: Q): { act_min: number; act_max: number } {
+    const at = (real: number) => q.zp + Math.round(real / q.scale);
+    const clamp = (v: number) => Math.max(-128, Math.min(127, v));
+    switch (code) {
+      case 0:
+        return { act_min: -128, act_max: 127 };
+      case 1:
+        return { act_min: clamp(q.zp), act_max: 127 };
+      case 2:
+        return { act_min: clamp(at(-1)), act_max: clamp(at(1)) };
+      case 3:
+        return { act_min: clamp(q.zp), act_max: clamp(at(6)) };
+      default:
+        return this.fail(`fused activation ${ACT_NAMES[code] ?? code} not supported (NONE, RELU, RELU6, RELU_N1_TO_1)`);
+    }
+  }
+
+  /** Window geometry; SAME padding is TensorFlow's (extra pad bottom/right). */
+  private geometry(inSize: number, k: number, stride: number, padCode: number, outSize: number, axis: string): number {
+    if (stride < 1) this.fail(`stride_${axis} ${stride}`);
+    const padding: Padding = padCode === 0 ? 'same' : 'valid';
+    const g = convGeometry(inSize, k, stride, padding);
+    if (g.out !== outSize) this.fail(`${padding} padding gives ${axis} ${g.out} but the output tensor has ${outSize}`);
+    return g.pad;
+  }
+
+  /** Per-output-channel int8 weights (zero point 0), their scales, int32 bias (zeros when absent). */
+  private weightsAndBias(op: TfliteOperator, oc: number, channelAxis: number) {
+    const w = this.tensor(op.inputs[1], 'weight');
+    if (w.type !== 'INT8') this.fail(`weights "${w.name}" are ${w.type}, expected INT8 (hybrid/float weights not supported)`);
+    const count = w.shape.reduce((a, b) => a * b, 1);
+    if (w.data.length !== count) this.fail(`weights "${w.name}" are not constant (${w.data.length} bytes for ${count} values)`);
+    const qp = w.quant ?? this.fail(`weights "${w.name}" have no quantization`);
+    if (qp.zeroPoint.some((z) => z !== 0)) this.fail(`weights "${w.name}" are not symmetric (non-zero zero point)`);
+    let scales: number[];
+    if (qp.scale.length === 1) scales = new Array<number>(oc).fill(qp.scale[0]);
+    else if (qp.scale.length === oc && qp.quantizedDimension === channelAxis) scales = qp.scale;
+    else this.fail(`weights "${w.name}": ${qp.scale.length} scales along dimension ${qp.quantizedDimension}, expected 1 or ${oc} along ${channelAxis}`);
+    if (scales.some((s) => !(s > 0))) this.fail(`weights "${w.name}" have a zero or negative scale`);
+    const weights = Array.from(new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length));
+
+    let bias = new Array<number>(oc).fill(0);
+    const bi = op.inputs[2];
+    if (bi !== undefined && bi >= 0) {
+      const b = this.tensor(bi, 'bias');
+      if (b.type !== 'INT32') this.fail(`bias "${b.name}" is ${b.type}, expected INT32`);
+      if (b.data.length !== 4 * oc) this.fail(`bias "${b.name}" has ${b.data.length / 4} values for ${oc} channels`);
+      const dv = new DataView(b.data.buffer, b.data.byteOffset, b.data.length);
+      bias = Array.from({ length: oc }, (_, k) => dv.getInt32(4 * k, true));
+    }
+    return { w, weights, scales, bias };
+  }
+
+  private requant(inScale: number, wScales: number[], outScale: number): { multiplier: number[]; shift: number[] } {
+    const multiplier: number[] = [];
+    const shift: number[] = [];
+    wScales.forEach((ws, c) => {
+      try {
+        const r = quantizeMultiplier((inScale * ws) / outScale);
+        multiplier.push(r.multiplier);
+        shift.push(r.shift);
+      } catch (e) {
+        this.fail(`channel ${c}: ${(e as Error).message}`);
+      }
+    });
+    return { multiplier, shift };
+  }
+
+  private conv(op: TfliteOperator, depthwise: boolean): void {
+    const o = depthwise
+      ? this.options(op, OptionsType.DepthwiseConv2D, 'DepthwiseConv2D')
+      : this.options(op, OptionsType.Conv2D, 'Conv2D');
+    // field numbers: Conv2DOptions padding 0, stride_w 1, stride_h 2, act 3, dilation_w 4, dilation_h 5;
+    // DepthwiseConv2DOptions padding 0, stride_w 1, stride_h 2, depth_multiplier 3, act 4, dilation 5, 6
+    const padCode = o.i8(0);
+    const strideW = o.i32(1);
+    const strideH = o.i32(2);
+    const actCode = o.i8(depthwise ? 4 : 3);
+    const dilW = o.i32(depthwise ? 5 : 4, 1);
+    const dilH = o.i32(depthwise ? 6 : 5, 1);
+    if (dilW !== 1 || dilH !== 1) this.fail(`dilation ${dilH}x${dilW} not supported (only 1)`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    const [H, W, C] = this.curShape;
+    const [OH, OW, OC] = outShape;
+    const wt = this.tensor(op.inputs[1], 'weight');
+    if (wt.shape.length !== 4) this.fail(`weights "${wt.name}" shape ${JSON.stringify(wt.shape)} is not 4-D`);
+    const [w0, KH, KW, w3] = wt.shape;
+    if (depthwise) {
+      if (w0 !== 1 || w3 !== OC) this.fail(`weights shape ${JSON.stringify(wt.shape)} is not [1,KH,KW,${OC}]`);
+      if (OC % C !== 0) this.fail(`${OC} output channels are not a multiple of ${C} input channels`);
+    } else if (w0 !== OC || w3 !== C) {
+      this.fail(`weights shape ${JSON.stringify(wt.shape)} is not [${OC},KH,KW,${C}]`);
+    }
+    const pad_top = this.geometry(H, KH, strideH, padCode, OH, 'h');
+    const pad_left = this.geometry(W, KW, strideW, padCode, OW, 'w');
+    const { weights, scales, bias } = this.weightsAndBias(op, OC, depthwise ? 3 : 0);
+    const layer: LayerJson = {
+      op: depthwise ? 'depthwise_conv2d' : 'conv2d',
+      in_shape: this.curShape,
+      out_shape: outShape,
+      kh: KH, kw: KW, stride_h: strideH, stride_w: strideW, pad_top, pad_left,
+      ...(depthwise ? { depth_multiplier: OC / C } : {}),
+      in_zp: this.curQ.zp,
+      out_zp: outQ.zp,
+      ...this.activation(actCode, outQ),
+      weights, bias,
+      ...this.requant(this.curQ.scale, scales, outQ.scale),
+    };
+    this.push(layer, op, out, outShape, outQ);
+  }
+
+  private dense(op: TfliteOperator): void {
+    const o = this.options(op, OptionsType.FullyConnected, 'FullyConnected');
+    // FullyConnectedOptions: fused_activation_function 0, weights_format 1
+    const actCode = o.i8(0);
+    if (o.i8(1) !== 0) this.fail('shuffled weights format not supported');
+    const { out, outShape, outQ } = this.outTensor(op);
+    const wt = this.tensor(op.inputs[1], 'weight');
+    if (wt.shape.length !== 2) this.fail(`weights "${wt.name}" shape ${JSON.stringify(wt.shape)} is not [OUT, IN]`);
+    const [OUT, IN] = wt.shape;
+    const inSize = this.curShape[0] * this.curShape[1] * this.curShape[2];
+    if (IN !== inSize) this.fail(`weights take ${IN} inputs but the input tensor has ${inSize} values (batched input?)`);
+    if (outShape[0] * outShape[1] * outShape[2] !== OUT) this.fail(`output tensor has ${JSON.stringify(out.shape)}, weights give ${OUT}`);
+    const { weights, scales, bias } = this.weightsAndBias(op, OUT, 0);
+    const layer: LayerJson = {
+      op: 'dense',
+      in_features: IN,
+      out_features: OUT,
+      in_zp: this.curQ.zp,
+      out_zp: outQ.zp,
+      ...this.activation(actCode, outQ),
+      weights, bias,
+      ...this.requant(this.curQ.scale, scales, outQ.scale),
+    };
+    this.push(layer, op, out, [1, 1, OUT], outQ);
+  }
+
+  private pool(op: TfliteOperator, max: boolean): void {
+    const o = this.options(op, OptionsType.Pool2D, 'Pool2D');
+    // Pool2DOptions: padding 0, stride_w 1, stride_h 2, filter_width 3, filter_height 4, act 5
+    const padCode = o.i8(0);
+    const [strideW, strideH, kw, kh] = [o.i32(1), o.i32(2), o.i32(3), o.i32(4)];
+    if (o.i8(5) !== 0) this.fail(`fused activation ${ACT_NAMES[o.i8(5)] ?? o.i8(5)} on a pool not supported`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    const [H, W, C] = this.curShape;
+    if (outShape[2] !== C) this.fail('pooling changes the channel count');
+    const padTop = this.geometry(H, kh, strideH, padCode, outShape[0], 'h');
+    const padLeft = this.geometry(W, kw, strideW, padCode, outShape[1], 'w');
+    // our pools have no padding: fine when SAME happens to need none (windows all inside)
+    if (padTop !== 0 || padLeft !== 0 || (outShape[0] - 1) * strideH + kh > H || (outShape[1] - 1) * strideW + kw > W) {
+      this.fail('pool windows reach into padding (SAME padding that pads); only windows inside the input are supported');
+    }
+    const base = { in_shape: this.curShape, out_shape: outShape };
+    if (max) {
+      if (outQ.zp !== this.curQ.zp || Math.abs(outQ.scale / this.curQ.scale - 1) > 1e-6) this.fail('MAX_POOL_2D with different input and output quantization');
+      this.push({ op: 'maxpool2d', ...base, kh, kw, stride_h: strideH, stride_w: strideW }, op, out, outShape, outQ);
+      return;
+    }
+    const n = kh * kw;
+    const { multiplier, shift } = this.requant(this.curQ.scale, [1 / n], outQ.scale);
+    const common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: multiplier[0], shift: shift[0] };
+    // a window covering the whole input is the (older, already supported) global average
+    const layer: LayerJson = kh === H && kw === W && outShape[0] === 1 && outShape[1] === 1
+      ? { op: 'avgpool_global', ...base, ...common }
+      : { op: 'avgpool2d', ...base, kh, kw, stride_h: strideH, stride_w: strideW, ...common };
+    this.push(layer, op, out, outShape, outQ);
+  }
+
+  private reshape(op: TfliteOperator): void {
+    const out = this.tensor(op.outputs[0], 'output');
+    const outShape = toShape3(out.shape) ?? this.fail(`output shape ${JSON.stringify(out.shape)} unsupported`);
+    const size = (s: Shape3) => s[0] * s[1] * s[2];
+    if (size(outShape) !== size(this.curShape)) this.fail(`changes the element count ${size(this.curShape)} -> ${size(outShape)}`);
+    const outQ = this.q(out);
+    if (outQ.zp !== this.curQ.zp || Math.abs(outQ.scale / this.curQ.scale - 1) > 1e-6) this.fail('RESHAPE that requantizes is not supported');
+    // row-major NHWC: a reshape moves no bytes
+    this.noops.push(`operator ${op.index} (RESHAPE, output "${out.name}"): ${JSON.stringify(this.curShape)} -> ${JSON.stringify(outShape)}, no-op in (h,w,c) layout`);
+    this.cur = out.index;
+    this.curShape = outShape;
+    // before the first layer, a reshape only re-labels the model input (same bytes)
+    if (this.layers.length === 0) this.inputShape = outShape;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * SYNTHETIC per-operator test vectors shared by the host reference (test/unit) and the C kernels
+ * (test/firmware): seeded random layers of every op, each with an input and the expected output.
+ * The expected outputs come from `naiveLayer` below, a literal, loop-for-loop transcription of
+ * firmware/SPEC.md section 3 (BigInt requant), independent of both implementations under test.
+ *
+ *   node dist/test/vectors/op-vectors.js   rewrites test/vectors/ops.json
+ * test/unit/op-vectors.test.ts checks that the committed file equals a fresh generation.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Int8Layer, Shape3 } from '../../harness/modeltools/int8-model.js';
+import { quantizeMultiplier } from '../../harness/modeltools/quantize.js';
+import { Rng } from '../../harness/modeltools/nn/prng.js';
+import { ROOT } from '../../harness/util/paths.js';
+
+export interface OpVector {
+  name: string;
+  layer: Int8Layer;
+  input: number[];
+  expected: number[];
+}
+
+export const OP_VECTORS_FILE = join(ROOT, 'test', 'vectors', 'ops.json');
+
+/** SPEC: clamp(out_zp + floor((acc*M + 2^(s-1)) / 2^s), lo, hi), in BigInt (no float at all). */
+function specRequant(acc: number, m: number, s: number, zp: number, lo: number, hi: number): number {
+  const r = (BigInt(acc) * BigInt(m) + (1n << BigInt(s - 1))) >> BigInt(s); // BigInt >> floors
+  const y = BigInt(zp) + r;
+  return Number(y < BigInt(lo) ? BigInt(lo) : y > BigInt(hi) ? BigInt(hi) : y);
+}
+
+/** SPEC section 3, literally. */
+export function naiveLayer(l: Int8Layer, x: number[]): number[] {
+  const y: number[] = [];
+  if (l.op === 'dense') {
+    for (let o = 0; o < l.out_features; o++) {
+      let acc = l.bias[o];
+      for (let i = 0; i < l.in_features; i++) acc += (x[i] - l.in_zp) * l.weights[o * l.in_features + i];
+      y.push(specRequant(acc, l.multiplier[o], l.shift[o], l.out_zp, l.act_min, l.act_max));
+    }
+    return y;
+  }
+  const [H, W, C] = l.in_shape;
+  const [OH, OW, OC] = l.out_shape;
+  const at = (iy: number, ix: number, c: number): number => x[(iy * W + ix) * C + c];
+  if (l.op === 'avgpool_global') {
+    for (let c = 0; c < C; c++) {
+      let acc = 0;
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) acc += at(h, w, c) - l.in_zp;
+      y.push(specRequant(acc, l.multiplier, l.shift, l.out_zp, -128, 127));
+    }
+    return y;
+  }
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let oc = 0; oc < OC; oc++) {
+        switch (l.op) {
+          case 'conv2d':
+          case 'depthwise_conv2d': {
+            let acc = l.bias[oc];
+            for (let ky = 0; ky < l.kh; ky++) {
+              for (let kx = 0; kx < l.kw; kx++) {
+                const iy = oy * l.stride_h - l.pad_top + ky;
+                const ix = ox * l.stride_w - l.pad_left + kx;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                if (l.op === 'conv2d') {
+                  for (let ic = 0; ic < C; ic++) acc += (at(iy, ix, ic) - l.in_zp) * l.weights[((oc * l.kh + ky) * l.kw + kx) * C + ic];
+                } else {
+                  const ic = Math.floor(oc / l.depth_multiplier);
+                  acc += (at(iy, ix, ic) - l.in_zp) * l.weights[(ky * l.kw + kx) * OC + oc];
+                }
+              }
+            }
+            y.push(specRequant(acc, l.multiplier[oc], l.shift[oc], l.out_zp, l.act_min, l.act_max));
+            break;
+          }
+          case 'maxpool2d': {
+            let best = -128;
+            for (let ky = 0; ky < l.kh; ky++) for (let kx = 0; kx < l.kw; kx++) best = Math.max(best, at(oy * l.stride_h + ky, ox * l.stride_w + kx, oc));
+            y.push(best);
+            break;
+          }
+          case 'avgpool2d': {
+            let acc = 0;
+            for (let ky = 0; ky < l.kh; ky++) for (let kx = 0; kx < l.kw; kx++) acc += at(oy * l.stride_h + ky, ox * l.stride_w + kx, oc) - l.in_zp;
+            y.push(specRequant(acc, l.multiplier, l.shift, l.out_zp, -128, 127));
+            break;
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+const ri = (r: Rng, lo: number, hi: number): number => lo + r.int(hi - lo + 1);
+const ints = (r: Rng, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => ri(r, lo, hi));
+
+/** Per-channel requant that spreads a K-term random accumulator over int8 (std ~ 5400*sqrt(K)). */
+function requantTables(r: Rng, oc: number, k: number): { multiplier: number[]; shift: number[] } {
+  const t = Array.from({ length: oc }, () => quantizeMultiplier((40 / (5400 * Math.sqrt(k))) * (0.5 + r.next())));
+  return { multiplier: t.map((q) => q.multiplier), shift: t.map((q) => q.shift) };
+}
+
+/** Output size of a padded window op whose last window starts inside the input. */
+function outSize(inSize: number, k: number, stride: number, pad: number, r: Rng): number {
+  // 'same'-like (any window overlapping the input) or 'valid'-like, chosen at random
+  const full = Math.floor((inSize + pad - 1) / stride) + 1;
+  const valid = Math.max(1, Math.floor((inSize + pad - k) / stride) + 1);
+  return r.next() < 0.5 ? full : Math.min(full, valid);
+}
+
+function convLike(r: Rng, op: 'conv2d' | 'depthwise_conv2d'): Int8Layer {
+  const kh = ri(r, 1, 4);
+  const kw = ri(r, 1, 4);
+  const [sh, sw] = [ri(r, 1, 3), ri(r, 1, 3)];
+  const [pt, pl] = [ri(r, 0, kh - 1), ri(r, 0, kw - 1)];
+  const in_shape: Shape3 = [ri(r, 1, 7), ri(r, 1, 9), ri(r, 1, 6)];
+  const dm = op === 'depthwise_conv2d' ? ri(r, 1, 3) : 1;
+  const oc = op === 'depthwise_conv2d' ? in_shape[2] * dm : ri(r, 1, 7);
+  const out_shape: Shape3 = [outSize(in_shape[0], kh, sh, pt, r), outSize(in_shape[1], kw, sw, pl, r), oc];
+  const k = op === 'conv2d' ? kh * kw * in_shape[2] : kh * kw;
+  const out_zp = ri(r, -128, 127);
+  const relu = r.next() < 0.4;
+  const common = {
+    in_shape, out_shape, kh, kw, stride_h: sh, stride_w: sw, pad_top: pt, pad_left: pl,
+    in_zp: ri(r, -128, 127), out_zp,
+    act_min: relu ? out_zp : ri(r, -128, -100), act_max: relu ? 127 : ri(r, 100, 127),
+    weights: ints(r, oc * k, -128, 127),
+    bias: ints(r, oc, -60000, 60000),
+    ...requantTables(r, oc, k),
+  };
+  return op === 'conv2d' ? { op, ...common } : { op, ...common, depth_multiplier: dm };
+}
+
+function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
+  const kh = ri(r, 1, 3);
+  const kw = ri(r, 1, 4);
+  const [sh, sw] = [ri(r, 1, 3), ri(r, 1, 3)];
+  const in_shape: Shape3 = [ri(r, kh, 7), ri(r, kw, 9), ri(r, 1, 5)];
+  const out_shape: Shape3 = [Math.floor((in_shape[0] - kh) / sh) + 1, Math.floor((in_shape[1] - kw) / sw) + 1, in_shape[2]];
+  const g = { in_shape, out_shape, kh, kw, stride_h: sh, stride_w: sw };
+  if (op === 'maxpool2d') return { op, ...g };
+  // 1/(kh*kw) times a random scale ratio, sometimes > 1 so outputs saturate
+  const q = quantizeMultiplier((0.5 + 2 * r.next()) / (kh * kw));
+  return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
+}
+
+function randomLayer(r: Rng, op: Int8Layer['op']): Int8Layer {
+  switch (op) {
+    case 'conv2d':
+    case 'depthwise_conv2d':
+      return convLike(r, op);
+    case 'maxpool2d':
+    case 'avgpool2d':
+      return poolLike(r, op);
+    case 'avgpool_global': {
+      const in_shape: Shape3 = [ri(r, 1, 6), ri(r, 1, 8), ri(r, 1, 6)];
+      const q = quantizeMultiplier((0.5 + 2 * r.next()) / (in_shape[0] * in_shape[1]));
+      return { op, in_shape, out_shape: [1, 1, in_shape[2]], in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
+    }
+    case 'dense': {
+      const [n_in, n_out] = [ri(r, 1, 40), ri(r, 1, 12)];
+      const out_zp = ri(r, -128, 127);
+      const relu = r.next() < 0.4;
+      return {
+        op, in_features: n_in, out_features: n_out, in_zp: ri(r, -128, 127), out_zp,
+        act_min: relu ? out_zp : -128, act_max: 127,
+        weights: ints(r, n_in * n_out, -128, 127), bias: ints(r, n_out, -60000, 60000),
+        ...requantTables(r, n_out, n_in),
+      };
+    }
+  }
+}
+
+const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.in_shape[0] * l.in_shape[1] * l.in_shape[2]);
+
+/** Every op, `perOp` seeded random cases each. */
+export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
+  const r = new Rng(seed);
+  const ops: Int8Layer['op'][] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const out: OpVector[] = [];
+  for (const op of ops) {
+    for (let i = 0; i < perOp; i++) {
+      const layer = randomLayer(r, op);
+      const input = ints(r, inSize(layer), -128, 127);
+      out.push({ name: `${op} #${i}`, layer, input, expected: naiveLayer(layer, input) });
+    }
+  }
+  return out;
+}
+
+/** The committed file's text for a set of vectors: one vector per line, diff-friendly. */
+export function opVectorsText(v: OpVector[]): string {
+  return `[\n${v.map((x) => JSON.stringify(x)).join(',\n')}\n]\n`;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const v = makeOpVectors();
+  writeFileSync(OP_VECTORS_FILE, opVectorsText(v));
+  console.log(`wrote ${OP_VECTORS_FILE}: ${v.length} vectors (synthetic)`);
+}
