@@ -151,8 +151,10 @@ static void cmd_chunk(uint8_t seq, const uint8_t *p, uint32_t n)
 
 static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
 {
-    if (n != 5u) {
-        send_err(seq, ERR_BAD_PAYLOAD, "INFER payload is u8 model, u16 runs, u16 warmup");
+    /* The optional CRC-32 of the input lets the host pipeline CHUNK and INFER without waiting
+     * for the CHUNK's acknowledgement: a lost chunk can then never run a stale input. */
+    if (n != 5u && n != 9u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "INFER payload is u8 model, u16 runs, u16 warmup[, u32 input crc]");
         return;
     }
     const uint32_t id = p[0], runs = rd16(p + 1), warmup = rd16(p + 3);
@@ -170,6 +172,10 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
     if (input_len != m->input_bytes) {
         send_err2(seq, ERR_INPUT_SIZE, "input has ", input_len, " bytes, model needs ",
                   m->input_bytes);
+        return;
+    }
+    if (n == 9u && crc32_ieee((const uint8_t *)input_buf, input_len) != rd32(p + 5)) {
+        send_err(seq, ERR_INPUT_CRC, "input CRC-32 mismatch: re-upload");
         return;
     }
     const int8_t *logits = NULL;

@@ -21,6 +21,7 @@ enum {
     ERR_INPUT_SIZE = 4,
     ERR_UNKNOWN_COMMAND = 5,
     ERR_BAD_PAYLOAD = 6,
+    ERR_INPUT_CRC = 7, /* INFER's input CRC-32 does not match the buffered input */
 };
 
 /* Read frames from the board UART and answer each; never returns. */

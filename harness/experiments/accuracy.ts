@@ -3,6 +3,7 @@
  * there, and compared with its label and with the bit-exact host reference prediction.
  */
 import { loadPrepared } from '../datasets/prepared.js';
+import { classifyStream } from '../protocol/stream.js';
 import { predictInt8 } from '../reference/int8.js';
 import type { ExperimentContext, Provenance } from './context.js';
 
@@ -43,18 +44,23 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     let correct = 0;
     let hostCorrect = 0;
     let agree = 0;
-    for (let i = 0; i < count && !ctx.cancelled(); i++) {
-      const input = data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
-      await ctx.session.client.upload(input);
-      const result = await ctx.session.client.infer(id, 1, 0);
-      const host = predictInt8(model, input);
-      const label = data.y[i];
-      if (result.predicted === label) correct++;
-      if (host === label) hostCorrect++;
-      if (host === result.predicted) agree++;
-      predictions.push({ model: model.name, sample: i, label, device: result.predicted, host });
-      progress.tick(1, `top1 ${((100 * correct) / (i + 1)).toFixed(1)}%`);
-    }
+    await classifyStream(
+      ctx.session.client,
+      id,
+      count,
+      (i) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes),
+      (i, result) => {
+        const input = data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
+        const host = predictInt8(model, input);
+        const label = data.y[i];
+        if (result.predicted === label) correct++;
+        if (host === label) hostCorrect++;
+        if (host === result.predicted) agree++;
+        predictions.push({ model: model.name, sample: i, label, device: result.predicted, host });
+        progress.tick(1, `top1 ${((100 * correct) / (i + 1)).toFixed(1)}%`);
+      },
+      ctx.cancelled,
+    );
     progress.stop();
     const n = predictions.length;
     const row: AccuracyRow = {

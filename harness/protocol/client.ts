@@ -4,6 +4,7 @@
  * and the handshake that refuses a firmware the harness did not build.
  */
 import type { Link } from '../capabilities/link.js';
+import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
 import { Cmd, decodeFrame, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
@@ -65,7 +66,8 @@ class DeviceError extends HilError {
 
 export class ProtocolClient {
   private seq = 0;
-  private pending?: { seq: number; resolve: (f: Frame) => void; reject: (e: Error) => void };
+  /** Replies awaited, by sequence number: several may be in flight when pipelining. */
+  private readonly pending = new Map<number, { resolve: (f: Frame | undefined) => void; reject: (e: Error) => void }>();
   private dead?: string;
   private readonly replyTimeoutMs: number;
   private readonly retries: number;
@@ -77,7 +79,8 @@ export class ProtocolClient {
     link.onFrame((bytes) => this.receive(bytes));
     link.onClose((reason) => {
       this.dead = reason;
-      this.pending?.reject(new HilError(`link lost: ${reason}`, link.description));
+      for (const p of this.pending.values()) p.reject(new HilError(`link lost: ${reason}`, link.description));
+      this.pending.clear();
     });
   }
 
@@ -89,57 +92,66 @@ export class ProtocolClient {
       return; // the timeout re-sends the command
     }
     const frame = decoded.frame;
-    const pending = this.pending;
-    if (!pending) return;
     if (frame.type === ERR && frame.seq === 0xff) {
-      // The device saw a corrupted command: re-send at once rather than wait for the timeout.
+      // The device saw a corrupted command: the timeout re-sends it.
       this.stats.badFrames++;
       return;
     }
-    if (frame.seq !== pending.seq) return; // a late reply to an earlier, re-sent command
-    this.pending = undefined;
+    const pending = this.pending.get(frame.seq);
+    if (!pending) return; // a late reply to an earlier, re-sent command
+    this.pending.delete(frame.seq);
     pending.resolve(frame);
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) % 0xff; // 0xff is reserved for the device's "bad frame" errors
+    return this.seq;
+  }
+
+  /** Writes one command and returns its reply, or undefined after the timeout (no re-send). */
+  private send(type: number, seq: number, payload: Buffer, timeoutMs: number): Promise<Frame | undefined> {
+    if (this.dead) return Promise.reject(new HilError(`link lost: ${this.dead}`, this.link.description));
+    const reply = new Promise<Frame | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        resolve(undefined);
+      }, timeoutMs);
+      this.pending.set(seq, {
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+    return this.link.write(encodeFrame({ type, seq, payload })).then(() => reply);
+  }
+
+  /** A reply frame -> its payload, or the device's error as a HilError. */
+  private payloadOf(type: number, frame: Frame): Buffer {
+    if (frame.type === ERR) {
+      const code = frame.payload[0] ?? 0;
+      const text = frame.payload.subarray(1).toString('latin1');
+      throw new DeviceError(code, `device error ${code} (${ErrCode[code] ?? 'unknown'}): ${text}`, this.link.description);
+    }
+    if (frame.type !== (type | REPLY)) {
+      throw new HilError(`device answered command 0x${type.toString(16)} with frame type 0x${frame.type.toString(16)}`, this.link.description);
+    }
+    return frame.payload;
   }
 
   /** Sends one command and returns its reply payload; re-sends on timeout or a corrupted reply. */
   async request(type: number, payload: Buffer = Buffer.alloc(0), timeoutMs = this.replyTimeoutMs): Promise<Buffer> {
     if (payload.length > MAX_PAYLOAD) throw new RangeError(`payload too large: ${payload.length}`);
     this.stats.commands++;
-    this.seq = (this.seq + 1) % 0xff; // 0xff is reserved for the device's "bad frame" errors
-    const seq = this.seq;
-    const wire = encodeFrame({ type, seq, payload });
+    const seq = this.nextSeq();
     for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (this.dead) throw new HilError(`link lost: ${this.dead}`, this.link.description);
       if (attempt > 0) this.stats.resends++;
-      const reply = new Promise<Frame | undefined>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending = undefined;
-          resolve(undefined);
-        }, timeoutMs);
-        this.pending = {
-          seq,
-          resolve: (f) => {
-            clearTimeout(timer);
-            resolve(f);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
-      });
-      await this.link.write(wire);
-      const frame = await reply;
-      if (!frame) continue;
-      if (frame.type === ERR) {
-        const code = frame.payload[0] ?? 0;
-        const text = frame.payload.subarray(1).toString('latin1');
-        throw new DeviceError(code, `device error ${code} (${ErrCode[code] ?? 'unknown'}): ${text}`, this.link.description);
-      }
-      if (frame.type !== (type | REPLY)) {
-        throw new HilError(`device answered command 0x${type.toString(16)} with frame type 0x${frame.type.toString(16)}`, this.link.description);
-      }
-      return frame.payload;
+      const frame = await this.send(type, seq, payload, timeoutMs);
+      if (frame) return this.payloadOf(type, frame);
     }
     throw new HilError(
       `device did not answer command 0x${type.toString(16)} after ${this.retries + 1} tries of ${timeoutMs} ms`,
@@ -195,19 +207,67 @@ export class ProtocolClient {
   }
 
   async infer(model: number, runs = 1, warmup = 0, timeoutMs = this.replyTimeoutMs): Promise<InferResult> {
-    const payload = Buffer.alloc(5);
-    payload.writeUInt8(model, 0);
-    payload.writeUInt16LE(runs, 1);
-    payload.writeUInt16LE(warmup, 3);
-    const reply = await this.request(Cmd.INFER, payload, timeoutMs);
-    const nClasses = reply[2];
-    const logits = new Int8Array(reply.buffer.slice(reply.byteOffset + 3, reply.byteOffset + 3 + nClasses));
-    const runsOff = 3 + nClasses;
-    const nRuns = reply.readUInt16LE(runsOff);
-    const ticks: number[] = [];
-    for (let i = 0; i < nRuns; i++) ticks.push(reply.readUInt32LE(runsOff + 2 + 4 * i));
-    return { model: reply[0], predicted: reply[1], logits, ticks };
+    return parseInfer(await this.request(Cmd.INFER, inferPayload(model, runs, warmup), timeoutMs));
   }
+
+  /**
+   * One input, one inference, without a round trip between the upload and the inference: the
+   * CHUNK frames and the INFER are written back to back and their replies awaited together.
+   * The INFER carries the input's CRC-32, so a chunk lost on the way can never run a stale
+   * input; any failure falls back to the acknowledged upload() + infer() path.
+   */
+  async classify(model: number, input: Uint8Array | Int8Array, chunkBytes = UPLOAD_CHUNK_BYTES): Promise<InferResult> {
+    const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const sends: { type: number; reply: Promise<Frame | undefined>; expectAck?: number }[] = [];
+    for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
+      const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunkBytes));
+      const payload = Buffer.alloc(4 + part.length);
+      payload.writeUInt32LE(offset, 0);
+      part.copy(payload, 4);
+      sends.push({ type: Cmd.CHUNK, reply: this.send(Cmd.CHUNK, this.nextSeq(), payload, this.replyTimeoutMs), expectAck: offset + part.length });
+    }
+    sends.push({ type: Cmd.INFER, reply: this.send(Cmd.INFER, this.nextSeq(), inferPayload(model, 1, 0, crc32(bytes)), this.replyTimeoutMs) });
+    this.stats.commands += sends.length;
+    const frames = await Promise.all(sends.map((s) => s.reply));
+    try {
+      if (frames.every((f) => f !== undefined)) {
+        let acked = true;
+        for (let i = 0; i < sends.length - 1; i++) {
+          acked &&= this.payloadOf(Cmd.CHUNK, frames[i] as Frame).readUInt32LE(0) === sends[i].expectAck;
+        }
+        const result = parseInfer(this.payloadOf(Cmd.INFER, frames[sends.length - 1] as Frame));
+        if (acked) return result;
+      }
+    } catch (e) {
+      // A stale or partial input (CRC, size) is recovered below; any other refusal is real.
+      if (!(e instanceof DeviceError) || ![ERR_INPUT_SIZE, ERR_INPUT_CRC].includes(e.code)) throw e;
+    }
+    this.stats.resends++;
+    await this.upload(input, chunkBytes);
+    return parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes))));
+  }
+}
+
+const ERR_INPUT_SIZE = 4;
+const ERR_INPUT_CRC = 7;
+
+function inferPayload(model: number, runs: number, warmup: number, inputCrc?: number): Buffer {
+  const payload = Buffer.alloc(inputCrc === undefined ? 5 : 9);
+  payload.writeUInt8(model, 0);
+  payload.writeUInt16LE(runs, 1);
+  payload.writeUInt16LE(warmup, 3);
+  if (inputCrc !== undefined) payload.writeUInt32LE(inputCrc, 5);
+  return payload;
+}
+
+function parseInfer(reply: Buffer): InferResult {
+  const nClasses = reply[2];
+  const logits = new Int8Array(reply.buffer.slice(reply.byteOffset + 3, reply.byteOffset + 3 + nClasses));
+  const runsOff = 3 + nClasses;
+  const nRuns = reply.readUInt16LE(runsOff);
+  const ticks: number[] = [];
+  for (let i = 0; i < nRuns; i++) ticks.push(reply.readUInt32LE(runsOff + 2 + 4 * i));
+  return { model: reply[0], predicted: reply[1], logits, ticks };
 }
 
 /** Refuses a device whose firmware is not the one the harness built, and says why. */

@@ -27,6 +27,7 @@ export const ErrCode: Record<number, string> = {
   4: 'input size mismatch',
   5: 'unknown command',
   6: 'bad payload',
+  7: 'input CRC mismatch',
 };
 
 export interface Frame {

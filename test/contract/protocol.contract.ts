@@ -75,6 +75,19 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
       }
     });
 
+    it('pipelined classify (chunks and INFER back to back) equals the host reference', async () => {
+      for (const m of t.models) {
+        const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
+        const results = await Promise.all(
+          [11, 12, 13].map((seed) => t.client.classify(id, seededInput(m.input.shape.reduce((a, b) => a * b, 1), seed), 300)),
+        );
+        results.forEach((r, i) => {
+          const expected = runInt8(m, seededInput(m.input.shape.reduce((a, b) => a * b, 1), 11 + i));
+          expect(Array.from(r.logits), `${m.name} seed ${11 + i}`).to.deep.equal(Array.from(expected));
+        });
+      }
+    });
+
     it('refuses an unknown model', async () => {
       const m = t.models[0];
       await t.client.upload(seededInput(m.input.shape.reduce((a, b) => a * b, 1), 9));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import { loadInt8Model, type Int8Model } from '../../harness/modeltools/int8-model.js';
 import { ProtocolClient } from '../../harness/protocol/client.js';
+import { runInt8 } from '../../harness/reference/int8.js';
 import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { HilError } from '../../harness/util/errors.js';
@@ -51,6 +52,20 @@ describe('protocol client recovery (fake device)', () => {
     expect(await client.ping(Buffer.from('b'))).to.deep.equal(Buffer.from('b')); // request corrupted, re-sent
     expect(client.stats.resends).to.be.greaterThanOrEqual(1);
     expect(client.stats.badFrames).to.be.greaterThanOrEqual(1);
+  });
+
+  it('a chunk corrupted in a pipelined classify never runs a stale input', async () => {
+    const models = [fixture()];
+    const bytes = models[0].input.shape.reduce((a, b) => a * b, 1);
+    const first = new Int8Array(bytes).fill(3);
+    const second = new Int8Array(bytes).fill(-7);
+    // requests: 0 hello, 1 chunk(first), 2 infer, 3 chunk(second) <- corrupted, 4 infer (CRC refuses)
+    const link = new FakeDeviceLink({ models, corruptRequests: new Set([3]) });
+    const client = new ProtocolClient(link, { replyTimeoutMs: 100, retries: 2 });
+    await client.hello();
+    expect(Array.from((await client.classify(0, first)).logits)).to.deep.equal(Array.from(runInt8(models[0], first)));
+    expect(Array.from((await client.classify(0, second)).logits)).to.deep.equal(Array.from(runInt8(models[0], second)));
+    expect(client.stats.resends).to.be.greaterThanOrEqual(1);
   });
 
   it('gives one clear error for a silent board instead of hanging', async () => {

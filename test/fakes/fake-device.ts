@@ -4,6 +4,7 @@
  * suite against it and against the real firmware on QEMU. It can corrupt or drop frames to
  * exercise the client's re-sends.
  */
+import { crc32 } from 'node:zlib';
 import type { Link } from '../../harness/capabilities/link.js';
 import { Cmd, decodeFrame, encodeFrame, ERR, MAX_PAYLOAD, PROTO_VERSION, REPLY } from '../../harness/protocol/frame.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
@@ -117,13 +118,14 @@ export class FakeDeviceLink implements Link {
         return this.reply(type | REPLY, seq, ack);
       }
       case Cmd.INFER: {
-        if (payload.length !== 5) return this.error(seq, 6, 'bad infer payload');
+        if (payload.length !== 5 && payload.length !== 9) return this.error(seq, 6, 'bad infer payload');
         const id = payload[0];
         const runs = payload.readUInt16LE(1);
         const model = models[id];
         if (!model) return this.error(seq, 2, `no model ${id}`);
         const bytes = model.input.shape.reduce((a, b) => a * b, 1);
         if (this.input.length !== bytes) return this.error(seq, 4, `have ${this.input.length} bytes, need ${bytes}`);
+        if (payload.length === 9 && crc32(this.input) !== payload.readUInt32LE(5)) return this.error(seq, 7, 'input CRC-32 mismatch');
         const logits = runInt8(model, new Int8Array(this.input.buffer, this.input.byteOffset, this.input.length));
         let best = 0;
         for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
