@@ -65,6 +65,76 @@ static inline void pq_row2_u4(const int8_t *x, const uint8_t *i0, const uint8_t 
     *acc1 = a1;
 }
 
+#if YONO_SIMD
+/* 4-bit indices, d = 4 (the zoo's large layers): one index byte = two chunks = 8 column bytes; each
+ * codeword is one word loaded straight from flash, the column words are unpacked once for both
+ * channels. Per 8 weights and channel: 1 index byte, 2 codeword words, 4 unpacks, 4 dual MACs. */
+static inline void pq_quad_d4(uint32_t xe, uint32_t xo, const int8_t *w, int32_t *a)
+{
+    const uint32_t v = yono_ld32(w);
+    *a = yono_smlad(xe, yono_sxtb16(v), *a);
+    *a = yono_smlad(xo, yono_sxtb16_ror8(v), *a);
+}
+
+static inline void pq_row2_u4_d4(const int8_t *x, const uint8_t *i0, const uint8_t *i1, const int8_t *cb,
+                                 uint32_t s, int32_t *acc0, int32_t *acc1)
+{
+    int32_t a0 = 0, a1 = 0;
+    uint32_t m = 0;
+    for (; m < (s >> 1); m++, x += 8) {
+        const uint32_t b0 = i0[m], b1 = i1[m];
+        const uint32_t xa = yono_ld32(x), xb = yono_ld32(x + 4);
+        const uint32_t xae = yono_sxtb16(xa), xao = yono_sxtb16_ror8(xa);
+        const uint32_t xbe = yono_sxtb16(xb), xbo = yono_sxtb16_ror8(xb);
+        pq_quad_d4(xae, xao, cb + ((b0 & 15u) << 2), &a0);
+        pq_quad_d4(xbe, xbo, cb + ((b0 >> 4) << 2), &a0);
+        pq_quad_d4(xae, xao, cb + ((b1 & 15u) << 2), &a1);
+        pq_quad_d4(xbe, xbo, cb + ((b1 >> 4) << 2), &a1);
+    }
+    if (s & 1u) { /* odd chunk count: the last chunk is the low nibble of the last byte */
+        const uint32_t xa = yono_ld32(x);
+        const uint32_t xae = yono_sxtb16(xa), xao = yono_sxtb16_ror8(xa);
+        pq_quad_d4(xae, xao, cb + ((i0[m] & 15u) << 2), &a0);
+        pq_quad_d4(xae, xao, cb + ((i1[m] & 15u) << 2), &a1);
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+
+/* Two d = 2 codewords (the chunks of one index byte) as one word matching 4 column bytes. */
+static inline uint32_t pq_pair_d2(const int8_t *cb, uint32_t b)
+{
+    uint16_t lo, hi;
+    __builtin_memcpy(&lo, cb + ((b & 15u) << 1), 2);
+    __builtin_memcpy(&hi, cb + ((b >> 4) << 1), 2);
+    return (uint32_t)lo | ((uint32_t)hi << 16);
+}
+
+/* 4-bit indices, d = 2 (small and first layers): one index byte = 4 column bytes = one word. */
+static inline void pq_row2_u4_d2(const int8_t *x, const uint8_t *i0, const uint8_t *i1, const int8_t *cb,
+                                 uint32_t s, int32_t *acc0, int32_t *acc1)
+{
+    int32_t a0 = 0, a1 = 0;
+    uint32_t m = 0;
+    for (; m < (s >> 1); m++, x += 4) {
+        const uint32_t xv = yono_ld32(x);
+        const uint32_t xe = yono_sxtb16(xv), xo = yono_sxtb16_ror8(xv);
+        const uint32_t v0 = pq_pair_d2(cb, i0[m]), v1 = pq_pair_d2(cb, i1[m]);
+        a0 = yono_smlad(xe, yono_sxtb16(v0), a0);
+        a0 = yono_smlad(xo, yono_sxtb16_ror8(v0), a0);
+        a1 = yono_smlad(xe, yono_sxtb16(v1), a1);
+        a1 = yono_smlad(xo, yono_sxtb16_ror8(v1), a1);
+    }
+    if (s & 1u) {
+        const int8_t *w0 = cb + ((i0[m] & 15u) << 1), *w1 = cb + ((i1[m] & 15u) << 1);
+        a0 += (int32_t)x[0] * w0[0] + (int32_t)x[1] * w0[1];
+        a1 += (int32_t)x[0] * w1[0] + (int32_t)x[1] * w1[1];
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+#endif
+
 static void pq_row2(const yono_layer_t *l, const int8_t *x, const uint8_t *i0, const uint8_t *i1, uint32_t s,
                     int32_t *a0, int32_t *a1)
 {
@@ -90,8 +160,19 @@ static void pq_row2(const yono_layer_t *l, const int8_t *x, const uint8_t *i0, c
         }
     }
     switch (l->pq_d) {
+    case 2:
+#if YONO_SIMD
+        pq_row2_u4_d2(x, i0, i1, cb, s, a0, a1);
+#else
+        pq_row2_u4(x, i0, i1, cb, 2u, s, a0, a1);
+#endif
+        return;
     case 4:
+#if YONO_SIMD
+        pq_row2_u4_d4(x, i0, i1, cb, s, a0, a1);
+#else
         pq_row2_u4(x, i0, i1, cb, 4u, s, a0, a1);
+#endif
         return;
     case 8:
         pq_row2_u4(x, i0, i1, cb, 8u, s, a0, a1);
