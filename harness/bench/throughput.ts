@@ -53,8 +53,9 @@ async function main(): Promise<void> {
     let acked = 0;
     const allAcked = new Promise<void>((resolve) => link.onFrame(() => ++acked === frames && resolve()));
     let t0 = process.hrtime.bigint();
-    // One frame per write: a single huge write stalls in the pty's small buffer.
-    for (let i = 0; i < frames; i++) await link.write(wire);
+    // Two frames in flight, like the streaming path: one write per frame keeps the pty's
+    // small buffer from stalling, and never waiting for a write to drain keeps the line busy.
+    for (let i = 0; i < frames; i += 2) await Promise.all([link.write(wire), link.write(wire)]);
     await allAcked;
     const capacity = (frames * wire.length) / (Number(process.hrtime.bigint() - t0) / 1e9);
     console.log(`rig ${rig.name}: raw link capacity ${(capacity / 1024).toFixed(1)} KiB/s device-bound (${frames} pipelined ${wire.length}-byte frames)`);
