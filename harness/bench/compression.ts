@@ -62,7 +62,8 @@ function deviceFigures(csv: string): string {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const body = rows.map((r) => {
     const total = r.model.startsWith('TOTAL');
-    const loss = n(r, 'top1_loss_points');
+    // runs written before the column was renamed call it top1_loss_points (same meaning)
+    const loss = r.top1_change_points !== undefined ? n(r, 'top1_change_points') : n(r, 'top1_loss_points');
     const ir = n(r, 'instructions_ratio');
     const ok = total ? n(r, 'ratio_fp32') >= TARGET.ratio : r.stored_as !== 'pq' || (loss >= -TARGET.lossPoints && ir <= TARGET.instructions);
     return [
@@ -72,7 +73,7 @@ function deviceFigures(csv: string): string {
   });
   return (
     `device run: ${rel(csv)} (rig ${rows[0]?.rig ?? '?'}, pq firmware ${rows[0]?.firmware_hash ?? '?'})\n` +
-    formatTable(['model', 'stored', 'vs fp32', 'int8 top1', 'pq top1', 'loss pt', 'instr pq/int8', `target`], body) +
+    formatTable(['model', 'stored', 'vs fp32', 'int8 top1', 'pq top1', 'pq-int8 pt', 'instr pq/int8', `target`], body) +
     `\ntargets: total >= ${TARGET.ratio}x vs fp32; per compressed model loss <= ${TARGET.lossPoints} pt on the device and instructions <= ${TARGET.instructions}x int8`
   );
 }

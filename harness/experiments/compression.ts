@@ -37,7 +37,7 @@ export interface CompressionRow extends Provenance {
   top1_pq_host: number | '';
   top1_pq_device: number | '';
   /** pq device - int8 device, in points (100 = all samples) */
-  top1_loss_points: number | '';
+  top1_change_points: number | '';
   instructions_int8: number | '';
   instructions_pq: number | '';
   instructions_ratio: number | '';
@@ -47,7 +47,7 @@ export const COMPRESSION_COLUMNS: (keyof CompressionRow)[] = [
   'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version',
   'model', 'stored_as', 'int8_firmware_hash', 'params', 'fp32_bytes', 'int8_bytes', 'pq_bytes', 'pq_index_bytes',
   'pq_codebook_share_bytes', 'pq_int8_layer_bytes', 'pq_bias_bytes', 'ratio_fp32', 'ratio_int8',
-  'top1_fp32', 'top1_int8_device', 'top1_pq_host', 'top1_pq_device', 'top1_loss_points',
+  'top1_fp32', 'top1_int8_device', 'top1_pq_host', 'top1_pq_device', 'top1_change_points',
   'instructions_int8', 'instructions_pq', 'instructions_ratio',
 ];
 
@@ -104,7 +104,7 @@ export function compressionRows(input: CompressionInput): CompressionRow[] {
       top1_int8_device: a8 ? a8.top1 : '',
       top1_pq_host: aq ? aq.host_top1 : '',
       top1_pq_device: aq ? aq.top1 : '',
-      top1_loss_points: a8 && aq ? 100 * (aq.top1 - a8.top1) : '',
+      top1_change_points: a8 && aq ? 100 * (aq.top1 - a8.top1) : '',
       instructions_int8: i8 ?? '',
       instructions_pq: iq ?? '',
       instructions_ratio: i8 !== null && iq !== null && i8 > 0 ? iq / i8 : '',
@@ -124,7 +124,7 @@ export function compressionRows(input: CompressionInput): CompressionRow[] {
     return {
       ...input.provenance(''), dataset_hash: '',
       ...byteColumns(name, '', input.int8FirmwareHash, b),
-      top1_fp32: '', top1_int8_device: '', top1_pq_host: '', top1_pq_device: '', top1_loss_points: '',
+      top1_fp32: '', top1_int8_device: '', top1_pq_host: '', top1_pq_device: '', top1_change_points: '',
       instructions_int8: ok ? i8 : '', instructions_pq: ok ? iq : '', instructions_ratio: ok ? iq / i8 : '',
     };
   };

@@ -47,10 +47,10 @@ export function summarize(
 /** The compression table of `hil run --variant both` (rows of experiments/compression.ts). */
 export function summarizeCompression(rows: CompressionRow[]): string {
   const opt = (x: number | '', f: (n: number) => string) => (x === '' ? '-' : f(x));
-  const header = ['model', 'stored', 'fp32 B', 'int8 B', 'pq B', 'vs fp32', 'vs int8', 'int8 top1', 'pq top1', 'loss pt', 'instr pq/int8'];
+  const header = ['model', 'stored', 'fp32 B', 'int8 B', 'pq B', 'vs fp32', 'vs int8', 'int8 top1', 'pq top1', 'pq-int8 pt', 'instr pq/int8'];
   const body = rows.map((r) => [
     r.model, r.stored_as || '-', String(r.fp32_bytes), String(r.int8_bytes), String(r.pq_bytes), `${r.ratio_fp32.toFixed(2)}x`, `${r.ratio_int8.toFixed(2)}x`,
-    opt(r.top1_int8_device, pct), opt(r.top1_pq_device, pct), opt(r.top1_loss_points, (n) => n.toFixed(2)), opt(r.instructions_ratio, (n) => `${n.toFixed(3)}x`),
+    opt(r.top1_int8_device, pct), opt(r.top1_pq_device, pct), opt(r.top1_change_points, (n) => n.toFixed(2)), opt(r.instructions_ratio, (n) => `${n.toFixed(3)}x`),
   ]);
   return formatTable(header, body) + '\ntop-1 on the device (whole test splits unless --samples); bytes: indices + share of the shared codebooks + int8 layers + int32 biases';
 }

@@ -30,7 +30,7 @@ describe('compression.csv rows', () => {
   });
 
   it('joins device top-1 and instructions of both variants', () => {
-    expect(rows[0].top1_loss_points).to.be.closeTo(-1, 1e-9);
+    expect(rows[0].top1_change_points).to.be.closeTo(-1, 1e-9);
     expect(rows[0].instructions_ratio).to.be.closeTo(1.1, 1e-9);
     expect(rows[2].instructions_ratio).to.be.closeTo(1600 / 1500, 1e-9);
     expect(rows[0].int8_firmware_hash).to.equal('i8fw');
