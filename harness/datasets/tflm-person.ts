@@ -10,7 +10,7 @@
  * MobileNet's [-1, 1] range. (Reading the bytes as photo pixels, q = byte - 128, misclassifies
  * person.bmp: checked.)
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/hash.js';
 import { join } from 'node:path';
 import { HilError } from '../util/errors.js';
 import { readBmp } from './bmp.js';
@@ -52,7 +52,7 @@ export function prepareTflmPerson(opts: { dataDir?: string; root?: string } = {}
     if (img.width !== SIDE || img.height !== SIDE) throw new HilError(`image is ${img.width}x${img.height}, expected ${SIDE}x${SIDE}`, path);
     for (let p = 0; p < img.pixels.length; p++) x[i * SIDE * SIDE + p] = photoToInt8(storedToPhoto(img.pixels[p]));
     y[i] = label;
-    sources[file] = createHash('sha256').update(bytes).digest('hex');
+    sources[file] = sha256(bytes);
   });
   const empty: SplitData = { x: new Int8Array(0), y: new Uint8Array(0), count: 0 };
   return writePrepared(

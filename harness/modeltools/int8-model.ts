@@ -3,7 +3,7 @@
  * and the model hash. Field names are exactly the SPEC's: the quantizer, the code generator and
  * the host reference all share these types.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/hash.js';
 import { readFileSync } from 'node:fs';
 import { HilError } from '../util/errors.js';
 
@@ -170,7 +170,7 @@ export function canonicalJson(value: unknown): string {
 
 /** First 16 hex chars of SHA-256 of the canonical JSON: identifies the model on the device. */
 export function modelHash(model: Int8Model): string {
-  return createHash('sha256').update(canonicalJson(model)).digest('hex').slice(0, 16);
+  return sha256(canonicalJson(model)).slice(0, 16);
 }
 
 /** Reads and validates a `yono-int8/1` model file; throws HilError naming the file and field. */

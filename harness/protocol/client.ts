@@ -6,7 +6,7 @@
 import type { Link } from '../capabilities/link.js';
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
-import { Cmd, decodeFrame, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
+import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface DeviceModelInfo {
   id: number;
@@ -240,16 +240,13 @@ export class ProtocolClient {
       }
     } catch (e) {
       // A stale or partial input (CRC, size) is recovered below; any other refusal is real.
-      if (!(e instanceof DeviceError) || ![ERR_INPUT_SIZE, ERR_INPUT_CRC].includes(e.code)) throw e;
+      if (!(e instanceof DeviceError) || !([DeviceErr.INPUT_SIZE, DeviceErr.INPUT_CRC] as number[]).includes(e.code)) throw e;
     }
     this.stats.resends++;
     await this.upload(input, chunkBytes);
     return parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes))));
   }
 }
-
-const ERR_INPUT_SIZE = 4;
-const ERR_INPUT_CRC = 7;
 
 function inferPayload(model: number, runs: number, warmup: number, inputCrc?: number): Buffer {
   const payload = Buffer.alloc(inputCrc === undefined ? 5 : 9);

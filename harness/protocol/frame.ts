@@ -20,6 +20,17 @@ export const Cmd = {
 export const REPLY = 0x80;
 export const ERR = 0x7f;
 
+/** Device error codes (firmware/runtime/proto.h). */
+export const DeviceErr = {
+  BAD_FRAME: 1,
+  UNKNOWN_MODEL: 2,
+  INPUT_OVERFLOW: 3,
+  INPUT_SIZE: 4,
+  UNKNOWN_COMMAND: 5,
+  BAD_PAYLOAD: 6,
+  INPUT_CRC: 7,
+} as const;
+
 export const ErrCode: Record<number, string> = {
   1: 'bad frame',
   2: 'unknown model',

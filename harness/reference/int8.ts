@@ -2,6 +2,7 @@
  * Bit-exact host reference of firmware/SPEC.md section 3. Every step uses exact integer math in
  * doubles (|acc * M| < 2^47 < 2^53), so results equal the C firmware's int32/int64 arithmetic.
  */
+import { argmaxFirst } from '../util/argmax.js';
 import { HilError } from '../util/errors.js';
 import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
 
@@ -313,12 +314,7 @@ export function runInt8(model: Int8Model, input: Int8Array): Int8Array {
   return h.slice();
 }
 
-/** First index of the maximum (SPEC tie rule). */
-export function argmaxFirst(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-}
+export { argmaxFirst };
 
 export function predictInt8(model: Int8Model, input: Int8Array): number {
   return argmaxFirst(runInt8(model, input));

@@ -5,6 +5,7 @@
  * exercise the client's re-sends.
  */
 import { crc32 } from 'node:zlib';
+import { argmaxFirst } from '../../harness/util/argmax.js';
 import type { Link } from '../../harness/capabilities/link.js';
 import { Cmd, decodeFrame, encodeFrame, ERR, MAX_PAYLOAD, PROTO_VERSION, REPLY } from '../../harness/protocol/frame.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
@@ -127,8 +128,7 @@ export class FakeDeviceLink implements Link {
         if (this.input.length !== bytes) return this.error(seq, 4, `have ${this.input.length} bytes, need ${bytes}`);
         if (payload.length === 9 && crc32(this.input) !== payload.readUInt32LE(5)) return this.error(seq, 7, 'input CRC-32 mismatch');
         const logits = runInt8(model, new Int8Array(this.input.buffer, this.input.byteOffset, this.input.length));
-        let best = 0;
-        for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        const best = argmaxFirst(logits);
         const out = Buffer.alloc(3 + logits.length + 2 + 4 * runs);
         out[0] = id;
         out[1] = best;

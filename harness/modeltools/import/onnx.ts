@@ -6,7 +6,7 @@
  * (H, W, C) tensor flattens in (c, h, w) order there but (h, w, c) here, so the columns of the
  * next dense layer are permuted to match.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../util/hash.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadPrepared } from '../../datasets/prepared.js';
@@ -112,7 +112,7 @@ export function importOnnx(bytes: Uint8Array, fileName: string, o: OnnxImportOpt
       model: o.name,
       dataset: o.dataset,
       source_file: fileName,
-      source_sha256: createHash('sha256').update(bytes).digest('hex'),
+      source_sha256: sha256(bytes),
       source_format: 'onnx',
       importer_version: IMPORTER_VERSION,
       dropped_ops: conv.dropped,

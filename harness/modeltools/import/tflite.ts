@@ -5,7 +5,7 @@
  * requant multipliers are recomputed (TFLite's are 31-bit, ours 15-bit: SPEC section 3), so the
  * result tracks TFLite closely but is not bit-identical to it.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../util/hash.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { HilError } from '../../util/errors.js';
@@ -72,7 +72,7 @@ export function importTflite(bytes: Uint8Array, fileName: string, opts: TfliteIm
       model: opts.name,
       dataset: opts.dataset,
       source_file: fileName,
-      source_sha256: createHash('sha256').update(bytes).digest('hex'),
+      source_sha256: sha256(bytes),
       source_format: 'tflite',
       importer_version: IMPORTER_VERSION,
       dropped_ops: dropped,

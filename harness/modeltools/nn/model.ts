@@ -112,11 +112,6 @@ export class Sequential {
   }
 }
 
-export function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-}
 
 /** Softmax cross-entropy: writes dL/dlogits into grad, returns the loss. */
 export function softmaxCrossEntropy(logits: Float32Array, label: number, grad: Float32Array): number {

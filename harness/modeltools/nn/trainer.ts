@@ -1,6 +1,7 @@
 /** Mini-batch training and evaluation over int8 prepared data (dequantised on the fly). */
 import { Adam } from './adam.js';
-import { argmax, Sequential, softmaxCrossEntropy } from './model.js';
+import { argmaxFirst as argmax } from '../../util/argmax.js';
+import { Sequential, softmaxCrossEntropy } from './model.js';
 import { Rng } from './prng.js';
 
 export interface Int8Data {
