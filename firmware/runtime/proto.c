@@ -27,7 +27,8 @@ static const char hello_json[] =
     "{\"proto\":" STR(PROTO_VERSION) ",\"build\":\"" YONO_BUILD_HASH "\",\"board\":\"" YONO_BOARD_NAME
     "\",\"core\":\"" YONO_CORE "\",\"clock_hz\":" STR(YONO_CLOCK_HZ) ",\"timer\":\"" YONO_TIMER
     "\",\"timer_hz\":" STR(YONO_TIMER_HZ) ",\"max_payload\":" STR(MAX_PAYLOAD_DEC)
-    ",\"input_buffer\":" STR(YONO_INPUT_BUFFER_BYTES) ",\"models\":" YONO_MODELS_JSON "}";
+    ",\"input_buffer\":" STR(YONO_INPUT_BUFFER_BYTES) ",\"variant\":\"" YONO_VARIANT
+    "\",\"ext_storage\":" STR(YONO_EXT_IMAGE_BYTES) ",\"models\":" YONO_MODELS_JSON "}";
 _Static_assert(sizeof(hello_json) - 1u <= MAX_PAYLOAD,
                "HELLO JSON exceeds MAX_PAYLOAD: too many models in one firmware");
 
@@ -169,6 +170,10 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         send_err2(seq, ERR_BAD_PAYLOAD, "runs ", runs, " not in 1..", max_runs);
         return;
     }
+    if (!yono_model_ready(id)) {
+        send_err(seq, ERR_NOT_LOADED, "model is in external storage and not loaded: SELECT it first");
+        return;
+    }
     if (input_len != m->input_bytes) {
         send_err2(seq, ERR_INPUT_SIZE, "input has ", input_len, " bytes, model needs ",
                   m->input_bytes);
@@ -200,6 +205,51 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
     send(CMD_INFER | REPLY_FLAG, seq, ticks_at + 4u * runs);
 }
 
+/* SELECT: u8 model[, u16 repeat]. The switch runs `repeat` times inside one marker window. */
+static void cmd_select(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    if (n != 1u && n != 3u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "SELECT payload is u8 model[, u16 repeat]");
+        return;
+    }
+    const uint32_t id = p[0], repeat = n == 3u ? rd16(p + 1) : 1u;
+    if (id >= YONO_N_MODELS) {
+        send_err2(seq, ERR_UNKNOWN_MODEL, "unknown model ", id, ", models: ", YONO_N_MODELS);
+        return;
+    }
+    if (repeat < 1u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "SELECT repeat must be >= 1");
+        return;
+    }
+    if (yono_models[id].ext_bytes != 0u && yono_ext_check() != 0) {
+        send_err(seq, ERR_STORAGE, yono_ext_check() == YONO_SWITCH_BAD_IMAGE
+                                       ? "external storage holds no model image of this firmware (magic or image id mismatch)"
+                                       : "external storage did not answer");
+        return;
+    }
+    yono_switch_stats_t st = {0u, 0u, 0u};
+    int rc = 0;
+    board_marker_on();
+    const uint64_t t0 = board_ticks();
+    for (uint32_t i = 0; i < repeat && rc == 0; i++) {
+        rc = yono_model_select(id, &st);
+    }
+    const uint64_t dt = board_ticks() - t0;
+    board_marker_off();
+    if (rc != 0) {
+        send_err2(seq, ERR_STORAGE, "external storage read failed at ", yono_models[id].ext_addr, ", bytes ",
+                  yono_models[id].ext_bytes);
+        return;
+    }
+    txp[0] = (uint8_t)id;
+    wr16(txp + 1, repeat);
+    wr32(txp + 3, dt > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dt);
+    wr32(txp + 7, st.storage_ticks);
+    wr32(txp + 11, st.storage_bytes);
+    wr32(txp + 15, st.storage_reads);
+    send(CMD_SELECT | REPLY_FLAG, seq, 19u);
+}
+
 static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
 {
     switch (type) {
@@ -215,8 +265,11 @@ static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
     case CMD_INFER:
         cmd_infer(seq, p, n);
         break;
+    case CMD_SELECT:
+        cmd_select(seq, p, n);
+        break;
     default:
-        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: ", 4u);
+        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 5u);
         break;
     }
 }

@@ -1,8 +1,8 @@
-/* Wire protocol v2 (firmware/SPEC.md section 1): framing and command dispatch. */
+/* Wire protocol v3 (firmware/SPEC.md section 1): framing and command dispatch. */
 #ifndef YONO_PROTO_H
 #define YONO_PROTO_H
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define MAX_PAYLOAD 2048u
 
 enum {
@@ -10,6 +10,7 @@ enum {
     CMD_PING = 0x02,
     CMD_CHUNK = 0x03,
     CMD_INFER = 0x04,
+    CMD_SELECT = 0x05,
     REPLY_FLAG = 0x80,
     TYPE_ERR = 0x7F,
 };
@@ -22,6 +23,8 @@ enum {
     ERR_UNKNOWN_COMMAND = 5,
     ERR_BAD_PAYLOAD = 6,
     ERR_INPUT_CRC = 7, /* INFER's input CRC-32 does not match the buffered input */
+    ERR_NOT_LOADED = 8, /* INFER of an external-storage model that SELECT has not loaded */
+    ERR_STORAGE = 9,    /* external storage failed, or its image is missing or stale */
 };
 
 /* Read frames from the board UART and answer each; never returns. */

@@ -11,7 +11,31 @@ typedef struct {
     uint16_t n_layers;
     uint16_t classes;     /* = out_c of the last layer (logits) */
     uint32_t input_bytes; /* H*W*C of the input tensor */
+    /* External-storage models (the int8-ext baseline, SPEC section 5): the parameter tables are
+     * ext_bytes at ext_addr in the storage device and the layers point into yono_ext_slot.
+     * ext_bytes == 0: the model lives in internal flash and is always ready. */
+    uint32_t ext_addr;
+    uint32_t ext_bytes;
 } yono_model_t;
+
+/* What a switch cost in external storage (totals over the repeats of one SELECT). */
+typedef struct {
+    uint32_t storage_ticks; /* timer ticks spent inside ext_storage_read */
+    uint32_t storage_bytes;
+    uint32_t storage_reads;
+} yono_switch_stats_t;
+
+/* Makes model id the active one; an external model is copied into the SRAM slot. Adds its
+ * storage costs to *st. 0 on success, YONO_SWITCH_* on failure (no model is loaded then). */
+#define YONO_SWITCH_STORAGE_ERROR (-1)
+#define YONO_SWITCH_BAD_IMAGE (-2)
+int yono_model_select(uint32_t id, yono_switch_stats_t *st);
+
+/* Checks the external image header once (magic, image id); 0 when fine or not needed. */
+int yono_ext_check(void);
+
+/* 1 when model id can run now (internal, or external and loaded). */
+int yono_model_ready(uint32_t id);
 
 /* Runs every layer of m on input (never written), ping-ponging through the static arena.
  * Returns the logits (classes int8 values, valid until the next run). */

@@ -11,6 +11,7 @@ import { SerialLink } from '../link/serial-link.js';
 import type { BoardDutSpec, Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
 import type { Dut } from './dut.js';
+import type { ExtImage } from '../firmware/build.js';
 
 export interface BoardDutOptions {
   flasher?: Flasher;
@@ -49,7 +50,11 @@ export class BoardDut implements Dut {
     return port.path;
   }
 
-  async flash(elfPath: string): Promise<void> {
+  async flash(elfPath: string, extImage?: ExtImage): Promise<void> {
+    if (extImage) {
+      // writing QSPI/SD needs a flash loader for the external part (e.g. OpenOCD's stmqspi); not done yet
+      throw new HilError(`cannot write the external model image (${extImage.bytes} B) with the ${this.flasher.kind} flasher yet: write ${extImage.file} to the board's external storage at offset 0 by hand`, this.description);
+    }
     await this.flasher.flash(elfPath);
     this.flashed = true;
   }

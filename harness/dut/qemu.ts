@@ -12,6 +12,7 @@ import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import { requireTools } from '../util/tools.js';
 import type { Dut } from './dut.js';
+import type { ExtImage } from '../firmware/build.js';
 
 /** "Flashing" an emulated board is choosing the ELF that QEMU's loader puts in its flash. */
 export class QemuLoaderFlasher implements Flasher {
@@ -32,6 +33,7 @@ export class QemuDut implements Dut {
   private exited?: string;
   private removeCleanup?: () => void;
   private readonly flasher = new QemuLoaderFlasher();
+  private extImage?: ExtImage;
 
   constructor(private readonly rig: Rig) {
     this.description = `QEMU ${this.machine} (rig ${rig.name})`;
@@ -50,12 +52,19 @@ export class QemuDut implements Dut {
       '-serial', 'pty',
       '-icount', `shift=${this.rig.dut.icount_shift ?? 0}`,
       ...(this.rig.dut.extra_args ?? []),
+      // the int8-ext baseline's external storage: QEMU's loader fills the board's RAM region with ext.bin
+      ...(this.extImage ? ['-device', `loader,file=${this.extImage.file},addr=0x${(this.extImage.base ?? 0).toString(16)},force-raw=on`] : []),
       '-kernel', elf,
     ];
   }
 
-  async flash(elfPath: string): Promise<void> {
+  async flash(elfPath: string, extImage?: ExtImage): Promise<void> {
     await this.flasher.flash(elfPath);
+    if (extImage) {
+      if (extImage.base === undefined) throw new HilError('board has no emulated external storage (EXT_STORAGE_BASE in board.mk)', this.description);
+      if (!fs.existsSync(extImage.file)) throw new HilError('external model image not found', extImage.file);
+    }
+    this.extImage = extImage;
   }
 
   async start(): Promise<void> {

@@ -39,6 +39,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     const data = loadPrepared(model.dataset, 'test');
     const count = Math.min(data.count, options.samples ?? data.count);
     const id = ctx.session.modelId(model.name);
+    await ctx.session.client.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
     const progress = ctx.log.progress(`accuracy ${model.name}`, count);
     const predictions: PredictionRow[] = [];
     let correct = 0;

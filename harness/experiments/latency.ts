@@ -99,6 +99,7 @@ export async function runLatency(ctx: ExperimentContext, options: LatencyOptions
   for (const m of ctx.models) {
     const data = loadPrepared(m.dataset, 'test');
     const id = ctx.session.modelId(m.name);
+    await ctx.session.client.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
     const ticks: number[] = [];
     const n = Math.min(inputs, data.count);
     for (let i = 0; i < n && !ctx.cancelled(); i++) {

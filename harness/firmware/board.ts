@@ -13,6 +13,9 @@ export interface BoardFacts {
   timer: string;
   timerHz: number;
   qemuMachine?: string;
+  /** External model storage (the int8-ext baseline): its size, and where QEMU maps it (mps2 PSRAM). */
+  extStorageBytes?: number;
+  extStorageBase?: number;
 }
 
 export function listBoards(): string[] {
@@ -46,5 +49,7 @@ export function readBoard(board: string): BoardFacts {
     timer: str('TIMER'),
     timerHz: num('TIMER_HZ'),
     qemuMachine: vars.QEMU_MACHINE,
+    extStorageBytes: vars.EXT_STORAGE_SIZE ? num('EXT_STORAGE_SIZE') : undefined,
+    extStorageBase: vars.EXT_STORAGE_BASE ? Number(vars.EXT_STORAGE_BASE) : undefined,
   };
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkFootprint, generateFirmwareSources } from '../modeltools/codegen.js';
 import type { DeployModel } from '../compress/pq-model.js'; // int8 or pq (issue #4)
+import type { Variant } from '../modeltools/codegen.js';
 import { HilError } from '../util/errors.js';
 import { hashTree, sha256 } from '../util/hash.js';
 import { FIRMWARE_DIR, rel } from '../util/paths.js';
@@ -28,6 +29,19 @@ export interface FirmwareBuild {
   models: { name: string; hash: string }[];
   memory: MemoryUse;
   cached: boolean;
+  variant: Variant;
+  /** int8-ext: the image the flasher puts in the board's external storage (SPEC section 5) */
+  extImage?: ExtImage;
+}
+
+export interface ExtImage {
+  file: string;
+  bytes: number;
+  /** SRAM slot a switch loads a model into (= the largest blob) */
+  slotBytes: number;
+  /** where QEMU maps the storage (mps2 PSRAM); undefined on real boards */
+  base?: number;
+  blobs: { name: string; addr: number; bytes: number }[];
 }
 
 /** Hash of everything that goes into the image: firmware sources, board, generated models. */
@@ -46,17 +60,22 @@ export function measureElf(elf: string): { flashBytes: number; ramBytes: number 
   return { flashBytes: text + data, ramBytes: data + bss };
 }
 
-export function buildFirmware(boardName: string, models: DeployModel[], options: { log?: (line: string) => void } = {}): FirmwareBuild {
+export function buildFirmware(
+  boardName: string,
+  models: DeployModel[],
+  options: { log?: (line: string) => void; variant?: Variant } = {},
+): FirmwareBuild {
   const log = options.log ?? (() => undefined);
   requireTools(['make', 'arm-none-eabi-gcc', 'arm-none-eabi-size']);
   const board = readBoard(boardName);
-  checkFootprint(models, { flashBytes: board.flashBytes, ramBytes: board.ramBytes, board: `board ${board.name}` });
+  const budget = { flashBytes: board.flashBytes, ramBytes: board.ramBytes, board: `board ${board.name}`, extStorageBytes: board.extStorageBytes };
+  checkFootprint(models, budget, options.variant);
 
   fs.mkdirSync(path.join(FIRMWARE_DIR, 'build'), { recursive: true });
   const staging = fs.mkdtempSync(path.join(FIRMWARE_DIR, 'build', '.gen-'));
   let gen;
   try {
-    gen = generateFirmwareSources(models, staging);
+    gen = generateFirmwareSources(models, staging, options.variant);
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
     throw e;
@@ -65,10 +84,13 @@ export function buildFirmware(boardName: string, models: DeployModel[], options:
   const out = path.join(FIRMWARE_DIR, 'build', `${boardName}-${buildHash}`);
   const elf = path.join(out, 'firmware.elf');
   const modelsInfo = gen.perModel.map((m) => ({ name: m.name, hash: m.hash }));
-  if (fs.existsSync(elf)) {
+  const ext = gen.extImage;
+  const extImage = (): ExtImage | undefined =>
+    ext && { file: path.join(out, 'generated', 'ext.bin'), bytes: ext.bytes, slotBytes: ext.slotBytes, base: board.extStorageBase, blobs: ext.blobs };
+  if (fs.existsSync(elf) && (!ext || fs.existsSync(path.join(out, 'generated', 'ext.bin')))) {
     fs.rmSync(staging, { recursive: true, force: true });
     const use = measureElf(elf);
-    return { board, elf, buildHash, models: modelsInfo, memory: { ...use, flashBudget: board.flashBytes, ramBudget: board.ramBytes }, cached: true };
+    return { board, elf, buildHash, models: modelsInfo, memory: { ...use, flashBudget: board.flashBytes, ramBudget: board.ramBytes }, cached: true, variant: gen.variant, extImage: extImage() };
   }
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
@@ -92,5 +114,5 @@ export function buildFirmware(boardName: string, models: DeployModel[], options:
     throw new HilError(`firmware build failed: ${firstError}`, rel(FIRMWARE_DIR));
   }
   const use = measureElf(elf);
-  return { board, elf, buildHash, models: modelsInfo, memory: { ...use, flashBudget: board.flashBytes, ramBudget: board.ramBytes }, cached: false };
+  return { board, elf, buildHash, models: modelsInfo, memory: { ...use, flashBudget: board.flashBytes, ramBudget: board.ramBytes }, cached: false, variant: gen.variant, extImage: extImage() };
 }

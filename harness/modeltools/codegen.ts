@@ -17,7 +17,7 @@ import type { DeployModel } from '../compress/pq-model.js';
 import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from '../compress/pq-codegen.js';
 
 /** Bump when the generated C changes meaning: it is part of inputsHash. */
-export const CODEGEN_VERSION = 'yono-codegen/1';
+export const CODEGEN_VERSION = 'yono-codegen/2'; // 2: variant, external storage (SPEC section 5)
 
 /** Bytes of flash/RAM the firmware needs without any model (measured on mps2-an386, -O2,
  * rounded up): runtime, kernels, board code; RAM = frame buffers (2 x ~2 KiB for MAX_PAYLOAD 2048)
@@ -50,8 +50,18 @@ export interface ModelFootprint {
   ramBytes: number;
 }
 
+/** Which form of the models a firmware holds (issue #4: pq; issue #5: int8-ext, the external-storage baseline). */
+export type Variant = 'int8' | 'pq' | 'int8-ext';
+
+/** Bytes of the external image header, and the alignment of each model blob (an SD block). */
+export const EXT_HEADER_BYTES = 16;
+export const EXT_BLOB_ALIGN = 512;
+
 export interface GeneratedSources {
   inputsHash: string;
+  variant: Variant;
+  /** int8-ext: the external storage image (SPEC section 5) written next to models.c */
+  extImage?: { file: string; bytes: number; slotBytes: number; blobs: { name: string; addr: number; bytes: number }[] };
   perModel: { name: string; hash: string; flashBytes: number; arenaBytes: number }[];
   /** total arena (both ping-pong buffers + conv scratch) over all models */
   arenaBytes: number;
@@ -120,8 +130,26 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
  * Refuses a set of models that cannot fit the board before building, saying by how much.
  * Models share one arena and one input buffer; their flash adds up.
  */
-export function checkFootprint(deployModels: DeployModel[], budget: { flashBytes: number; ramBytes: number; board: string }): void {
+export function checkFootprint(
+  deployModels: DeployModel[],
+  budget: { flashBytes: number; ramBytes: number; board: string; extStorageBytes?: number },
+  variant: Variant = 'int8',
+): void {
   let flash = RUNTIME_FLASH_BYTES + codebookFlashBytes(collectCodebooks(deployModels));
+  let slot = 0;
+  if (variant === 'int8-ext') {
+    // the tables move from internal flash to external storage; SRAM gains the slot of the largest
+    const blobs = deployModels.map((m) => extBlobBytes(geometry(m)));
+    flash -= blobs.reduce((x, y) => x + y, 0);
+    slot = Math.max(0, ...blobs);
+    const image = EXT_BLOB_ALIGN + blobs.reduce((x, y) => x + Math.ceil(y / EXT_BLOB_ALIGN) * EXT_BLOB_ALIGN, 0);
+    if (budget.extStorageBytes === undefined) {
+      throw new HilError('has no external storage (EXT_STORAGE_SIZE in its board.mk): the int8-ext baseline needs one', budget.board);
+    }
+    if (image > budget.extStorageBytes) {
+      throw new HilError(`the external model image needs ${image} B, ${image - budget.extStorageBytes} B more than the ${budget.extStorageBytes} B of external storage`, budget.board);
+    }
+  }
   let a = 0;
   let b = 0;
   let input = 0;
@@ -135,7 +163,7 @@ export function checkFootprint(deployModels: DeployModel[], budget: { flashBytes
     input = Math.max(input, align4(shapeSize(m.input.shape)));
     scratch = Math.max(scratch, align4(Math.max(0, ...m.layers.map(scratchBytes))));
   }
-  const ram = RUNTIME_RAM_BYTES + a + b + scratch + input;
+  const ram = RUNTIME_RAM_BYTES + a + b + scratch + input + slot;
   const names = models.map((m) => m.name).join(', ');
   if (flash > budget.flashBytes) {
     throw new HilError(
@@ -145,7 +173,7 @@ export function checkFootprint(deployModels: DeployModel[], budget: { flashBytes
   }
   if (ram > budget.ramBytes) {
     throw new HilError(
-      `models [${names}] need ~${ram} B of RAM (arena ${a + b + scratch} B, input ${input} B), ${ram - budget.ramBytes} B more than the ${budget.ramBytes} B available`,
+      `models [${names}] need ~${ram} B of RAM (arena ${a + b + scratch} B, input ${input} B${slot ? `, external-model slot ${slot} B` : ''}), ${ram - budget.ramBytes} B more than the ${budget.ramBytes} B available`,
       budget.board,
     );
   }
@@ -164,7 +192,8 @@ function cString(s: string): string {
 
 function cArray(type: string, name: string, values: readonly number[]): string {
   const lines: string[] = [];
-  for (let i = 0; i < values.length; i += 24) lines.push(`    ${values.slice(i, i + 24).join(', ')},`);
+  const text = type === 'int32_t' ? values.map(i32) : values.map(String);
+  for (let i = 0; i < text.length; i += 24) lines.push(`    ${text.slice(i, i + 24).join(', ')},`);
   return `static const ${type} ${name}[${values.length}] __attribute__((aligned(4))) = {\n${lines.join('\n')}\n};\n`;
 }
 
@@ -173,7 +202,49 @@ function i32(v: number): string {
   return v === -(2 ** 31) ? '(-2147483647 - 1)' : String(v);
 }
 
-function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
+/**
+ * Where a layer's parameter tables go. In internal flash they are const arrays; in the int8-ext
+ * baseline (SPEC section 5) they are appended to the model's blob in external storage and the
+ * layer table points at their fixed place in the SRAM slot SELECT loads the blob into.
+ * Returns the C expression of the table's pointer.
+ */
+type TableType = 'int8_t' | 'int16_t' | 'int32_t';
+type PlaceTable = (name: string, type: TableType, values: readonly number[]) => string;
+
+const TABLE_BYTES: Record<TableType, number> = { int8_t: 1, int16_t: 2, int32_t: 4 };
+
+function flashPlacer(arrays: string[]): PlaceTable {
+  return (name, type, values) => {
+    arrays.push(cArray(type, name, values));
+    return name;
+  };
+}
+
+/** A model's blob of tables for external storage (little-endian, each table 4-byte aligned). */
+class ExtBlob {
+  readonly bytes: number[] = [];
+  readonly place: PlaceTable = (_name, type, values) => {
+    while (this.bytes.length % 4) this.bytes.push(0);
+    const off = this.bytes.length;
+    const buf = Buffer.alloc(values.length * TABLE_BYTES[type]);
+    values.forEach((v, i) => {
+      if (type === 'int8_t') buf.writeInt8(v, i);
+      else if (type === 'int16_t') buf.writeInt16LE(v, 2 * i);
+      else buf.writeInt32LE(v, 4 * i);
+    });
+    this.bytes.push(...buf);
+    return `(const ${type} *)(const void *)(yono_ext_slot + ${off})`;
+  };
+}
+
+/** Bytes of a model's external blob (its parameter tables, as the generator lays them out). */
+export function extBlobBytes(model: Int8Model): number {
+  const blob = new ExtBlob();
+  model.layers.forEach((l, i) => emitLayer(l, `l${i}`, blob.place));
+  return align4(Math.max(blob.bytes.length, 4));
+}
+
+function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
   const f: Record<string, string | number> = { op: OP_ENUM[l.op] };
   const ptrs = { weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', multiplier: 'NULL', shift: 'NULL' };
   if (l.op === 'dense') {
@@ -188,13 +259,13 @@ function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
   }
   if (l.op === 'conv2d' || l.op === 'depthwise_conv2d') Object.assign(f, { pad_top: l.pad_top, pad_left: l.pad_left });
   if (l.op === 'depthwise_conv2d') {
-    const oc = l.out_shape[2];
     Object.assign(f, { depth_multiplier: l.depth_multiplier, in_zp: l.in_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
-    arrays.push(cArray('int8_t', `${id}_w`, l.weights));
-    arrays.push(`static const int32_t ${id}_b[${oc}] = {${l.bias.map(i32).join(', ')}};\n`);
-    arrays.push(`static const int16_t ${id}_m[${oc}] = {${l.multiplier.join(', ')}};\n`);
-    arrays.push(`static const int8_t ${id}_s[${oc}] = {${l.shift.join(', ')}};\n`);
-    Object.assign(ptrs, { weights: `${id}_w`, bias: `${id}_b`, multiplier: `${id}_m`, shift: `${id}_s` });
+    Object.assign(ptrs, {
+      weights: place(`${id}_w`, 'int8_t', l.weights),
+      bias: place(`${id}_b`, 'int32_t', l.bias),
+      multiplier: place(`${id}_m`, 'int16_t', l.multiplier),
+      shift: place(`${id}_s`, 'int8_t', l.shift),
+    });
   }
   if (l.op === 'conv2d' || l.op === 'dense') {
     const oc = channels(l);
@@ -206,18 +277,17 @@ function emitLayer(l: Int8Layer, id: string, arrays: string[]): string {
       return b - l.in_zp * sum;
     });
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
-    arrays.push(cArray('int8_t', `${id}_w`, l.weights));
-    arrays.push(`static const int32_t ${id}_b[${oc}] = {${l.bias.map(i32).join(', ')}};\n`);
-    arrays.push(`static const int32_t ${id}_be[${oc}] = {${biasEff.map(i32).join(', ')}};\n`);
-    arrays.push(`static const int16_t ${id}_m[${oc}] = {${l.multiplier.join(', ')}};\n`);
-    arrays.push(`static const int8_t ${id}_s[${oc}] = {${l.shift.join(', ')}};\n`);
-    Object.assign(ptrs, { weights: `${id}_w`, bias: `${id}_b`, bias_eff: `${id}_be`, multiplier: `${id}_m`, shift: `${id}_s` });
+    Object.assign(ptrs, {
+      weights: place(`${id}_w`, 'int8_t', l.weights),
+      bias: place(`${id}_b`, 'int32_t', l.bias),
+      bias_eff: place(`${id}_be`, 'int32_t', biasEff),
+      multiplier: place(`${id}_m`, 'int16_t', l.multiplier),
+      shift: place(`${id}_s`, 'int8_t', l.shift),
+    });
   }
   if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });
-    arrays.push(`static const int16_t ${id}_m[1] = {${l.multiplier}};\n`);
-    arrays.push(`static const int8_t ${id}_s[1] = {${l.shift}};\n`);
-    Object.assign(ptrs, { multiplier: `${id}_m`, shift: `${id}_s` });
+    Object.assign(ptrs, { multiplier: place(`${id}_m`, 'int16_t', [l.multiplier]), shift: place(`${id}_s`, 'int8_t', [l.shift]) });
   }
   const fields = [...Object.entries(f), ...Object.entries(ptrs)].map(([k, v]) => `.${k} = ${v}`);
   return `    {${fields.join(', ')}},`;
@@ -236,7 +306,7 @@ function writeIfChanged(path: string, text: string): void {
  * order: model id = index. Throws HilError if the set cannot be expressed (no models, HELLO too
  * long, duplicate names).
  */
-export function generateFirmwareSources(models: DeployModel[], outDir: string = DEFAULT_GENERATED_DIR()): GeneratedSources {
+export function generateFirmwareSources(models: DeployModel[], outDir: string = DEFAULT_GENERATED_DIR(), variant: Variant = models.some(isPqModel) ? 'pq' : 'int8'): GeneratedSources {
   if (models.length === 0) throw new HilError('no models to generate firmware for', 'codegen');
   if (models.length > 255) throw new HilError(`${models.length} models: the protocol's model id is a u8`, 'codegen');
   const seen = new Set<string>();
@@ -245,7 +315,9 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     seen.add(m.name);
   }
 
-  const h = createHash('sha256').update(`${CODEGEN_VERSION}\n`);
+  const ext = variant === 'int8-ext';
+  if (ext && models.some(isPqModel)) throw new HilError('the int8-ext baseline holds int8 models only', 'codegen');
+  const h = createHash('sha256').update(`${CODEGEN_VERSION}\nvariant ${variant}\n`);
   for (const m of models) h.update(`${canonicalJson(m)}\n`);
   const inputsHash = h.digest('hex');
 
@@ -265,6 +337,8 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
   const arrays: string[] = [emitCodebooks(collectCodebooks(models))];
   const tables: string[] = [];
   const registry: string[] = [];
+  const blobs: { name: string; addr: number; bytes: number; data: number[] }[] = [];
+  let extEnd = EXT_BLOB_ALIGN; // blob 0 starts after the header's block
   models.forEach((m, mi) => {
     const g = geometry(m);
     const [a, b] = arenaSplit(g);
@@ -274,18 +348,29 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     scratch = Math.max(scratch, align4(Math.max(0, ...g.layers.map(scratchBytes))));
     const fp = estimateModelFootprint(m);
     const hash = deployHash(m);
+    const blob = ext ? new ExtBlob() : undefined;
+    const place = blob ? blob.place : flashPlacer(arrays);
     perModel.push({ name: m.name, hash, flashBytes: fp.flashBytes, arenaBytes: fp.arenaBytes });
 
     arrays.push(`/* model ${mi}: ${m.name} (${hash}) */\n`);
     const rows = m.layers.map((l, li) =>
-      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, arrays),
+      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, place),
     );
     tables.push(`static const yono_layer_t m${mi}_layers[${m.layers.length}] = {\n${rows.join('\n')}\n};\n`);
+    let extFields = '.ext_addr = 0, .ext_bytes = 0';
+    if (blob) {
+      const bytes = align4(Math.max(blob.bytes.length, 4));
+      blobs.push({ name: m.name, addr: extEnd, bytes, data: blob.bytes });
+      extFields = `.ext_addr = ${extEnd}u, .ext_bytes = ${bytes}u`;
+      extEnd += Math.ceil(bytes / EXT_BLOB_ALIGN) * EXT_BLOB_ALIGN;
+    }
     registry.push(
       `    {.name = ${cString(m.name)}, .layers = m${mi}_layers, .n_layers = ${m.layers.length}, ` +
-        `.classes = ${m.classes}, .input_bytes = ${shapeSize(m.input.shape)}},`,
+        `.classes = ${m.classes}, .input_bytes = ${shapeSize(m.input.shape)}, ${extFields}},`,
     );
   });
+  const slotBytes = blobs.length ? Math.max(...blobs.map((b) => b.bytes)) : 0;
+  const imageBytes = blobs.length ? extEnd : 0;
 
   const banner =
     `/* generated by harness/modeltools/codegen.ts — do not edit\n` +
@@ -306,11 +391,19 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     `#define YONO_SCRATCH_BYTES ${scratch}\n` +
     `#define YONO_ARENA_BYTES ${arenaA + arenaB + scratch}\n` +
     `/* the "models" array of the HELLO reply (SPEC section 1) */\n` +
-    `#define YONO_MODELS_JSON ${cString(modelsJson)}\n\n` +
-    `extern const yono_model_t yono_models[YONO_N_MODELS];\n\n#endif\n`;
+    `#define YONO_MODELS_JSON ${cString(modelsJson)}\n` +
+    `/* SPEC sections 1 and 5: the variant for HELLO; the external image and the SRAM slot SELECT loads it into */\n` +
+    `#define YONO_VARIANT "${variant}"\n` +
+    `#define YONO_EXT_IMAGE_BYTES ${imageBytes}\n` +
+    `#define YONO_EXT_IMAGE_ID 0x${inputsHash.slice(0, 8)}u\n` +
+    `#define YONO_EXT_SLOT_BYTES ${slotBytes}\n\n` +
+    `extern const yono_model_t yono_models[YONO_N_MODELS];\n` +
+    (slotBytes ? `extern int8_t yono_ext_slot[YONO_EXT_SLOT_BYTES];\n` : '') +
+    `\n#endif\n`;
 
   const source =
     `${banner}#include <stddef.h>\n#include <stdint.h>\n\n#include "models.h"\n\n` +
+    (slotBytes ? `/* the one model slot: every external model's layer tables point into it */\nint8_t yono_ext_slot[YONO_EXT_SLOT_BYTES] __attribute__((aligned(4)));\n\n` : '') +
     `${arrays.join('')}\n${tables.join('\n')}\n` +
     `const yono_model_t yono_models[YONO_N_MODELS] = {\n${registry.join('\n')}\n};\n`;
 
@@ -318,5 +411,17 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
   mkdirSync(dir, { recursive: true });
   writeIfChanged(join(dir, 'models.h'), header);
   writeIfChanged(join(dir, 'models.c'), source);
-  return { inputsHash, perModel, arenaBytes: arenaA + arenaB + scratch, inputBufferBytes: inputBytes };
+  let extImage: GeneratedSources['extImage'];
+  if (blobs.length) {
+    const image = Buffer.alloc(imageBytes);
+    image.write('YEXT', 0, 'latin1');
+    image.writeUInt32LE(parseInt(inputsHash.slice(0, 8), 16), 4);
+    image.writeUInt32LE(imageBytes, 8);
+    image.writeUInt32LE(blobs.length, 12);
+    for (const b of blobs) Buffer.from(b.data.map((v) => v & 0xff)).copy(image, b.addr);
+    const file = join(dir, 'ext.bin');
+    writeFileSync(file, image);
+    extImage = { file, bytes: imageBytes, slotBytes, blobs: blobs.map(({ name, addr, bytes }) => ({ name, addr, bytes })) };
+  }
+  return { inputsHash, variant, extImage, perModel, arenaBytes: arenaA + arenaB + scratch + slotBytes, inputBufferBytes: inputBytes };
 }

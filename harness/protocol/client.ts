@@ -6,6 +6,7 @@
 import type { Link } from '../capabilities/link.js';
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
+import type { ActivitySource, DeviceActivity } from '../power/activity.js';
 import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface DeviceModelInfo {
@@ -27,7 +28,21 @@ export interface DeviceHello {
   timer_hz: number;
   max_payload: number;
   input_buffer: number;
+  /** int8 | pq | int8-ext (proto 3) */
+  variant: string;
+  /** bytes of the external model image the firmware expects, 0 if none (proto 3) */
+  ext_storage: number;
   models: DeviceModelInfo[];
+}
+
+/** A SELECT reply (firmware/SPEC.md section 1): totals over `repeat` switches. */
+export interface SelectResult {
+  model: number;
+  repeat: number;
+  ticks: number;
+  storage_ticks: number;
+  storage_bytes: number;
+  storage_reads: number;
 }
 
 export interface InferResult {
@@ -64,7 +79,8 @@ class DeviceError extends HilError {
   }
 }
 
-export class ProtocolClient {
+export class ProtocolClient implements ActivitySource {
+  private readonly activityListeners = new Set<(a: DeviceActivity) => void>();
   private seq = 0;
   /** Replies awaited, by sequence number: several may be in flight when pipelining. */
   private readonly pending = new Map<number, { resolve: (f: Frame | undefined) => void; reject: (e: Error) => void }>();
@@ -207,7 +223,40 @@ export class ProtocolClient {
   }
 
   async infer(model: number, runs = 1, warmup = 0, timeoutMs = this.replyTimeoutMs): Promise<InferResult> {
-    return parseInfer(await this.request(Cmd.INFER, inferPayload(model, runs, warmup), timeoutMs));
+    return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, runs, warmup), timeoutMs)));
+  }
+
+  /** Makes `model` the active one (an external-storage model is loaded), `repeat` times inside one marker window. */
+  async select(model: number, repeat = 1, timeoutMs = this.replyTimeoutMs): Promise<SelectResult> {
+    const payload = Buffer.alloc(3);
+    payload.writeUInt8(model, 0);
+    payload.writeUInt16LE(repeat, 1);
+    const r = await this.request(Cmd.SELECT, payload, timeoutMs);
+    if (r.length !== 19) throw new HilError(`SELECT reply of ${r.length} bytes, expected 19`, this.link.description);
+    const result: SelectResult = {
+      model: r[0],
+      repeat: r.readUInt16LE(1),
+      ticks: r.readUInt32LE(3),
+      storage_ticks: r.readUInt32LE(7),
+      storage_bytes: r.readUInt32LE(11),
+      storage_reads: r.readUInt32LE(15),
+    };
+    this.emitActivity({ kind: 'select', ...result });
+    return result;
+  }
+
+  onActivity(listener: (a: DeviceActivity) => void): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
+  private emitActivity(a: DeviceActivity): void {
+    for (const l of this.activityListeners) l(a);
+  }
+
+  private reportInfer(result: InferResult): InferResult {
+    this.emitActivity({ kind: 'infer', runs_ticks: result.ticks });
+    return result;
   }
 
   /**
@@ -236,7 +285,7 @@ export class ProtocolClient {
           acked &&= this.payloadOf(Cmd.CHUNK, frames[i] as Frame).readUInt32LE(0) === sends[i].expectAck;
         }
         const result = parseInfer(this.payloadOf(Cmd.INFER, frames[sends.length - 1] as Frame));
-        if (acked) return result;
+        if (acked) return this.reportInfer(result);
       }
     } catch (e) {
       // A stale or partial input (CRC, size) is recovered below; any other refusal is real.
@@ -244,7 +293,7 @@ export class ProtocolClient {
     }
     this.stats.resends++;
     await this.upload(input, chunkBytes);
-    return parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes))));
+    return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes)))));
   }
 }
 

@@ -2,8 +2,9 @@
 import { crc32 } from 'node:zlib';
 import { cobsDecode, cobsEncode } from './cobs.js';
 
-/** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models); framing and commands unchanged. */
-export const PROTO_VERSION = 2;
+/** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models). 3: SELECT (model switching), ERR 8/9,
+ * HELLO variant/ext_storage (issue #5). */
+export const PROTO_VERSION = 3;
 export const MAX_PAYLOAD = 2048;
 /** CHUNK payload: u32 offset + data. Kept at 1020 data bytes (the v1 size) so a chunk never
  * needs more UART buffering than before on real boards; most inputs still fit one chunk. */
@@ -16,6 +17,7 @@ export const Cmd = {
   PING: 0x02,
   CHUNK: 0x03,
   INFER: 0x04,
+  SELECT: 0x05,
 } as const;
 export const REPLY = 0x80;
 export const ERR = 0x7f;
@@ -29,6 +31,8 @@ export const DeviceErr = {
   UNKNOWN_COMMAND: 5,
   BAD_PAYLOAD: 6,
   INPUT_CRC: 7,
+  NOT_LOADED: 8,
+  STORAGE: 9,
 } as const;
 
 export const ErrCode: Record<number, string> = {
@@ -39,6 +43,8 @@ export const ErrCode: Record<number, string> = {
   5: 'unknown command',
   6: 'bad payload',
   7: 'input CRC mismatch',
+  8: 'model not loaded',
+  9: 'external storage error',
 };
 
 export interface Frame {

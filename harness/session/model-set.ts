@@ -6,6 +6,7 @@ import { HilError } from '../util/errors.js';
 import { MODELS_DIR } from '../util/paths.js';
 import { loadCodebook, loadPqModel, type Codebook, type DeployModel } from '../compress/pq-model.js';
 import { excludedModels } from '../compress/compress.js';
+import type { Variant } from '../modeltools/codegen.js';
 
 export function listModels(): string[] {
   if (!fs.existsSync(MODELS_DIR)) return [];
@@ -26,9 +27,13 @@ export function loadModelSet(names: string[] = []): Int8Model[] {
   });
 }
 
-/** Which form of the models a firmware holds: int8 (models/<n>/int8.json) or YONO pq (pq.json). */
-export type Variant = 'int8' | 'pq';
-export const VARIANTS: readonly Variant[] = ['int8', 'pq'];
+/**
+ * Which form of the models a firmware holds: int8 (models/<n>/int8.json, internal flash), YONO pq
+ * (pq.json, internal flash), or int8-ext (the baseline: int8 tables in external storage, loaded
+ * into SRAM on every switch; SPEC section 5).
+ */
+export type { Variant } from '../modeltools/codegen.js';
+export const VARIANTS: readonly Variant[] = ['int8', 'pq', 'int8-ext'];
 
 /** The shared codebooks under models/_codebooks/, by id. */
 export function loadCodebooks(dir: string = path.join(MODELS_DIR, '_codebooks')): Record<string, Codebook> {
@@ -44,7 +49,7 @@ export function loadCodebooks(dir: string = path.join(MODELS_DIR, '_codebooks'))
 /** Loads the named models in the given variant; pq needs 'hil compress' to have run. */
 export function loadDeploySet(names: string[] = [], variant: Variant = 'int8'): DeployModel[] {
   const int8 = loadModelSet(names);
-  if (variant === 'int8') return int8;
+  if (variant !== 'pq') return int8;
   const books = loadCodebooks();
   const excluded = excludedModels();
   return int8.map((m) => {

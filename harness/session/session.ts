@@ -25,7 +25,7 @@ export interface Session {
 export async function openSession(rig: Rig, firmware: FirmwareBuild): Promise<Session> {
   const dut = createDut(rig);
   try {
-    await dut.flash(firmware.elf);
+    await dut.flash(firmware.elf, firmware.extImage);
     await dut.start();
     const link = await dut.connect();
     const client = new ProtocolClient(link, { replyTimeoutMs: rig.link.reply_timeout_ms, retries: rig.link.retries });

@@ -65,6 +65,7 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
     it('computes the same logits as the host reference, for every model', async () => {
       for (const m of t.models) {
         const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
+        await t.client.select(id); // a no-op switch for in-memory variants, a load for int8-ext
         for (let seed = 1; seed <= 3; seed++) {
           const input = seededInput(m.input.shape.reduce((a, b) => a * b, 1), seed);
           await t.client.upload(input, 300); // several chunks
@@ -78,6 +79,7 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
     it('pipelined classify (chunks and INFER back to back) equals the host reference', async () => {
       for (const m of t.models) {
         const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
+        await t.client.select(id);
         const results = await Promise.all(
           [11, 12, 13].map((seed) => t.client.classify(id, seededInput(m.input.shape.reduce((a, b) => a * b, 1), seed), 300)),
         );
@@ -95,8 +97,43 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
     });
 
     it('refuses an input of the wrong size', async () => {
+      await t.client.select(0);
       await t.client.upload(new Int8Array(3));
       expect((await rejection(t.client.infer(0, 1, 0))).message).to.contain('input size mismatch');
+    });
+
+    it('SELECT makes a model ready; in-memory models touch no external storage', async () => {
+      for (const [id, m] of t.models.entries()) {
+        const r = await t.client.select(id, 3);
+        expect(r.model).to.equal(id);
+        expect(r.repeat).to.equal(3);
+        if (t.hello.variant === 'int8-ext') {
+          expect(r.storage_reads).to.equal(3);
+          expect(r.storage_bytes).to.be.greaterThan(0);
+          expect(r.storage_ticks).to.be.at.most(r.ticks);
+        } else {
+          expect([r.storage_ticks, r.storage_bytes, r.storage_reads]).to.deep.equal([0, 0, 0]);
+        }
+        const x = seededInput(m.input.shape.reduce((a, b) => a * b, 1), 11 + id);
+        await t.client.upload(x);
+        expect(Array.from((await t.client.infer(id)).logits)).to.deep.equal(Array.from(runInt8(m, x)));
+      }
+    });
+
+    it('refuses SELECT of an unknown model and a zero repeat', async () => {
+      expect((await rejection(t.client.select(t.hello.models.length))).message).to.contain('unknown model');
+      expect((await rejection(t.client.select(0, 0))).message).to.contain('bad payload');
+    });
+
+    it('an external-storage model runs only after SELECT (int8-ext)', async function () {
+      if (t.hello.variant !== 'int8-ext' || t.models.length < 2) this.skip();
+      const [a, b] = [0, 1];
+      await t.client.select(a);
+      const x = seededInput(t.models[b].input.shape.reduce((p, q) => p * q, 1), 5);
+      await t.client.upload(x);
+      expect((await rejection(t.client.infer(b))).message).to.contain('model not loaded');
+      await t.client.select(b);
+      expect(Array.from((await t.client.infer(b)).logits)).to.deep.equal(Array.from(runInt8(t.models[b], x)));
     });
 
     it('refuses an input larger than its buffer', async () => {

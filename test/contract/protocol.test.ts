@@ -26,6 +26,32 @@ protocolContract(
   async () => undefined,
 );
 
+protocolContract(
+  'fake device (int8-ext)',
+  async () => {
+    const models = fixtures();
+    const client = new ProtocolClient(new FakeDeviceLink({ models, variant: 'int8-ext' }), { replyTimeoutMs: 200 });
+    return { client, hello: await client.hello(), models };
+  },
+  async () => undefined,
+);
+
+{
+  let session: Session | undefined;
+  protocolContract(
+    'int8-ext firmware on qemu-mps2-an386',
+    async () => {
+      const models = fixtures();
+      const rig = loadRig('qemu-mps2-an386');
+      session = await openSession(rig, buildFirmware(rig.board, models, { variant: 'int8-ext' }));
+      return { client: session.client, hello: session.hello, models };
+    },
+    async () => {
+      await session?.close();
+    },
+  );
+}
+
 for (const rigName of ['qemu-mps2-an386', 'qemu-mps2-an500']) {
   let session: Session | undefined;
   protocolContract(
@@ -76,6 +102,22 @@ describe('protocol client recovery (fake device)', () => {
     } catch (e) {
       expect(e).to.be.instanceOf(HilError);
       expect((e as HilError).message).to.match(/no handshake from the firmware within 300 ms/);
+    }
+  });
+});
+
+describe('int8-ext firmware without its external image (QEMU)', () => {
+  it('answers SELECT with one clear storage error instead of running garbage', async () => {
+    const rig = loadRig('qemu-mps2-an386');
+    const firmware = buildFirmware(rig.board, fixtures(), { variant: 'int8-ext' });
+    // flashed without ext.bin: the PSRAM region holds zeros, not the YEXT header
+    const session = await openSession(rig, { ...firmware, extImage: undefined });
+    try {
+      const e = await session.client.select(0).catch((x: unknown) => x);
+      expect(e).to.be.instanceOf(HilError);
+      expect((e as HilError).message).to.match(/external storage error.*no model image/);
+    } finally {
+      await session.close();
     }
   });
 });

@@ -22,6 +22,8 @@ export interface FakeDeviceOptions {
   /** Never answer anything (a silent board). */
   silent?: boolean;
   ticksPerRun?: number;
+  /** int8-ext: models live in "external storage" and must be SELECTed before INFER */
+  variant?: 'int8' | 'pq' | 'int8-ext';
 }
 
 export class FakeDeviceLink implements Link {
@@ -34,6 +36,7 @@ export class FakeDeviceLink implements Link {
   private requests = 0;
   private replies = 0;
   private readonly inputCapacity: number;
+  private loaded = -1;
 
   constructor(private readonly options: FakeDeviceOptions) {
     this.inputCapacity = Math.max(...options.models.map((m) => m.input.shape.reduce((a, b) => a * b, 1)));
@@ -94,6 +97,8 @@ export class FakeDeviceLink implements Link {
           timer_hz: 1e6,
           max_payload: MAX_PAYLOAD,
           input_buffer: this.inputCapacity,
+          variant: this.options.variant ?? 'int8',
+          ext_storage: this.options.variant === 'int8-ext' ? 512 * (models.length + 1) : 0,
           models: models.map((m, id) => ({
             id,
             name: m.name,
@@ -124,6 +129,7 @@ export class FakeDeviceLink implements Link {
         const runs = payload.readUInt16LE(1);
         const model = models[id];
         if (!model) return this.error(seq, 2, `no model ${id}`);
+        if (this.options.variant === 'int8-ext' && this.loaded !== id) return this.error(seq, 8, 'model is in external storage and not loaded: SELECT it first');
         const bytes = model.input.shape.reduce((a, b) => a * b, 1);
         if (this.input.length !== bytes) return this.error(seq, 4, `have ${this.input.length} bytes, need ${bytes}`);
         if (payload.length === 9 && crc32(this.input) !== payload.readUInt32LE(5)) return this.error(seq, 7, 'input CRC-32 mismatch');
@@ -136,6 +142,24 @@ export class FakeDeviceLink implements Link {
         Buffer.from(logits.buffer, logits.byteOffset, logits.length).copy(out, 3);
         out.writeUInt16LE(runs, 3 + logits.length);
         for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + logits.length + 4 * r);
+        return this.reply(type | REPLY, seq, out);
+      }
+      case Cmd.SELECT: {
+        if (payload.length !== 1 && payload.length !== 3) return this.error(seq, 6, 'SELECT payload is u8 model[, u16 repeat]');
+        const id = payload[0];
+        const repeat = payload.length === 3 ? payload.readUInt16LE(1) : 1;
+        if (!models[id]) return this.error(seq, 2, `no model ${id}`);
+        if (repeat < 1) return this.error(seq, 6, 'SELECT repeat must be >= 1');
+        const ext = this.options.variant === 'int8-ext';
+        const blob = ext ? models[id].layers.reduce((a, l) => a + ('weights' in l ? l.weights.length : 0), 0) : 0;
+        if (ext) this.loaded = id;
+        const out = Buffer.alloc(19);
+        out[0] = id;
+        out.writeUInt16LE(repeat, 1);
+        out.writeUInt32LE(repeat * (10 + blob), 3);
+        out.writeUInt32LE(repeat * blob, 7);
+        out.writeUInt32LE(repeat * blob, 11);
+        out.writeUInt32LE(ext ? repeat : 0, 15);
         return this.reply(type | REPLY, seq, out);
       }
       default:

@@ -13,3 +13,7 @@ TIMER := systick
 TIMER_HZ := 25000000
 QEMU_MACHINE := mps2-an386
 BOARD_COMMON := mps2-common
+# External model storage for the int8-ext baseline: QEMU's 16 MiB PSRAM, outside the budgets
+# above, filled by the harness with ext.bin (SPEC section 5; driver boards/mps2-common/ext_storage_ram.c).
+EXT_STORAGE_BASE := 0x21000000
+EXT_STORAGE_SIZE := 16777216

@@ -13,3 +13,6 @@ CLOCK_HZ := 216000000
 TIMER := dwt
 TIMER_HZ := 216000000
 BOARD_COMMON := stm32-common
+# External model storage for the int8-ext baseline: the 16 MiB QSPI NOR (N25Q128A, driver qspi.c).
+# ext.bin must be written to it at offset 0 by the flasher (not automated yet).
+EXT_STORAGE_SIZE := 16777216
