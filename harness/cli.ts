@@ -26,9 +26,10 @@ commands:
       --samples <n>            accuracy samples per model (default: whole test split)
       --runs <n> --warmup <n>  timed and warm-up runs per latency input (default 10, 2)
       --results <dir>          results root (default results/)
-      --variant <int8|pq|both> which form of the models the firmware holds (run: default int8; demo: both = int8 then pq,
-                               one session each, plus compression.csv; pq needs 'hil compress')
-  build [--rig r] [--models]   build the firmware and print its flash/SRAM use
+      --variant <v[,v]|both|all>  which form of the models the firmware holds: int8, pq (YONO, needs 'hil compress'),
+                               int8-ext (baseline: int8 in external storage, loaded on every switch); both = int8,pq
+                               (+ compression.csv), all = int8,pq,int8-ext (run: default int8; demo: all)
+  build [--rig r] [--models] [--variant v]   build the firmware and print its flash/SRAM use
   models                       list the trained models
   prepare [dataset...]         prepare data sets under datasets/prepared/
   train <model> [--seed n] [--epochs n]   retrain one model from its data set
@@ -57,12 +58,18 @@ function variantOf(value: string | undefined): Variant {
   return value as Variant;
 }
 
-/** run/demo also take `both`: int8 then pq, one firmware and session each, then compression.csv. */
-function runVariantOf(value: string | undefined, fallback: Variant | 'both'): Variant | 'both' {
-  if (value === undefined) return fallback;
-  if (value === 'both') return 'both';
-  if (!(VARIANTS as readonly string[]).includes(value)) fail(`unknown variant; available: ${VARIANTS.join(', ')}, both`, '--variant');
-  return value as Variant;
+/**
+ * run/demo take a comma list of variants, or `both` (int8, pq: then compression.csv) or `all`
+ * (int8, pq, int8-ext: then the switching reductions too); one firmware and session each.
+ */
+function runVariantsOf(value: string | undefined, fallback: string): Variant[] {
+  const v = value ?? fallback;
+  if (v === 'both') return ['int8', 'pq'];
+  if (v === 'all') return [...VARIANTS];
+  const chosen = list(v) ?? [];
+  for (const c of chosen) if (!(VARIANTS as readonly string[]).includes(c)) fail(`unknown variant "${c}"; available: ${VARIANTS.join(', ')}, both, all (or a comma list)`, '--variant');
+  if (chosen.length === 0) fail('no variant given', '--variant');
+  return [...new Set(chosen as Variant[])];
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -121,21 +128,25 @@ async function main(argv: string[]): Promise<number> {
         latencyRuns: positiveInt(values.runs, '--runs'),
         latencyWarmup: values.warmup === undefined ? undefined : Number(values.warmup),
         resultsDir: values.results ? path.resolve(values.results) : undefined,
-        // the demo shows what YONO buys: both variants in one run; a plain run stays int8
-        variant: runVariantOf(values.variant, command === 'demo' ? 'both' : 'int8'),
+        // the demo shows what YONO buys: every variant in one run; a plain run stays int8
+        variants: runVariantsOf(values.variant, command === 'demo' ? 'all' : 'int8'),
         log,
       });
       process.stdout.write(`\n${result.summary}\n\nresults: ${rel(result.dir)}/ (${fs.readdirSync(result.dir).sort().join(', ')})\n`);
-      const disagree = result.accuracy.filter((r) => r.mismatches > 0);
+      const disagree = [
+        ...result.accuracy.filter((r) => r.mismatches > 0).map((r) => `${r.model} (${r.mismatches})`),
+        ...result.scenario.filter((t) => t.mismatches > 0).map((t) => `scenario ${t.schedule} ${t.variant} (${t.mismatches})`),
+      ];
       if (disagree.length > 0) {
-        process.stderr.write(`error: device and host reference disagree on ${disagree.map((r) => `${r.model} (${r.mismatches})`).join(', ')}\n`);
+        process.stderr.write(`error: device and host reference disagree on ${[...new Set(disagree)].join(', ')}\n`);
         return 3;
       }
       return 0;
     }
     case 'build': {
       const rig = loadRig(values.rig ?? DEFAULT_RIG);
-      const build = buildFirmware(rig.board, loadDeploySet(list(values.models) ?? [], variantOf(values.variant)), { log: log.info });
+      const variant = variantOf(values.variant);
+      const build = buildFirmware(rig.board, loadDeploySet(list(values.models) ?? [], variant), { log: log.info, variant });
       const m = build.memory;
       process.stdout.write(`${rel(build.elf)}\nbuild ${build.buildHash} board ${build.board.name}: flash ${m.flashBytes}/${m.flashBudget} B, SRAM ${m.ramBytes}/${m.ramBudget} B\n`);
       return 0;

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   let csv = values.results ? join(values.results, 'compression.csv') : latestCompressionCsv();
   if (values.run || !csv) {
     const r = await runExperiments({
-      rig: DEFAULT_RIG, variant: 'both', samples: values.samples === undefined ? undefined : Number(values.samples), log: createLogger({ quiet: false }),
+      rig: DEFAULT_RIG, variants: ['int8', 'pq'], experiments: ['accuracy', 'latency'], samples: values.samples === undefined ? undefined : Number(values.samples), log: createLogger({ quiet: false }),
     });
     csv = join(r.dir, 'compression.csv');
   }

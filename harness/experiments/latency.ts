@@ -52,7 +52,7 @@ export function describeCostModel(cost: CostModel): string {
  * (= instructions under -icount) and time is an estimate from the rig's cost model; on a real
  * board the timer is the DWT cycle counter, so cycles and time are measured.
  */
-interface TickModel {
+export interface TickModel {
   source: FigureSource;
   instructions(ticks: number): number | undefined;
   cycles(ticks: number): number;
@@ -62,7 +62,7 @@ interface TickModel {
   resolution?: number;
 }
 
-function tickModel(ctx: ExperimentContext): TickModel {
+export function tickModel(ctx: ExperimentContext): TickModel {
   const { rig, hello } = ctx.session;
   if (rig.dut.kind === 'board') {
     return {

@@ -125,6 +125,19 @@ export const ENERGY_COLUMNS: (keyof EnergyRow)[] = [
  */
 export function energyRow(capture: Capture, source: EnergyRow['source'], options: { maxWindows?: number } = {}): EnergyRow {
   const all = windowEnergies(capture).slice(0, options.maxWindows ?? Infinity);
+  return summarizeWindows(all, capture, source);
+}
+
+/**
+ * The same summary over windows gathered from several captures of one instrument (e.g. one
+ * switch window per capture): `capture` gives the instrument, supply and loss figures; pass a
+ * capture whose received/lost counts are the totals over the captures.
+ */
+export function summarizeWindows(
+  all: WindowEnergy[],
+  capture: Pick<Capture, 'instrument' | 'supply_v' | 'received_samples' | 'lost_samples'>,
+  source: EnergyRow['source'],
+): EnergyRow {
   const ok = all.filter((w) => !w.broken);
   const mJ = ok.map((w) => w.energy_j * 1e3);
   return {

@@ -2,6 +2,9 @@
 import type { AccuracyRow } from '../experiments/accuracy.js';
 import type { CompressionRow } from '../experiments/compression.js';
 import type { LatencyRow } from '../experiments/latency.js';
+import type { EnergyResultRow, SwitchRow } from '../experiments/switching.js';
+import type { ScenarioTotal } from '../experiments/scenario.js';
+import type { Rig } from '../rig/rig.js';
 
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -53,4 +56,73 @@ export function summarizeCompression(rows: CompressionRow[]): string {
     opt(r.top1_int8_device, pct), opt(r.top1_pq_device, pct), opt(r.top1_change_points, (n) => n.toFixed(2)), opt(r.instructions_ratio, (n) => `${n.toFixed(3)}x`),
   ]);
   return formatTable(header, body) + '\ntop-1 on the device (whole test splits unless --samples); bytes: indices + share of the shared codebooks + int8 layers + int32 biases';
+}
+
+/** Median, and the worst (smallest) value, of a column over rows; NaN when none is a number. */
+function medMin(values: (number | '')[]): { med: number; min: number } {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (v.length === 0) return { med: NaN, min: NaN };
+  const s = [...v].sort((a, b) => a - b);
+  const mid = (s.length - 1) / 2;
+  return { med: (s[Math.floor(mid)] + s[Math.ceil(mid)]) / 2, min: s[0] };
+}
+
+/**
+ * The YONO-style table of issue #5: per variant and storage, the switch (make ready) and the
+ * switch plus first inference, medians over every ordered pair, with the reduction against the
+ * in-memory variant; per-model inference cost; the scenario totals.
+ */
+export function summarizeSwitching(rows: SwitchRow[], energy: EnergyResultRow[], totals: ScenarioTotal[], rig: Pick<Rig, 'name' | 'estimate' | 'dut'>): string {
+  const parts: string[] = [];
+  const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(1) : Number(x.toPrecision(digits)).toString()) : '-');
+  const pctOf = (m: { med: number; min: number }) => (Number.isFinite(m.med) ? `${m.med.toFixed(2)}% (min ${m.min.toFixed(2)}%)` : '-');
+  const channels = [...new Map(rows.map((r) => [`${r.variant}\u0000${r.storage}`, r])).values()];
+  if (rows.length) {
+    const body = channels.map((c) => {
+      const sel = rows.filter((r) => r.variant === c.variant && r.storage === c.storage);
+      const col = (k: keyof SwitchRow) => medMin(sel.map((r) => r[k] as number | ''));
+      return [
+        c.variant, c.storage, String(new Set(sel.map((r) => `${r.from_model}>${r.to_model}`)).size),
+        fmt(col('ready_ms_median').med), fmt(col('ready_mJ_median').med), fmt(col('first_ms_median').med), fmt(col('first_mJ_median').med),
+        pctOf(col('ready_ms_reduction_pct')), pctOf(col('ready_mJ_reduction_pct')), pctOf(col('first_ms_reduction_pct')), pctOf(col('first_mJ_reduction_pct')),
+      ];
+    });
+    const source = [...new Set(rows.map((r) => r.source))].join(', ');
+    parts.push(
+      `Model switching: medians over ordered pairs (each pair ${rows[0].reps} runs), per switch; ${source}\n` +
+        formatTable(['variant', 'storage', 'pairs', 'ready ms', 'ready mJ', '+1st inf ms', '+1st inf mJ', 'ready ms cut', 'ready mJ cut', '+1st ms cut', '+1st mJ cut'], body) +
+        '\ncut = 100 x (1 - in-memory / baseline), per pair, median (min over pairs); YONO (IPSN 2022) reports 93.3-94.5 % (latency) and 93.9-95.0 % (energy)',
+    );
+  }
+  const inf = energy.filter((e) => e.what === 'inference');
+  if (inf.length) {
+    const keys = [...new Map(inf.map((e) => [`${e.variant}\u0000${e.storage}`, e])).values()];
+    const models = [...new Set(inf.map((e) => e.model))];
+    const body = models.map((m) => [
+      m,
+      ...keys.flatMap((k) => {
+        const e = inf.find((x) => x.model === m && x.variant === k.variant && x.storage === k.storage);
+        return [e ? fmt(e.window_ms_median) : '-', e ? fmt(e.energy_mJ_median) : '-'];
+      }),
+    ]);
+    const clock = rig.estimate ? ` (${rig.estimate.core} @ ${(rig.estimate.clock_hz / 1e6).toFixed(0)} MHz, stated cost and power models)` : '';
+    parts.push(
+      `Per inference (median window)${rig.dut.kind === 'qemu' ? ', emulated-estimate' + clock : ', measured'}\n` +
+        formatTable(['model', ...keys.flatMap((k) => [`${k.variant}/${k.storage} ms`, 'mJ'])], body) +
+        '\nYONO (IPSN 2022) reports 16-159 ms and 3.8-37.9 mJ per inference on its models and board',
+    );
+  }
+  if (totals.length) {
+    const body = totals.map((t) => {
+      const ref = totals.find((x) => x.schedule === t.schedule && x.variant !== 'int8-ext' && (x.variant === 'pq' || !totals.some((y) => y.schedule === t.schedule && y.variant === 'pq')));
+      const cut = (a: number | '', b: number | '' | undefined) => (t.variant === 'int8-ext' && typeof a === 'number' && typeof b === 'number' && a > 0 ? `${(100 * (1 - b / a)).toFixed(1)}%` : '-');
+      return [
+        t.schedule, t.variant, t.storage, String(t.events), String(t.switches), `${t.correct}/${t.events}`, String(t.mismatches), fmt(t.total_ms, 4),
+        t.total_mJ === '' ? '-' : fmt(t.total_mJ, 4), cut(t.total_ms, ref?.total_ms), cut(t.total_mJ, ref?.total_mJ),
+      ];
+    });
+    parts.push(`Multi-task scenario (busy time and energy of every event: switch if needed + inference)\n` +
+      formatTable(['schedule', 'variant', 'storage', 'events', 'switches', 'correct', 'device!=host', 'total ms', 'total mJ', 'ms cut', 'mJ cut'], body));
+  }
+  return parts.join('\n\n');
 }

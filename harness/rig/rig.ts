@@ -11,6 +11,60 @@ export interface CostModel {
   clock_hz: number;
   cpi: number;
   source: string;
+  /** Optional: cycles from instruction classes and flash accesses counted by a QEMU plugin. */
+  class_model?: ClassCostModel;
+}
+
+/** Cycles per instruction class (harness/estimate/cycle-model.ts turns counts into cycles). */
+export interface ClassCosts {
+  alu: number;
+  /** single LDR/LDRB/LDRH/LDRS* (and literal loads) */
+  load: number;
+  /** a single load right after a single load/store (address/data phases pipelined) */
+  load_pipelined: number;
+  store: number;
+  /** LDM/POP/LDRD: `ldm` per instruction + `ldm_word` per word */
+  ldm: number;
+  ldm_word: number;
+  stm: number;
+  stm_word: number;
+  /** MUL/MLA/MLS, SMLAxy, SMLAD/SMUAD, SMMUL... (32-bit result) */
+  mul: number;
+  /** SMULL/UMULL/SMLAL/SMLALD (64-bit result) */
+  mull: number;
+  /** SDIV/UDIV (data-dependent on silicon: one figure here) */
+  div: number;
+  /** any branch instruction, taken or not */
+  branch: number;
+  /** extra cycles of a taken branch / any discontinuity (pipeline refill P) */
+  taken: number;
+  /** barriers, MSR/MRS, hints, coprocessor */
+  other: number;
+}
+
+export interface CacheSpec {
+  lines: number;
+  line_bytes: number;
+  /** associativity; default fully associative (= lines) */
+  ways?: number;
+}
+
+export interface FlashSpec {
+  /** flash wait states at clock_hz: the cost of one line fetched from the flash array */
+  wait_states: number;
+  /** cache (or prefetch buffer) in front of flash for instruction fetch; absent = none */
+  icache?: CacheSpec;
+  /** cache in front of flash for data reads (weights, literal pools); absent = none */
+  dcache?: CacheSpec;
+  /** fraction of sequential-line instruction misses the prefetcher hides (0..1, default 0) */
+  prefetch_hides?: number;
+}
+
+export interface ClassCostModel {
+  classes: ClassCosts;
+  flash: FlashSpec;
+  /** where each cost comes from */
+  source: string;
 }
 
 export interface QemuDutSpec {
@@ -59,7 +113,7 @@ export interface FlasherSpec {
   extra_args?: string[];
 }
 
-export type PowerKind = 'ppk2' | 'lpm01a' | 'ina226' | 'none';
+export type PowerKind = 'ppk2' | 'lpm01a' | 'ina226' | 'emulated' | 'none';
 
 export interface PowerSpec {
   kind: PowerKind;
@@ -68,6 +122,29 @@ export interface PowerSpec {
   voltage_mv?: number;
   sample_hz?: number;
   marker?: string;
+  /** emulated only: the supply the model's currents are stated at, V */
+  supply_v?: number;
+  /** emulated only: MCU current running at the estimate block's clock, A */
+  run_current_a?: number;
+  /** emulated only: MCU current asleep between sensor events, A */
+  idle_current_a?: number;
+  /** emulated only: where each number comes from */
+  source?: string;
+}
+
+/** An external storage part and bus: the baseline's timing/energy model (emulated) or a label (real board). */
+export interface StorageSpec {
+  name: string;
+  part: string;
+  bus: string;
+  read_bytes_per_s: number;
+  /** per read command (driver call), s */
+  access_latency_s: number;
+  read_current_a: number;
+  standby_current_a: number;
+  awake_after_access_s: number;
+  awake_current_a: number;
+  source: string;
 }
 
 export interface Rig {
@@ -78,6 +155,8 @@ export interface Rig {
   link: LinkSpec;
   flasher: FlasherSpec;
   power?: PowerSpec;
+  /** external storage models; the first is the default baseline */
+  storage?: StorageSpec[];
   estimate?: CostModel;
   /** Where the rig was loaded from. */
   file: string;
@@ -122,6 +201,23 @@ function describe(error: ErrorObject): string {
   }
 }
 
+/** Rules the schema cannot state: who may use which power kind, unique storage names. */
+function checkPowerAndStorage(rig: Omit<Rig, 'file'>): string | undefined {
+  const power = rig.power?.kind;
+  if (power === 'emulated' && rig.dut.kind !== 'qemu') {
+    return 'power.kind: "emulated" estimates a QEMU rig; a real board is measured (ppk2, lpm01a, ina226) or has none';
+  }
+  if (rig.dut.kind === 'qemu' && power !== undefined && power !== 'emulated' && power !== 'none') {
+    return `power.kind: "${power}" measures a real board; a qemu rig takes "emulated" or "none"`;
+  }
+  const seen = new Set<string>();
+  for (const [i, s] of (rig.storage ?? []).entries()) {
+    if (seen.has(s.name)) return `storage.${i}.name: "${s.name}" is used by an earlier entry`;
+    seen.add(s.name);
+  }
+  return undefined;
+}
+
 /** Loads a rig by name (rigs/<name>.yaml) or by path. */
 export function loadRig(nameOrPath: string): Rig {
   const file = fs.existsSync(nameOrPath) && fs.statSync(nameOrPath).isFile() ? path.resolve(nameOrPath) : path.join(RIGS_DIR, `${nameOrPath}.yaml`);
@@ -144,6 +240,8 @@ export function loadRig(nameOrPath: string): Rig {
     throw new HilError(errors.map(describe).join('; '), where);
   }
   const rig = { ...(data as Omit<Rig, 'file'>), file };
+  const consistency = checkPowerAndStorage(rig);
+  if (consistency) throw new HilError(consistency, where);
   const stem = path.basename(file).replace(/\.ya?ml$/, '');
   if (rig.name !== stem) throw new HilError(`name: "${rig.name}" must equal the file name "${stem}"`, where);
   if (!fs.existsSync(path.join(FIRMWARE_DIR, 'boards', rig.board, 'board.mk'))) {

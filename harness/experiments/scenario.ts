@@ -1,0 +1,214 @@
+/**
+ * Multi-task scenario (issue #5): a schedule of sensor events, each calling one model on the next
+ * real test sample of its data set; a model other than the active one is switched to first.
+ * Schedules: round robin over the models, and a seeded random one (same seed = same schedule on
+ * every variant and every run). Per event: switch and inference time and energy per channel,
+ * and whether the device's prediction matched the label.
+ */
+import { loadPrepared, type PreparedSplit } from '../datasets/prepared.js';
+import type { Int8Model } from '../modeltools/int8-model.js';
+import type { Variant } from '../session/model-set.js';
+import type { ExperimentContext, Provenance } from './context.js';
+import { measure, WindowBag, type MeasureChannel } from './channels.js';
+import type { FigureSource } from './latency.js';
+import type { EnergyResultRow } from './switching.js';
+import { predictInt8 } from '../reference/int8.js';
+
+export interface ScheduledEvent {
+  model: string;
+  /** index into the model's test split */
+  sample: number;
+}
+
+export interface Schedule {
+  name: string;
+  events: ScheduledEvent[];
+}
+
+/** mulberry32: a small, well-mixed 32-bit PRNG; the schedule must not depend on Math.random. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Round robin and seeded random schedules of `events` events; samples advance per model. */
+export function makeSchedules(models: string[], events: number, seed: number): Schedule[] {
+  const withSamples = (order: string[]): ScheduledEvent[] => {
+    const next = new Map<string, number>();
+    return order.map((model) => {
+      const sample = next.get(model) ?? 0;
+      next.set(model, sample + 1);
+      return { model, sample };
+    });
+  };
+  const rr = Array.from({ length: events }, (_, i) => models[i % models.length]);
+  const rand = seededRandom(seed);
+  const random = Array.from({ length: events }, () => models[Math.floor(rand() * models.length)]);
+  return [
+    { name: 'round-robin', events: withSamples(rr) },
+    { name: `random-seed-${seed}`, events: withSamples(random) },
+  ];
+}
+
+export interface ScenarioRow extends Provenance {
+  variant: Variant;
+  storage: string;
+  schedule: string;
+  event: number;
+  model: string;
+  sample: number;
+  label: number;
+  predicted: number;
+  /** the bit-exact host reference's prediction: must equal `predicted` */
+  host: number;
+  correct: 0 | 1;
+  switched: 0 | 1;
+  switch_ms: number;
+  infer_ms: number;
+  event_ms: number;
+  switch_mJ: number | '';
+  infer_mJ: number | '';
+  event_mJ: number | '';
+  source: FigureSource;
+}
+
+export const SCENARIO_COLUMNS: (keyof ScenarioRow)[] = [
+  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version', 'variant', 'storage', 'schedule', 'event',
+  'model', 'sample', 'label', 'predicted', 'host', 'correct', 'switched', 'switch_ms', 'infer_ms', 'event_ms', 'switch_mJ', 'infer_mJ', 'event_mJ', 'source',
+];
+
+/** Totals of one schedule on one channel, for the summary. */
+export interface ScenarioTotal {
+  variant: Variant;
+  storage: string;
+  schedule: string;
+  events: number;
+  switches: number;
+  correct: number;
+  /** events where the device and the host reference disagree (must be 0) */
+  mismatches: number;
+  total_ms: number;
+  total_mJ: number | '';
+  source: FigureSource;
+}
+
+export interface ScenarioOptions {
+  variant: Variant;
+  channels: MeasureChannel[];
+  schedules: Schedule[];
+  onRow?: (row: ScenarioRow) => void;
+  onEnergy?: (row: EnergyResultRow) => void;
+}
+
+export async function runScenario(ctx: ExperimentContext, options: ScenarioOptions): Promise<{ rows: ScenarioRow[]; totals: ScenarioTotal[]; energy: EnergyResultRow[] }> {
+  const client = ctx.session.client;
+  const byName = new Map(ctx.models.map((m) => [m.name, m]));
+  const data = new Map<string, PreparedSplit>();
+  const split = (model: string): PreparedSplit => {
+    const m = byName.get(model);
+    if (!m) throw new Error(`scenario: model ${model} is not in this run`);
+    if (!data.has(model)) data.set(model, loadPrepared(m.dataset, 'test'));
+    return data.get(model) as PreparedSplit;
+  };
+  const rows: ScenarioRow[] = [];
+  const totals: ScenarioTotal[] = [];
+  const energy: EnergyResultRow[] = [];
+  for (const schedule of options.schedules) {
+    const progress = ctx.log.progress(`scenario ${schedule.name} ${options.variant}`, schedule.events.length);
+    const eventBags = options.channels.map(() => new WindowBag());
+    const sums = options.channels.map(() => ({ ms: 0, mJ: 0, energyKnown: true, switches: 0, correct: 0, mismatches: 0, events: 0 }));
+    let active = -1;
+    for (const [e, ev] of schedule.events.entries()) {
+      if (ctx.cancelled()) break;
+      const d = split(ev.model);
+      const k = ev.sample % d.count;
+      const id = ctx.session.modelId(ev.model);
+      const x = d.x.subarray(k * d.inputBytes, (k + 1) * d.inputBytes);
+      await client.upload(x); // the sensor delivers the sample
+      const host = predictInt8(byName.get(ev.model) as Int8Model, x);
+      const switching = id !== active;
+      const { result, windows, captures } = await measure(options.channels, async () => {
+        const sel = switching ? await client.select(id) : undefined;
+        const inf = await client.infer(id, 1, 0);
+        return { sel, inf };
+      });
+      active = id;
+      const label = d.y[k];
+      options.channels.forEach((c, ci) => {
+        const switchS = result.sel ? c.switchSeconds(result.sel) : 0;
+        const inferS = c.seconds(result.inf.ticks[0]);
+        const w = windows[ci];
+        const cap = captures[ci];
+        let switchMJ: number | '' = '';
+        let inferMJ: number | '' = '';
+        if (w && cap && w.length === (switching ? 2 : 1) && w.every((x) => !x.broken)) {
+          switchMJ = switching ? w[0].energy_j * 1e3 : 0;
+          inferMJ = w[w.length - 1].energy_j * 1e3;
+          // one window per event: the event's whole energy, for the energy.csv statistics
+          eventBags[ci].add([{ ...w[0], end: w[w.length - 1].end, energy_j: w.reduce((a, x) => a + x.energy_j, 0), duration_s: w.reduce((a, x) => a + x.duration_s, 0), resolution_j: w.reduce((a, x) => a + x.resolution_j, 0) }], cap);
+        }
+        const row: ScenarioRow = {
+          ...ctx.provenance(d.sha256),
+          variant: options.variant,
+          storage: c.storage,
+          schedule: schedule.name,
+          event: e,
+          model: ev.model,
+          sample: k,
+          label,
+          predicted: result.inf.predicted,
+          host,
+          correct: result.inf.predicted === label ? 1 : 0,
+          switched: switching ? 1 : 0,
+          switch_ms: switchS * 1e3,
+          infer_ms: inferS * 1e3,
+          event_ms: (switchS + inferS) * 1e3,
+          switch_mJ: switchMJ,
+          infer_mJ: inferMJ,
+          event_mJ: typeof switchMJ === 'number' && typeof inferMJ === 'number' ? switchMJ + inferMJ : '',
+          source: c.source,
+        };
+        const s = sums[ci];
+        s.ms += row.event_ms;
+        if (typeof row.event_mJ === 'number') s.mJ += row.event_mJ;
+        else s.energyKnown = false;
+        s.switches += row.switched;
+        s.correct += row.correct;
+        s.mismatches += row.host === row.predicted ? 0 : 1;
+        s.events++;
+        rows.push(row);
+        options.onRow?.(row);
+      });
+      progress.tick();
+    }
+    progress.stop();
+    options.channels.forEach((c, ci) => {
+      const s = sums[ci];
+      totals.push({
+        variant: options.variant,
+        storage: c.storage,
+        schedule: schedule.name,
+        events: s.events,
+        switches: s.switches,
+        correct: s.correct,
+        mismatches: s.mismatches,
+        total_ms: s.ms,
+        total_mJ: s.energyKnown && c.monitor ? s.mJ : '',
+        source: c.source,
+      });
+      const row = eventBags[ci].row(c.source);
+      if (row) {
+        const e: EnergyResultRow = { ...ctx.provenance(''), what: 'scenario_event', variant: options.variant, storage: c.storage, model: schedule.name, from_model: '', ...row };
+        energy.push(e);
+        options.onEnergy?.(e);
+      }
+    });
+  }
+  return { rows, totals, energy };
+}
