@@ -9,13 +9,14 @@
  *    --loo-finetune also after the same fine-tuning as `hil compress --finetune`
  * Usage: npm run bench:compression -- [--results dir] [--run [--samples n]] [--loo-finetune]
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { accountSet } from '../compress/accounting.js';
 import { DEFAULT_PQ_OPTIONS } from '../compress/codebooks.js';
 import { compressModel, defaultCompressSet, hostTop1, learnCodebooks } from '../compress/compress.js';
 import { formatTable } from '../reports/summary.js';
+import { latestResultFile, readCsv } from '../reports/csv.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments } from '../run.js';
 import { loadInt8Model } from '../modeltools/int8-model.js';
@@ -28,37 +29,12 @@ const TARGET = { ratio: 16, lossPoints: 1, instructions: 1.15, compressSeconds: 
 
 /** The newest results/<run>/compression.csv (run ids start with a sortable UTC stamp). */
 export function latestCompressionCsv(root: string = RESULTS_DIR): string | null {
-  if (!existsSync(root)) return null;
-  const runs = readdirSync(root).filter((d) => existsSync(join(root, d, 'compression.csv'))).sort();
-  return runs.length ? join(root, runs[runs.length - 1], 'compression.csv') : null;
-}
-
-type Row = Record<string, string>;
-
-/** Reads a CSV written by reports/csv.ts (csv-stringify quotes fields with commas or quotes). */
-export function readCsv(text: string): Row[] {
-  const lines = text.split('\n').filter((l) => l.length > 0);
-  const split = (line: string): string[] => {
-    const out: string[] = [];
-    let cur = '';
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i];
-      if (quoted && ch === '"' && line[i + 1] === '"') cur += line[++i];
-      else if (ch === '"') quoted = !quoted;
-      else if (ch === ',' && !quoted) (out.push(cur), (cur = ''));
-      else cur += ch;
-    }
-    out.push(cur);
-    return out;
-  };
-  const [head, ...rest] = lines.map(split);
-  return rest.map((cells) => Object.fromEntries(head.map((h, i) => [h, cells[i] ?? ''])));
+  return latestResultFile('compression.csv', root);
 }
 
 function deviceFigures(csv: string): string {
   const rows = readCsv(readFileSync(csv, 'utf8'));
-  const n = (r: Row, k: string) => (r[k] === '' || r[k] === undefined ? NaN : Number(r[k]));
+  const n = (r: Record<string, string>, k: string) => (r[k] === '' || r[k] === undefined ? NaN : Number(r[k]));
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const body = rows.map((r) => {
     const total = r.model.startsWith('TOTAL');
