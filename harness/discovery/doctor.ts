@@ -79,7 +79,14 @@ export function checkRig(rig: Rig, usb: UsbScan, ports: SerialPortInfo[], exists
     ok = false;
     lines.push(`missing: ${text}`);
   };
-  if (rig.dut.kind === 'qemu') return { rig: rig.name, ok: true, lines: ['emulated: needs qemu-system-arm only'] };
+  if (rig.dut.kind === 'qemu') {
+    // an emulated rig has no hardware to find: say which stated models its figures will come from
+    const tools = rig.estimate?.class_model ? 'qemu-system-arm and gcc (cycle plugin)' : 'qemu-system-arm';
+    const emulated = [`emulated: needs ${tools}`];
+    if (rig.power?.kind === 'emulated') emulated.push(`power: emulated model, ${rig.power.run_current_a} A running / ${rig.power.idle_current_a} A idle at ${rig.power.supply_v} V (emulated-estimate)`);
+    if (rig.storage?.length) emulated.push(`storage models (int8-ext baseline): ${rig.storage.map((s) => s.name).join(', ')}`);
+    return { rig: rig.name, ok: true, lines: emulated };
+  }
   const probe = rig.dut.probe;
   const vendor = PROBE_VENDOR[probe.kind];
   const candidates = usb.devices.filter((d) => d.vendorId === vendor);
