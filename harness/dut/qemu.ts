@@ -4,8 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Link } from '../capabilities/link.js';
 import type { Flasher } from '../capabilities/flasher.js';
+import { buildPlugin, pluginOption, pluginPath, WindowFile, type WindowSource } from '../estimate/plugin.js';
 import { SerialLink } from '../link/serial-link.js';
 import type { Rig } from '../rig/rig.js';
 import { onCleanup } from '../util/cleanup.js';
@@ -34,9 +37,41 @@ export class QemuDut implements Dut {
   private removeCleanup?: () => void;
   private readonly flasher = new QemuLoaderFlasher();
   private extImage?: ExtImage;
+  private windowDir?: string;
+  private windowFile?: WindowFile;
 
   constructor(private readonly rig: Rig) {
     this.description = `QEMU ${this.machine} (rig ${rig.name})`;
+  }
+
+  /**
+   * Marker windows counted by the cycle plugin (instruction classes, flash accesses), when the
+   * rig's estimate has a class model; undefined otherwise. Valid after start().
+   */
+  get windows(): WindowSource | undefined {
+    return this.windowFile;
+  }
+
+  /**
+   * The plugin's output file, in a temporary folder made at start() and removed at close(), when
+   * the rig has a class model (a placeholder path before start(), for run.json).
+   */
+  private windowsPath(create: boolean): string | undefined {
+    if (!this.rig.estimate?.class_model) return undefined;
+    if (create) this.windowDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'yono-cycles-'));
+    return path.join(this.windowDir ?? path.join(os.tmpdir(), 'yono-cycles-XXXXXX'), 'windows.jsonl');
+  }
+
+  private pluginArgs(start: boolean): string[] {
+    const model = this.rig.estimate?.class_model;
+    const out = this.windowsPath(start);
+    if (!model || !out) return [];
+    return ['-plugin', pluginOption(start ? buildPlugin() : pluginPath(), this.rig, model, out)];
+  }
+
+  private removeWindowDir(): void {
+    if (this.windowDir) fs.rmSync(this.windowDir, { recursive: true, force: true });
+    this.windowDir = undefined;
   }
 
   private get machine(): string {
@@ -44,13 +79,14 @@ export class QemuDut implements Dut {
   }
 
   /** The QEMU command line, exposed for run.json so a run can be reproduced by hand. */
-  args(elf: string): string[] {
+  args(elf: string, options: { buildPlugin?: boolean } = {}): string[] {
     return [
       '-M', this.machine,
       '-nographic',
       '-monitor', 'none',
       '-serial', 'pty',
       '-icount', `shift=${this.rig.dut.icount_shift ?? 0}`,
+      ...this.pluginArgs(options.buildPlugin ?? false),
       ...(this.rig.dut.extra_args ?? []),
       // the int8-ext baseline's external storage: QEMU's loader fills the board's RAM region with ext.bin
       ...(this.extImage ? ['-device', `loader,file=${this.extImage.file},addr=0x${(this.extImage.base ?? 0).toString(16)},force-raw=on`] : []),
@@ -70,7 +106,10 @@ export class QemuDut implements Dut {
   async start(): Promise<void> {
     if (!this.flasher.elf) throw new HilError('start() before flash()', this.description);
     requireTools(['qemu-system-arm']);
-    const child = spawn('qemu-system-arm', this.args(this.flasher.elf), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = this.args(this.flasher.elf, { buildPlugin: true });
+    const out = this.windowsPath(true);
+    this.windowFile = out ? new WindowFile(out) : undefined;
+    const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exited = undefined;
     this.removeCleanup = onCleanup(() => this.close());
@@ -124,7 +163,10 @@ export class QemuDut implements Dut {
     await link?.close();
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this.removeWindowDir();
+      return;
+    }
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => child.kill('SIGKILL'), 2000);
       child.once('exit', () => {
@@ -133,5 +175,6 @@ export class QemuDut implements Dut {
       });
       child.kill('SIGTERM');
     });
+    this.removeWindowDir();
   }
 }

@@ -4,6 +4,8 @@
  * instructions exactly; cycles and milliseconds are then estimates from the rig's cost model.
  */
 import { loadPrepared } from '../datasets/prepared.js';
+import { describeClassModel, estimateCycles } from '../estimate/cycle-model.js';
+import type { WindowSource } from '../estimate/plugin.js';
 import type { CostModel } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
 import type { ExperimentContext, Provenance } from './context.js';
@@ -23,6 +25,13 @@ export interface LatencyRow extends Provenance {
   instructions_resolution: number | '';
   cycles_median: number;
   ms_median: number;
+  /**
+   * Median cycles / ms of the timed runs from the instruction-class model (rig
+   * `estimate.class_model`, counts from the QEMU plugin's marker windows). Empty on a real board
+   * (cycles are measured there) and on rigs without a class model.
+   */
+  cycles_class_model: number | '';
+  ms_class_model: number | '';
   ms_p10: number;
   ms_p90: number;
   clock_hz: number;
@@ -44,7 +53,14 @@ export function ticksToInstructions(ticks: number, timerHz: number, icountShift:
 }
 
 export function describeCostModel(cost: CostModel): string {
-  return `${cost.core} @ ${(cost.clock_hz / 1e6).toFixed(0)} MHz, CPI ${cost.cpi}`;
+  const cpi = `${cost.core} @ ${(cost.clock_hz / 1e6).toFixed(0)} MHz, CPI ${cost.cpi}`;
+  return cost.class_model ? `${cpi}; *_class_model: ${describeClassModel(cost)}` : cpi;
+}
+
+/** The plugin's marker windows, when the session's DUT runs QEMU with the class model. */
+function windowSource(ctx: ExperimentContext): WindowSource | undefined {
+  if (ctx.session.rig.dut.kind !== 'qemu' || !ctx.session.rig.estimate?.class_model) return undefined;
+  return (ctx.session.dut as { windows?: WindowSource }).windows;
 }
 
 /**
@@ -101,11 +117,29 @@ export async function runLatency(ctx: ExperimentContext, options: LatencyOptions
     const id = ctx.session.modelId(m.name);
     await ctx.session.client.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
     const ticks: number[] = [];
+    const classCycles: number[] = [];
+    const windows = windowSource(ctx);
+    const classModel = ctx.session.rig.estimate?.class_model;
+    let classOk = windows !== undefined && classModel !== undefined;
+    await windows?.drain(); // windows of other commands (e.g. SELECT) are not this model's runs
     const n = Math.min(inputs, data.count);
     for (let i = 0; i < n && !ctx.cancelled(); i++) {
       await ctx.session.client.upload(data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes));
       const result = await ctx.session.client.infer(id, runs, warmup, 60000);
       ticks.push(...result.ticks);
+      if (windows && classModel && classOk) {
+        // one window per timed run, closed before the reply was sent: the last `runs` ones
+        const got = (await windows.drain(result.ticks.length)).slice(-result.ticks.length);
+        const res = model.resolution ?? 0;
+        // a window spans the timed region plus the few instructions between marker and timer reads
+        const matches = got.length === result.ticks.length &&
+          got.every((w, k) => Math.abs(w.insns - (model.instructions(result.ticks[k]) ?? 0)) <= res + 64);
+        if (matches) classCycles.push(...got.map((w) => estimateCycles(w, classModel).cycles));
+        else {
+          classOk = false;
+          ctx.log.warn(`latency ${m.name}: cycle plugin windows do not match the timed runs; class-model columns left empty`);
+        }
+      }
       progress.tick();
     }
     if (ticks.length === 0) break;
@@ -128,6 +162,8 @@ export async function runLatency(ctx: ExperimentContext, options: LatencyOptions
       ms_median: model.ms(med),
       ms_p10: model.ms(quantile(ticks, 0.1)),
       ms_p90: model.ms(quantile(ticks, 0.9)),
+      cycles_class_model: classOk && classCycles.length ? Math.round(median(classCycles)) : '',
+      ms_class_model: classOk && classCycles.length ? (median(classCycles) / model.clockHz) * 1000 : '',
       clock_hz: model.clockHz,
       cost_model: model.description,
       source: model.source,
