@@ -26,7 +26,8 @@ export function summarize(
   latency: (LatencyRow & { variant?: string })[],
   variants?: string[],
 ): string {
-  const header = [...(variants ? ['model', 'variant'] : ['model']), 'samples', 'device top1', 'host top1', 'agreement', 'instructions', 'ms', 'source'];
+  const classModel = latency.some((r) => typeof r.ms_class_model === 'number');
+  const header = [...(variants ? ['model', 'variant'] : ['model']), 'samples', 'device top1', 'host top1', 'agreement', 'instructions', 'ms', ...(classModel ? ['ms class'] : []), 'source'];
   const keys = models.flatMap((name) => (variants ?? [undefined]).map((v) => [name, v] as const));
   const rows = keys.map(([name, v]) => {
     const a = accuracy.find((r) => r.model === name && (v === undefined || r.variant === v));
@@ -39,12 +40,16 @@ export function summarize(
       a ? pct(a.agreement) : '-',
       l && l.instructions_median !== '' ? String(l.instructions_median) : '-',
       l ? l.ms_median.toFixed(2) : '-',
+      ...(classModel ? [l && typeof l.ms_class_model === 'number' ? l.ms_class_model.toFixed(2) : '-'] : []),
       l ? l.source : '-',
     ];
   });
   const cost = latency[0]?.cost_model;
   const estimated = latency.some((r) => r.source === 'emulated-estimate');
-  return formatTable(header, rows) + (cost && estimated ? `\nms (emulated-estimate) = instructions x CPI / clock (${cost}); see the rig file for the source` : '');
+  const note = classModel
+    ? `\nms (emulated-estimate) = instructions x CPI / clock; ms class = the instruction-class model (QEMU plugin counts, flash wait states): ${cost}; see the rig file for the sources`
+    : `\nms (emulated-estimate) = instructions x CPI / clock (${cost}); see the rig file for the source`;
+  return formatTable(header, rows) + (cost && estimated ? note : '');
 }
 
 /** The compression table of `hil run --variant both` (rows of experiments/compression.ts). */
