@@ -39,6 +39,7 @@ typedef struct {
     const int8_t *pq_codebook;  /* shared by all models, in flash */
     const uint8_t *pq_indices;
     uint8_t pq_d, pq_bits;
+    uint8_t pq_k; /* codewords in pq_codebook (4-bit books: <= 16; 0 for 8-bit books with k > 255) */
 } yono_layer_t;
 
 /* requant(acc, M, s) = floor((acc*M + 2^(s-1)) / 2^s), exact in 64 bits (|acc*M| < 2^46). */
@@ -86,6 +87,40 @@ void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
  * the decoded weights; scratch as conv2d. No decoded layer is ever held in RAM. */
 void yono_conv2d_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
 void yono_dense_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* conv2d_pq with the path forced (tests): table != 0 takes the table path whenever the layer's
+ * index layout has one (4-bit indices, d = 2 or 4; scratch then yono_pq_table_scratch_bytes),
+ * else the direct path. yono_conv2d_pq_s8 passes yono_pq_table_d(l) != 0. Same output. */
+void yono_conv2d_pq_s8_path(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch, int table);
+
+/* Bytes of one packed pq index row of s chunks (rows byte-aligned, SPEC section 4). */
+static inline uint32_t yono_pq_row_bytes(uint32_t s, uint32_t bits)
+{
+    return bits == 8u ? s : (s + 1u) / 2u;
+}
+
+/* The pq table path (SPEC section 4): a conv2d_pq layer with 4-bit indices and d = 2 or 4 whose
+ * index bytes are read at least YONO_PQ_TABLE_MIN_READS times per call, i.e.
+ * out_h * out_w * out_c * ceil(row / (2d)) >= YONO_PQ_TABLE_MIN_READS (row = kh*kw*in_c), expands
+ * the codebook into a 256-entry table once per call. Returns d for such a layer, else 0.
+ * harness/modeltools/codegen.ts (scratchBytes) applies the same rule. */
+#define YONO_PQ_TABLE_MIN_READS 512u
+static inline uint32_t yono_pq_table_d(const yono_layer_t *l)
+{
+    if (l->op != YONO_OP_CONV2D_PQ || l->pq_bits != 4u || (l->pq_d != 2u && l->pq_d != 4u)) {
+        return 0u;
+    }
+    const uint32_t rb = yono_pq_row_bytes((uint32_t)l->kh * l->kw * l->in_c / l->pq_d, 4u);
+    return (uint32_t)l->out_h * l->out_w * l->out_c * rb >= YONO_PQ_TABLE_MIN_READS ? l->pq_d : 0u;
+}
+
+/* Scratch of the table path for d and row: up to 4 bytes to reach an 8-byte boundary, the table
+ * (256 entries of 4d bytes), the pixel's column unpacked (4d bytes per index byte) and the gathered
+ * column padded to whole index bytes (2d bytes per index byte). */
+static inline uint32_t yono_pq_table_scratch_bytes(uint32_t d, uint32_t row)
+{
+    const uint32_t rb = yono_pq_row_bytes(row / d, 4u);
+    return 4u + 1024u * d + 6u * d * rb;
+}
 
 /* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch: yono_layer_scratch_bytes(l)
  * bytes, 4-byte aligned. */
@@ -96,8 +131,11 @@ static inline uint32_t yono_layer_scratch_bytes(const yono_layer_t *l)
 {
     switch (l->op) {
     case YONO_OP_CONV2D:
-    case YONO_OP_CONV2D_PQ:
         return (uint32_t)l->kh * l->kw * l->in_c; /* im2col column of one output pixel */
+    case YONO_OP_CONV2D_PQ: {
+        const uint32_t row = (uint32_t)l->kh * l->kw * l->in_c, d = yono_pq_table_d(l);
+        return d != 0u ? yono_pq_table_scratch_bytes(d, row) : row; /* table path, else the column */
+    }
     case YONO_OP_DEPTHWISE_CONV2D:
         return 4u * l->out_c; /* int32 accumulator per output channel */
     default:

@@ -82,7 +82,7 @@ export function emitPqLayer(l: PqLayer, cb: Codebook, id: string, arrays: string
   Object.assign(f, {
     in_zp: l.in_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max,
     weights: 'NULL', bias: `${id}_b`, bias_eff: `${id}_be`, multiplier: `${id}_m`, shift: `${id}_s`,
-    pq_codebook: codebookSymbol(cb), pq_indices: `${id}_ix`, pq_d: cb.d, pq_bits: cb.index_bits,
+    pq_codebook: codebookSymbol(cb), pq_indices: `${id}_ix`, pq_d: cb.d, pq_bits: cb.index_bits, pq_k: cb.k <= 255 ? cb.k : 0,
   });
   return `    {${Object.entries(f).map(([k, v]) => `.${k} = ${v}`).join(', ')}},`;
 }

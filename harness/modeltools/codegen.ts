@@ -13,7 +13,7 @@ import { canonicalJson, layerOutSize, modelHash, shapeSize } from './int8-model.
 import type { Int8Layer, Int8Model } from './int8-model.js';
 // YONO pq variant (issue #4): pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
 import { decodePqModel, deployHash, isPqLayer, isPqModel } from '../compress/pq-model.js';
-import type { DeployModel } from '../compress/pq-model.js';
+import type { Codebook, DeployModel, PqLayer } from '../compress/pq-model.js';
 import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from '../compress/pq-codegen.js';
 
 /** Bump when the generated C changes meaning: it is part of inputsHash. */
@@ -79,12 +79,38 @@ function arenaSplit(model: Int8Model): [number, number] {
   return [align4(Math.max(ab[0], 1)), align4(Math.max(ab[1], 1))];
 }
 
+/** The pq table path's threshold (YONO_PQ_TABLE_MIN_READS in firmware/kernels/yono_nn.h, SPEC section 4). */
+export const PQ_TABLE_MIN_READS = 512;
+
+/** SPEC section 4's rule: d when a conv2d_pq layer takes the table path (4-bit indices, d = 2 or 4,
+ * out_h*out_w*out_c*ceil(row/2d) >= PQ_TABLE_MIN_READS), else 0 (= yono_pq_table_d). */
+export function pqTableD(l: PqLayer, cb: Pick<Codebook, 'd' | 'index_bits'>): number {
+  if (l.op !== 'conv2d_pq' || cb.index_bits !== 4 || (cb.d !== 2 && cb.d !== 4)) return 0;
+  const rb = Math.ceil((l.kh * l.kw * l.in_shape[2]) / cb.d / 2);
+  return l.out_shape[0] * l.out_shape[1] * l.out_shape[2] * rb >= PQ_TABLE_MIN_READS ? cb.d : 0;
+}
+
 /** Scratch a layer needs (= yono_layer_scratch_bytes in firmware/kernels/yono_nn.h): conv2d's
- * im2col column (kh*kw*in_c), depthwise_conv2d's int32 accumulators (4*out_c), else 0. */
-export function scratchBytes(l: Int8Layer): number {
-  if (l.op === 'conv2d') return l.kh * l.kw * l.in_shape[2];
+ * im2col column (kh*kw*in_c), depthwise_conv2d's int32 accumulators (4*out_c), a conv2d_pq on the
+ * table path 4 + 1024*d + 6*d*ceil(row/2d) (alignment, the 256-entry table, the unpacked and the
+ * gathered column; yono_pq_table_scratch_bytes), another conv2d_pq its column, else 0. A pq layer
+ * needs its codebook `cb`. */
+export function scratchBytes(l: Int8Layer | PqLayer, cb?: Pick<Codebook, 'd' | 'index_bits'>): number {
+  if (l.op === 'conv2d' || l.op === 'conv2d_pq') {
+    const row = l.kh * l.kw * l.in_shape[2];
+    if (l.op === 'conv2d') return row;
+    if (!cb) throw new HilError('scratchBytes: conv2d_pq layer without its codebook', 'codegen');
+    const d = pqTableD(l, cb);
+    return d ? 4 + 1024 * d + 6 * d * Math.ceil(row / d / 2) : row;
+  }
   if (l.op === 'depthwise_conv2d') return 4 * l.out_shape[2];
   return 0;
+}
+
+/** The per-layer scratch of a deployable model: the largest over its layers, 4-byte aligned. */
+export function modelScratchBytes(m: DeployModel): number {
+  const per = m.layers.map((l) => (isPqLayer(l) && isPqModel(m) ? scratchBytes(l, m.codebooks[l.codebook.id]) : scratchBytes(l as Int8Layer)));
+  return align4(Math.max(0, ...per));
 }
 
 /** Output channels of a layer that carries per-channel tables. */
@@ -121,7 +147,7 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
     }
   }
   const [a, b] = arenaSplit(model);
-  const scratch = align4(Math.max(0, ...model.layers.map(scratchBytes)));
+  const scratch = modelScratchBytes(deploy);
   const inputBytes = shapeSize(model.input.shape);
   return { flashBytes: flash, arenaBytes: a + b + scratch, inputBytes, ramBytes: a + b + scratch + align4(inputBytes) };
 }
@@ -161,7 +187,7 @@ export function checkFootprint(
     a = Math.max(a, ma);
     b = Math.max(b, mb);
     input = Math.max(input, align4(shapeSize(m.input.shape)));
-    scratch = Math.max(scratch, align4(Math.max(0, ...m.layers.map(scratchBytes))));
+    scratch = Math.max(scratch, modelScratchBytes(deployModels[i]));
   }
   const ram = RUNTIME_RAM_BYTES + a + b + scratch + input + slot;
   const names = models.map((m) => m.name).join(', ');
@@ -345,7 +371,7 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     arenaA = Math.max(arenaA, a);
     arenaB = Math.max(arenaB, b);
     inputBytes = Math.max(inputBytes, align4(shapeSize(m.input.shape)));
-    scratch = Math.max(scratch, align4(Math.max(0, ...g.layers.map(scratchBytes))));
+    scratch = Math.max(scratch, modelScratchBytes(m));
     const fp = estimateModelFootprint(m);
     const hash = deployHash(m);
     const blob = ext ? new ExtBlob() : undefined;
@@ -387,7 +413,7 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     `#define YONO_INPUT_BUFFER_BYTES ${inputBytes}\n` +
     `#define YONO_ARENA_A_BYTES ${arenaA}\n` +
     `#define YONO_ARENA_B_BYTES ${arenaB}\n` +
-    `/* per-layer scratch: the largest conv2d im2col column (kh*kw*in_c) or depthwise accumulators (4*out_c) */\n` +
+    `/* per-layer scratch: the largest conv2d im2col column (kh*kw*in_c), depthwise accumulators (4*out_c) or pq table path (SPEC 4) */\n` +
     `#define YONO_SCRATCH_BYTES ${scratch}\n` +
     `#define YONO_ARENA_BYTES ${arenaA + arenaB + scratch}\n` +
     `/* the "models" array of the HELLO reply (SPEC section 1) */\n` +

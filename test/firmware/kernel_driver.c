@@ -7,6 +7,13 @@
  *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
  *   random <n> <seed>                         -> compares kernels with a naive SPEC transcription
  *                                                on n random layers/values; prints "mismatches K"
+ *   pqrandom <n> <seed>                       -> n random conv2d_pq / dense_pq layers (random shared
+ *                                                codebook, indices, geometry): the direct path, the
+ *                                                table path and the rule's choice (yono_layer_run)
+ *                                                against the naive conv2d/dense of the decoded weights;
+ *                                                scratch exactly as sized, guarded; prints
+ *                                                "mismatches K table T" (T = layers the rule sent to
+ *                                                the table path)
  * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d
  * (same numbers as yono_op_t). */
 #include <stdint.h>
@@ -15,6 +22,7 @@
 #include <string.h>
 
 #include "yono_nn.h"
+#include "pq_random.h"
 
 static long rd(void)
 {
@@ -208,6 +216,16 @@ int main(void)
         long n = rd();
         rng_state = (uint32_t)rd() | 1u;
         return random_checks(n);
+    }
+    if (strcmp(cmd, "pqrandom") == 0) {
+        long n = rd();
+        rng_state = (uint32_t)rd() | 1u;
+        pq_rng = (uint32_t)rng_state;
+        pq_check_result_t r;
+        pq_random_checks(n, &r);
+        if (r.bad) printf("first bad layer: %s\n", r.first_bad);
+        printf("mismatches %ld table %ld\n", r.bad, r.tabled);
+        return r.bad != 0;
     }
     if (strcmp(cmd, "layer") != 0) return 2;
     yono_layer_t l = {0};

@@ -250,5 +250,17 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
     it('conv2d, depthwise_conv2d, avgpool2d and requant match a naive SPEC transcription on random cases', () => {
       expect(run('random 2000 12345')).to.equal('mismatches 0');
     });
+
+    it('conv2d_pq: the table path equals the direct path and the decoded conv2d on random layers (SPEC 4)', () => {
+      // random shared codebooks (4-bit d=2/4 with k<=16, plus 8-bit and d=1/3/8 for the direct path), random
+      // geometry incl. kws_dscnn's 10x4 first layer, odd chunk counts and odd out_c; each layer runs on the
+      // direct path, on the table path and on the rule's choice (yono_layer_run), each with a scratch of
+      // exactly the advertised size (guard bytes around it, misaligned to 4 mod 8 on every other layer),
+      // and must equal the naive conv2d/dense of the decoded weights byte for byte.
+      const [mism, nMis, tabled, nTab] = run('pqrandom 1500 20261122').split(' ');
+      expect(`${mism} ${nMis}`).to.equal('mismatches 0');
+      expect(tabled).to.equal('table');
+      expect(Number(nTab), 'layers the rule sends to the table path').to.be.greaterThan(100);
+    });
   });
 }

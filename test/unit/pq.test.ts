@@ -9,12 +9,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assignRows, chooseLayers, DEFAULT_PQ_OPTIONS } from '../../harness/compress/codebooks.js';
+import { assignRows, chooseLayers, DEFAULT_PQ_OPTIONS, planProtection } from '../../harness/compress/codebooks.js';
+import type { ProtectCandidate } from '../../harness/compress/codebooks.js';
+import { splitValidation } from '../../harness/compress/finetune.js';
 import { compressModel, learnCodebooks } from '../../harness/compress/compress.js';
 import { kmeans } from '../../harness/compress/kmeans.js';
-import { CODEBOOK_FORMAT, codebookHash, decodePqModel, packIndices, pqFileJson, rowShape, validatePqModel } from '../../harness/compress/pq-model.js';
+import { CODEBOOK_FORMAT, codebookHash, decodePqModel, isPqLayer, packIndices, pqFileJson, rowShape, validatePqModel } from '../../harness/compress/pq-model.js';
 import type { Codebook, PqModel } from '../../harness/compress/pq-model.js';
-import { generateFirmwareSources } from '../../harness/modeltools/codegen.js';
+import { generateFirmwareSources, modelScratchBytes, pqTableD } from '../../harness/modeltools/codegen.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
@@ -47,6 +49,66 @@ function tinyModel(seed: number): Int8Model {
       { op: 'dense', in_features: 16, out_features: 5, in_zp: 0, out_zp: 2, act_min: -128, act_max: 127, weights: arr(80, -127, 127), bias: arr(5, -300, 300), ...req(5) },
     ],
   } as Int8Model;
+}
+
+/** Seeded model whose pq layers take both kernel paths of SPEC section 4 with the zoo's default books:
+ * conv3x3 (ic 1, int8) -> conv3x3 16ch (kxk_fine d=2, table path) -> conv3x3/2 24ch (kxk d=4, table
+ * path) -> conv1x1 2ch (fc_fine d=2, 300 index reads < 512: direct path) -> dense (fc_fine d=2). */
+function tableModel(seed: number): Int8Model {
+  let s = seed;
+  const r = (lo: number, hi: number) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return lo + ((s >>> 8) % (hi - lo + 1));
+  };
+  const arr = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => r(lo, hi));
+  const req = (n: number, sh: number) => ({ multiplier: arr(n, 16384, 32767), shift: arr(n, sh - 1, sh + 1) });
+  const conv = (ih: number, iw: number, ic: number, oc: number, k: number, st: number, inZp: number, outZp: number, sh: number) => ({
+    op: 'conv2d' as const, in_shape: [ih, iw, ic] as [number, number, number], out_shape: [Math.ceil(ih / st), Math.ceil(iw / st), oc] as [number, number, number],
+    kh: k, kw: k, stride_h: st, stride_w: st, pad_top: k >> 1, pad_left: k >> 1, in_zp: inZp, out_zp: outZp, act_min: outZp, act_max: 127,
+    weights: arr(oc * k * k * ic, -127, 127), bias: arr(oc, -3000, 3000), ...req(oc, sh),
+  });
+  return {
+    format: 'yono-int8/1', name: 'table_pq', dataset: 'synthetic', classes: 5,
+    input: { shape: [10, 10, 1], scale: 0.02, zero_point: -3 }, output: { scale: 0.1, zero_point: 2 },
+    layers: [
+      conv(10, 10, 1, 8, 3, 1, -3, -128, 21),
+      conv(10, 10, 8, 16, 3, 1, -128, -100, 25),
+      conv(10, 10, 16, 24, 3, 2, -100, -128, 26),
+      conv(5, 5, 24, 2, 1, 1, -128, -120, 24),
+      { op: 'dense', in_features: 50, out_features: 5, in_zp: -120, out_zp: 2, act_min: -128, act_max: 127, weights: arr(250, -127, 127), bias: arr(5, -900, 900), ...req(5, 23) },
+    ],
+  } as Int8Model;
+}
+
+/** Compiles the generated sources of `valid` with the firmware kernels natively (plain C, then the
+ * emulated DSP path) and runs `inputs` through model 0; returns each build's output lines. The
+ * program first prints YONO_SCRATCH_BYTES, the largest yono_layer_scratch_bytes (4-aligned) and the
+ * number of layers yono_pq_table_d sends to the table path. */
+function runGenerated(valid: PqModel, inputs: Int8Array[], classes: number): { defs: string; lines: string[] }[] {
+  const dir = mkdtempSync(join(tmpdir(), 'yono-pq-'));
+  try {
+    generateFirmwareSources([valid], dir);
+    const main = join(dir, 'main.c');
+    const n = inputs[0].length;
+    writeFileSync(
+      main,
+      `#include <stdio.h>\n#include "models.h"\n` +
+        `int main(void){const yono_model_t*m=&yono_models[0];uint32_t mx=0,tab=0;for(uint32_t i=0;i<m->n_layers;i++){uint32_t b=(yono_layer_scratch_bytes(&m->layers[i])+3u)&~3u;if(b>mx)mx=b;if(yono_pq_table_d(&m->layers[i]))tab++;}\n` +
+        `printf("scratch %u %u table %u\\n",(unsigned)YONO_SCRATCH_BYTES,(unsigned)mx,(unsigned)tab);\n` +
+        `int8_t x[${n}];int v;for(;;){for(int i=0;i<${n};i++){if(scanf("%d",&v)!=1)return 0;x[i]=(int8_t)v;}\n` +
+        `const int8_t*y=yono_model_run(m,x);for(int i=0;i<${classes};i++)printf("%d ",y[i]);printf("\\n");}}\n`,
+    );
+    const kernels = readdirSync(join(ROOT, 'firmware', 'kernels')).filter((f) => f.endsWith('.c')).map((f) => join(ROOT, 'firmware', 'kernels', f));
+    return [[], ['-DYONO_EMULATE_DSP']].map((defs) => {
+      const exe = join(dir, `t${defs.length}`);
+      execFileSync('gcc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', ...defs, `-I${join(ROOT, 'firmware', 'kernels')}`, `-I${join(ROOT, 'firmware', 'runtime')}`, `-I${dir}`,
+        ...kernels, join(ROOT, 'firmware', 'runtime', 'interp.c'), join(dir, 'models.c'), main, '-o', exe]);
+      const got = execFileSync(exe, [], { input: inputs.map((x) => Array.from(x).join(' ')).join('\n'), encoding: 'utf8' }).trim();
+      return { defs: defs.join(' ') || 'plain C', lines: got.split('\n').map((l) => l.trim()) };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('pq (YONO shared codebooks)', () => {
@@ -90,6 +152,44 @@ describe('pq (YONO shared codebooks)', () => {
       else expect(x.book).to.equal(x.pq);
     });
     expect(c.some((x) => x.book?.endsWith('_fine'))).to.equal(true);
+  });
+
+  it('sensitivity heuristic: moves the layers with the most loss removed per byte, within the bytes left', () => {
+    const cands: ProtectCandidate[] = [
+      // a small last layer: 30 points for 180 B
+      { model: 'a', layer: 6, options: [{ level: 'assigned', bytes: 60, loss: 0.3 }, { level: 'int8', bytes: 240, loss: 0 }] },
+      // a big layer: the fine codebook buys 5 points for 320 B, int8 the last 2 for 1920 B more
+      { model: 'b', layer: 2, options: [{ level: 'assigned', bytes: 320, loss: 0.07 }, { level: 'fine', bytes: 640, loss: 0.02 }, { level: 'int8', bytes: 2560, loss: 0 }] },
+      // insensitive: never moved (gain below min_gain)
+      { model: 'b', layer: 0, options: [{ level: 'assigned', bytes: 128, loss: 0.005 }, { level: 'int8', bytes: 480, loss: 0 }] },
+    ];
+    const p = planProtection(cands, 600, 0.01);
+    expect(p.moves.map((m) => `${m.model}:${m.layer}:${m.level}`)).to.deep.equal(['a:6:int8', 'b:2:fine']);
+    expect(p.spent).to.equal(500);
+    expect(p.levels).to.deep.equal({ a: { '6': 'int8' }, b: { '2': 'fine' } });
+    // less room: the best rate that still fits
+    expect(planProtection(cands, 400, 0.01).moves.map((m) => m.layer)).to.deep.equal([6]);
+    expect(planProtection(cands, 100, 0.01).moves).to.deep.equal([]);
+    // a protected layer is kept int8 or sent to the fine codebook by chooseLayers, with the reason
+    const o = { ...DEFAULT_PQ_OPTIONS, fineBelow: 0, layers: { tiny_pq: { '1': 'fine' as const, '3': 'int8' as const } } };
+    const c = chooseLayers(tinyModel(1), o);
+    expect(c[1].book).to.equal('kxk_fine');
+    expect(c[3].pq).to.equal(null);
+    expect(c[3].reason).to.match(/sensitivity heuristic/);
+  });
+
+  it('carves the fine-tuning validation set from the train split (seeded, disjoint), all of it when small', () => {
+    const o = { valFraction: 0.1, valMax: 50, valMinTrain: 100, seed: 7 };
+    const a = splitValidation(1000, o);
+    expect(a.val.length).to.equal(50);
+    expect(a.fit.length).to.equal(950);
+    expect(a.heldOut).to.equal(true);
+    const inVal = new Set(a.val);
+    expect(Array.from(a.fit).some((i) => inVal.has(i))).to.equal(false);
+    expect(Array.from(splitValidation(1000, o).val)).to.deep.equal(Array.from(a.val));
+    const small = splitValidation(60, o);
+    expect(small.heldOut).to.equal(false);
+    expect(small.val.length).to.equal(60);
   });
 
   it('rejects a layer whose codebook hash does not match, naming the field', () => {
@@ -138,6 +238,33 @@ describe('pq (YONO shared codebooks)', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('table path (4-bit d=2 and d=4) from generated code equals the host reference; scratch sized as the kernels need', function () {
+    this.timeout(60000);
+    try {
+      execFileSync('gcc', ['--version'], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    const m = tableModel(11);
+    const o = { ...DEFAULT_PQ_OPTIONS, pqFirst: false, protectRatio: 1e9 };
+    const { pq } = compressModel(m, learnCodebooks([m], o), o);
+    const valid: PqModel = validatePqModel(JSON.parse(JSON.stringify(pqFileJson(pq))), 'table', pq.codebooks);
+    const books = valid.layers.map((l) => (isPqLayer(l) ? valid.codebooks[l.codebook.id] : undefined));
+    expect(valid.layers.map((l, i) => (isPqLayer(l) ? `${l.op}/d${books[i]!.d}/${books[i]!.index_bits}` : l.op))).to.deep.equal([
+      'conv2d', 'conv2d_pq/d2/4', 'conv2d_pq/d4/4', 'conv2d_pq/d2/4', 'dense_pq/d2/4',
+    ]);
+    // the rule (SPEC 4), as the generator applies it: both 3x3 pq layers on the table path, the 1x1 one not
+    expect(valid.layers.map((l, i) => (isPqLayer(l) ? pqTableD(l, books[i]!) : 0))).to.deep.equal([0, 2, 4, 0, 0]);
+    const inputs = Array.from({ length: 30 }, (_, k) => Int8Array.from({ length: 100 }, (_, i) => (((i + 3) * (k + 5) * 37) % 256) - 128));
+    const want = inputs.map((x) => Array.from(runInt8(decodePqModel(valid), x)).join(' '));
+    expect(new Set(want).size, 'the logits vary with the input (no saturated model)').to.be.greaterThan(5);
+    for (const { defs, lines } of runGenerated(valid, inputs, 5)) {
+      const scratch = modelScratchBytes(valid);
+      expect(lines[0], defs).to.equal(`scratch ${scratch} ${scratch} table 2`);
+      expect(lines.slice(1).join('\n'), defs).to.equal(want.join('\n'));
     }
   });
 });
