@@ -15,6 +15,8 @@ import type { ExperimentContext } from './context.js';
 import { tickModel, type FigureSource } from './latency.js';
 
 export const INTERNAL_FLASH = 'internal-flash';
+/** Time a measured channel's instrument gets to start streaming before the action runs, and to deliver the last samples after it, ms. */
+export const MEASURED_CAPTURE_LEAD_MS = 100;
 
 export interface MeasureChannel {
   /** `internal-flash` or the storage model's name */
@@ -80,10 +82,18 @@ export async function closeChannels(channels: MeasureChannel[]): Promise<void> {
 /** Runs `action` with every channel's monitor capturing; returns each channel's marked windows. */
 export async function measure<T>(channels: MeasureChannel[], action: () => Promise<T>): Promise<{ result: T; windows: (WindowEnergy[] | undefined)[]; captures: (Capture | undefined)[] }> {
   for (const c of channels) await c.monitor?.startCapture();
+  // A real instrument's startCapture() returns once its start command is written (the PPK2 does
+  // not acknowledge 0x06), before the first sample is taken: a marker region the device opens
+  // sooner is lost, and the capture holds one window fewer. Give the stream a lead (the emulated
+  // model builds its timeline from the replies and needs none).
+  if (channels.some((c) => c.monitor && c.source === 'measured')) await new Promise((r) => setTimeout(r, MEASURED_CAPTURE_LEAD_MS));
   let result: T;
   let captures: (Capture | undefined)[] = [];
   try {
     result = await action();
+    // the samples of the last region are still on their way (instrument buffer, USB) when the
+    // device's reply arrives; the drivers' stop only drains a short quiet period after it
+    if (channels.some((c) => c.monitor && c.source === 'measured')) await new Promise((r) => setTimeout(r, MEASURED_CAPTURE_LEAD_MS));
   } finally {
     // always stop, so an error in the action leaves no instrument streaming
     captures = await Promise.all(channels.map((c) => c.monitor?.stopCapture()));

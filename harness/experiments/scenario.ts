@@ -147,8 +147,10 @@ export async function runScenario(ctx: ExperimentContext, options: ScenarioOptio
         const cap = captures[ci];
         let switchMJ: number | '' = '';
         let inferMJ: number | '' = '';
-        if (w && cap && w.length === (switching ? 2 : 1) && w.every((x) => !x.broken)) {
-          switchMJ = switching ? w[0].energy_j * 1e3 : 0;
+        // a switch shorter than one sample of the instrument (an in-memory pointer change) leaves
+        // no window of its own: its energy is below the instrument's resolution, counted as 0
+        if (w && cap && w.length >= 1 && w.length <= (switching ? 2 : 1) && w.every((x) => !x.broken)) {
+          switchMJ = w.length === 2 ? w[0].energy_j * 1e3 : 0;
           inferMJ = w[w.length - 1].energy_j * 1e3;
           // one window per event: the event's whole energy, for the energy.csv statistics
           eventBags[ci].add([{ ...w[0], end: w[w.length - 1].end, energy_j: w.reduce((a, x) => a + x.energy_j, 0), duration_s: w.reduce((a, x) => a + x.duration_s, 0), resolution_j: w.reduce((a, x) => a + x.resolution_j, 0) }], cap);

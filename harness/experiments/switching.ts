@@ -154,8 +154,12 @@ export async function runSwitching(ctx: ExperimentContext, options: SwitchingOpt
       const readyE = spread(readyBags[k], c.source, repeat);
       // first inference after the switch = the switch (per switch) + the inference window
       const infE = spread(firstInfBags[k], c.source, 1);
-      const firstMed = typeof readyE.med === 'number' && typeof infE.med === 'number' ? readyE.med + infE.med : '';
-      const firstVals = readyBags[k].windows.map((w, i) => (w.energy_j * 1e3) / repeat + (firstInfBags[k].windows[i]?.energy_j ?? NaN) * 1e3);
+      // per repetition: its switch (per switch) + its inference; a rep with a broken window is left out
+      const firstVals = readyBags[k].windows
+        .map((w, i) => ({ w, inf: firstInfBags[k].windows[i] }))
+        .filter(({ w, inf }) => inf !== undefined && !w.broken && !inf.broken)
+        .map(({ w, inf }) => (w.energy_j * 1e3) / repeat + inf.energy_j * 1e3);
+      const firstMed = typeof readyE.med === 'number' && typeof infE.med === 'number' && firstVals.length > 0 ? readyE.med + infE.med : '';
       const ref = options.reference?.find((x) => x.from_model === from.name && x.to_model === to.name);
       const row: SwitchRow = {
         ...ctx.provenance((data.get(to.name) as SplitData).sha256),

@@ -72,6 +72,10 @@ export function windowEnergies(capture: Capture): WindowEnergy[] {
     for (const s of capture.loss_spans) {
       // a loss whose position is unknown may have hit this window
       if (!s.exact && s.start < w.end && s.end > w.start) lost += s.lost;
+      // with a level marker, a loss ending where the window starts may have swallowed its rise
+      // edge and first samples: the window then looks whole but starts late (found with the
+      // device-driven PPK2 simulator, test/integration/board-energy.test.ts)
+      if (s.exact && capture.marker_mode === 'level' && s.end === w.start) lost += s.lost;
     }
     const n = w.end - w.start;
     const duration = n * dt;

@@ -99,6 +99,11 @@ export interface Ppk2Options {
   stallMs?: number;
 }
 
+/** Samples a capture has received so far (0 before one starts). */
+function b0(builder: { received: number } | undefined): number {
+  return builder?.received ?? 0;
+}
+
 export class Ppk2Monitor implements PowerMonitor {
   readonly instrument = 'ppk2';
   readonly description: string;
@@ -175,10 +180,17 @@ export class Ppk2Monitor implements PowerMonitor {
       supply_v: this.vddV,
       marker_mode: 'level',
     });
+    // bytes still in flight from an earlier stream belong to no capture: let them pass first
+    this.capturing = false;
+    await this.io.waitQuiet(30, 500);
     this.rest = Buffer.alloc(0);
     this.expected = undefined;
     this.capturing = true;
     await this.io.write(Buffer.from([PPK2.AVERAGE_START]), 'average start (0x06)');
+    // 0x06 has no acknowledgement: the capture has begun when the first word is here (a marked
+    // region started before that would be missing). A silent instrument is reported at stop.
+    const until = Date.now() + (this.options.stallMs ?? 500);
+    while (b0(this.builder) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
   }
 
   async stopCapture(): Promise<Capture> {
@@ -187,7 +199,8 @@ export class Ppk2Monitor implements PowerMonitor {
     const stallMs = this.options.stallMs ?? 500;
     const stalled = Date.now() - this.io.lastRx > stallMs;
     await this.io.write(Buffer.from([PPK2.AVERAGE_STOP]), 'average stop (0x07)');
-    await this.io.waitQuiet(30, 500);
+    // the stream's tail (words sampled before the stop) may trail by tens of ms on a busy host
+    await this.io.waitQuiet(100, 2000);
     this.capturing = false;
     this.builder = undefined;
     if (b.received === 0) throw this.io.silentError('samples', stallMs);

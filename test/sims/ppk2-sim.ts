@@ -1,10 +1,13 @@
 /**
  * A PPK2 that speaks the binary protocol byte for byte: answers 0x19 with a calibration block
  * ending in END, takes 0x11/0x0d/0x0c, and on 0x06 streams 4-byte little-endian words (ADC,
- * range, rolling counter, logic inputs) of a known waveform until 0x07. It can drop words
- * (the counter still advances, as on a real USB loss), stop streaming, or never answer.
+ * range, rolling counter, logic inputs) until 0x07: either a known waveform, or (option
+ * `device`) what a board running the real firmware draws, region by region as the device
+ * reports its activity (see device-drive.ts). It can drop words (the counter still advances, as
+ * on a real USB loss), stop streaming, or never answer.
  */
 import { PPK2, encodeWord, type Ppk2Calibration } from '../../harness/power/ppk2.js';
+import type { DeviceDrive } from './device-drive.js';
 import type { Waveform } from './waveform.js';
 import { SimPort, delay } from './sim-port.js';
 
@@ -37,8 +40,24 @@ export function encodeCurrent(cal: Ppk2Calibration, amps: number, vddV: number):
   return { range: 4, adc: 16383 };
 }
 
+/**
+ * One word as the PPK2 sends it: the current auto-ranged and quantised, the rolling counter of
+ * sample `index`, the marker on logic input `markerBit`; D3 is held high (unless it carries the
+ * marker) to prove the driver masks the marker bit out of the logic byte.
+ */
+export function simWord(amps: number, marker: boolean, index: number, markerBit: number, vddV: number): number {
+  const { range, adc } = encodeCurrent(SIM_CAL, amps, vddV);
+  const logic = (marker ? 1 << markerBit : 0) | (markerBit === 3 ? 0 : 1 << 3);
+  return encodeWord({ adc, range, counter: index % PPK2.COUNTER_MOD, logic });
+}
+
 export interface Ppk2SimOptions {
-  waveform: Waveform;
+  /** the prerecorded waveform (or `device`) */
+  waveform?: Waveform;
+  /** play what the device does instead of a waveform */
+  device?: DeviceDrive;
+  /** device mode: idle words streamed every 5 ms between activities (default 20; the real 100 kS/s is not needed) */
+  idleWords?: number;
   /** logic input carrying the marker */
   markerBit?: number;
   /** waveform sample indices where `count` words are dropped */
@@ -58,6 +77,7 @@ export class Ppk2Sim {
   private donePlaying!: () => void;
   private streaming = false;
   private pending = Buffer.alloc(0);
+  private idleTimer?: NodeJS.Timeout;
   private readonly port: SimPort;
 
   constructor(path: string, private readonly options: Ppk2SimOptions) {
@@ -70,8 +90,15 @@ export class Ppk2Sim {
   }
 
   close(): Promise<void> {
-    this.streaming = false;
+    this.stopStreaming();
     return this.port.close();
+  }
+
+  private stopStreaming(): void {
+    this.streaming = false;
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    this.options.device?.disarm();
   }
 
   private onBytes(chunk: Buffer): void {
@@ -98,21 +125,48 @@ export class Ppk2Sim {
         this.vddMv = (cmd[1] << 8) | cmd[2];
         break;
       case PPK2.AVERAGE_START:
-        if (!this.streaming) void this.stream();
+        if (this.streaming) break;
+        if (this.options.device) this.streamDevice(this.options.device);
+        else void this.stream();
         break;
       case PPK2.AVERAGE_STOP:
-        this.streaming = false;
+        this.stopStreaming();
         break;
     }
   }
 
+  /** Device mode: idle words on a timer, each reported region's words the moment it is reported. */
+  private streamDevice(device: DeviceDrive): void {
+    this.streaming = true;
+    const { markerBit = 0, idleWords = 20 } = this.options;
+    const vddV = this.vddMv / 1000;
+    let i = 0;
+    let inFlight = 0;
+    device.arm(PPK2.SAMPLE_HZ, vddV, (b) => {
+      const buf = Buffer.alloc(b.current_a.length * 4);
+      let k = 0;
+      for (let j = 0; j < b.current_a.length; j++, i++) {
+        if (b.drop[j]) continue; // the counter advances over the lost words
+        buf.writeUInt32LE(simWord(b.current_a[j], b.marker[j] === 1, i, markerBit, vddV), 4 * k++);
+      }
+      // written in the order the samples were made (the port queues writes)
+      if (k > 0) {
+        inFlight++;
+        void this.port.write(buf.subarray(0, 4 * k)).then(() => inFlight--);
+      }
+    });
+    // idle only once the previous words have left: a loaded host must not pile up a backlog
+    this.idleTimer = setInterval(() => inFlight === 0 && device.idle(idleWords), 5);
+  }
+
   private async stream(): Promise<void> {
     this.streaming = true;
-    const { waveform: w, markerBit = 0, drops = [], chunk = 1000, stallAfter = Infinity } = this.options;
+    const { markerBit = 0, drops = [], chunk = 1000, stallAfter = Infinity } = this.options;
+    const w = this.options.waveform;
+    if (!w) throw new Error('Ppk2Sim: neither waveform nor device given');
     const vddV = this.vddMv / 1000;
     const dropped = new Uint8Array(w.current_a.length);
     for (const d of drops) dropped.fill(1, d.at, d.at + d.count);
-    const idle = encodeCurrent(SIM_CAL, w.spec.idle_a, vddV);
     let i = 0;
     let sent = 0;
     while (this.streaming) {
@@ -122,10 +176,7 @@ export class Ppk2Sim {
         if (i < w.current_a.length && dropped[i]) continue;
         if (sent >= stallAfter) break;
         const inWave = i < w.current_a.length;
-        const { range, adc } = inWave ? encodeCurrent(SIM_CAL, w.current_a[i], vddV) : idle;
-        // D3 is held high to prove the driver masks the marker bit out of the logic byte
-        const logic = (inWave && w.marker[i] ? 1 << markerBit : 0) | (markerBit === 3 ? 0 : 1 << 3);
-        buf.writeUInt32LE(encodeWord({ adc, range, counter: i % PPK2.COUNTER_MOD, logic }), k * 4);
+        buf.writeUInt32LE(simWord(inWave ? w.current_a[i] : w.spec.idle_a, inWave && w.marker[i] === 1, i, markerBit, vddV), k * 4);
         k++;
         sent++;
       }
