@@ -9,6 +9,7 @@ import type { ExperimentContext } from './experiments/context.js';
 import { runLatency, type LatencyRow } from './experiments/latency.js';
 import { buildFirmware } from './firmware/build.js';
 import { readBoard } from './firmware/board.js';
+import { markerStyle } from './power/factory.js';
 import { CsvTable } from './reports/csv.js';
 import { createRunFolder } from './reports/run-folder.js';
 import { summarize, summarizeCompression } from './reports/summary.js';
@@ -124,7 +125,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     // experiments run the host reference on the int8 model a pq model decodes to (bit-exact twin)
     const models = deploy.map((m) => (isPqModel(m) ? decodePqModel(m) : m));
     for (const dataset of new Set(models.map((m) => m.dataset))) ensurePrepared(dataset);
-    const firmware = buildFirmware(rig.board, deploy, { log: log.info, variant: v });
+    const firmware = buildFirmware(rig.board, deploy, { log: log.info, variant: v, marker: markerStyle(rig) });
     const mem = firmware.memory;
     log.info(
       `${v} firmware ${firmware.buildHash}${firmware.cached ? ' (cached)' : ''}: flash ${mem.flashBytes} / ${mem.flashBudget} B (${pct(mem.flashBytes, mem.flashBudget)}), ` +

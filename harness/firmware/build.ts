@@ -34,6 +34,13 @@ export interface FirmwareBuild {
   extImage?: ExtImage;
 }
 
+/**
+ * How the firmware drives the power monitor's GPIO marker: `level` = high during each measured
+ * region (PPK2, INA226 bridge); `pulse` = idle high, a low pulse at each region boundary (the
+ * LPM01A reports falling edges only, MLPerf Tiny's convention). boards/stm32-common/stm32-marker.h
+ */
+export type MarkerStyle = 'level' | 'pulse';
+
 export interface ExtImage {
   file: string;
   bytes: number;
@@ -63,7 +70,7 @@ export function measureElf(elf: string): { flashBytes: number; ramBytes: number 
 export function buildFirmware(
   boardName: string,
   models: DeployModel[],
-  options: { log?: (line: string) => void; variant?: Variant } = {},
+  options: { log?: (line: string) => void; variant?: Variant; marker?: MarkerStyle } = {},
 ): FirmwareBuild {
   const log = options.log ?? (() => undefined);
   requireTools(['make', 'arm-none-eabi-gcc', 'arm-none-eabi-size']);
@@ -80,7 +87,8 @@ export function buildFirmware(
     fs.rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  const buildHash = computeBuildHash(boardName, gen.inputsHash);
+  const marker = options.marker ?? 'level';
+  const buildHash = computeBuildHash(boardName, marker === 'level' ? gen.inputsHash : `${gen.inputsHash}\nmarker ${marker}`);
   const out = path.join(FIRMWARE_DIR, 'build', `${boardName}-${buildHash}`);
   const elf = path.join(out, 'firmware.elf');
   const modelsInfo = gen.perModel.map((m) => ({ name: m.name, hash: m.hash }));
@@ -97,7 +105,7 @@ export function buildFirmware(
   const genDir = path.join(out, 'generated');
   fs.renameSync(staging, genDir);
   log(`building firmware ${buildHash} for ${boardName} (${models.map((m) => m.name).join(', ')})`);
-  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `-j2`], {
+  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `MARKER=${marker}`, `-j2`], {
     encoding: 'utf8',
   });
   if (make.status !== 0) {

@@ -1,6 +1,7 @@
 /** The power monitor a rig's `power` block names (undefined when it has none or `kind: none`). */
 import type { PowerMonitor, PowerMonitorConfig } from '../capabilities/power-monitor.js';
 import type { Rig } from '../rig/rig.js';
+import type { MarkerStyle } from '../firmware/build.js';
 import { findPortByUsbSerial, listSerialPorts, type SerialPortInfo } from '../discovery/serial-ports.js';
 import { HilError } from '../util/errors.js';
 import { findStorage } from '../estimate/storage-model.js';
@@ -74,4 +75,9 @@ export function powerConfig(rig: Rig): PowerMonitorConfig | undefined {
   }
   if (p.voltage_mv === undefined) throw new HilError('required for a power instrument', `${rig.name}: power.voltage_mv`);
   return { voltage_mv: p.voltage_mv, sample_hz: p.sample_hz, marker: p.marker };
+}
+
+/** The marker style the rig's instrument needs from the firmware (see MarkerStyle). */
+export function markerStyle(rig: Pick<Rig, 'power'>): MarkerStyle {
+  return rig.power?.kind === 'lpm01a' ? 'pulse' : 'level';
 }

@@ -12,8 +12,8 @@
  *
  * The marker is MLPerf Tiny's: the LPM01A reports one edge kind (falling, as configured), so each
  * event is a timestamp and the measured regions lie between the 1st and 2nd, 3rd and 4th event
- * (Capture.marker_mode = 'timestamps'). The firmware must pulse the marker low at the start and
- * at the end of each measured region on an LPM01A rig.
+ * (Capture.marker_mode = 'timestamps'). For an LPM01A rig the harness builds the firmware with
+ * MARKER=pulse (markerStyle() in factory.ts): a low pulse at the start and at the end of each region.
  *
  * Loss: the stream has no sequence numbers. At each TimeStamp line the samples received are
  * compared with time x rate; a deficit is a loss somewhere since the previous TimeStamp (an

@@ -4,6 +4,7 @@
  * F405 needs and are ignored by QEMU. */
 #include "board.h"
 #include "stm32-gpio.h"
+#include "stm32-marker.h"
 #include "stm32-usart.h"
 #include "stm32f4.h"
 #include "timer.h"
@@ -17,12 +18,12 @@ void board_init(void)
     RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
     gpio_mode(GPIOA_BASE, 9u, GPIO_MODE_AF, 7u);  /* USART1_TX */
     gpio_mode(GPIOA_BASE, 10u, GPIO_MODE_AF, 7u); /* USART1_RX */
-    gpio_mode(GPIOA_BASE, MARKER_PIN, GPIO_MODE_OUTPUT, 0u);
+    stm32_marker_init(GPIOA_BASE, MARKER_PIN);
     usart_v1_init(USART1_BASE, (APB2_HZ + 57600u) / 115200u);
     timer_init();
 }
 
 void board_putc(uint8_t c) { usart_v1_putc(USART1_BASE, c); }
 uint8_t board_getc(void) { return usart_v1_getc(USART1_BASE); }
-void board_marker_on(void) { gpio_set(GPIOA_BASE, MARKER_PIN); }
-void board_marker_off(void) { gpio_clear(GPIOA_BASE, MARKER_PIN); }
+void board_marker_on(void) { stm32_marker(GPIOA_BASE, MARKER_PIN, 1); }
+void board_marker_off(void) { stm32_marker(GPIOA_BASE, MARKER_PIN, 0); }

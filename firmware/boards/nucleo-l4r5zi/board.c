@@ -2,6 +2,7 @@
  * port (PG7 TX, PG8 RX, port G powered from VDDIO2), GPIO marker on PF13 (Arduino D7), DWT. */
 #include "board.h"
 #include "stm32-gpio.h"
+#include "stm32-marker.h"
 #include "stm32-usart.h"
 #include "stm32l4.h"
 #include "timer.h"
@@ -45,7 +46,7 @@ void board_init(void)
     RCC_APB1ENR2 |= RCC_APB1ENR2_LPUART1EN; /* kernel clock: PCLK1 (CCIPR reset value) */
     gpio_mode(GPIO_BASE(PORT_G), 7u, GPIO_MODE_AF, 8u); /* LPUART1_TX */
     gpio_mode(GPIO_BASE(PORT_G), 8u, GPIO_MODE_AF, 8u); /* LPUART1_RX */
-    gpio_mode(MARKER_PORT, MARKER_PIN, GPIO_MODE_OUTPUT, 0u);
+    stm32_marker_init(MARKER_PORT, MARKER_PIN);
     /* LPUART: BRR = 256 * f / baud (= 266667 at 120 MHz, 115200 Bd) */
     usart_v2_init(LPUART1_BASE, (uint32_t)((256ull * HCLK_HZ + 57600u) / 115200u));
     timer_init();
@@ -53,5 +54,5 @@ void board_init(void)
 
 void board_putc(uint8_t c) { usart_v2_putc(LPUART1_BASE, c); }
 uint8_t board_getc(void) { return usart_v2_getc(LPUART1_BASE); }
-void board_marker_on(void) { gpio_set(MARKER_PORT, MARKER_PIN); }
-void board_marker_off(void) { gpio_clear(MARKER_PORT, MARKER_PIN); }
+void board_marker_on(void) { stm32_marker(MARKER_PORT, MARKER_PIN, 1); }
+void board_marker_off(void) { stm32_marker(MARKER_PORT, MARKER_PIN, 0); }

@@ -2,6 +2,7 @@
  * ST-Link virtual COM port (PA9 TX, PB7 RX), GPIO marker on PI3 (Arduino D7), DWT timer. */
 #include "board.h"
 #include "stm32-gpio.h"
+#include "stm32-marker.h"
 #include "stm32-usart.h"
 #include "stm32f7.h"
 #include "timer.h"
@@ -68,12 +69,12 @@ void board_init(void)
     gpio_mode(GPIO_BASE(PORT_A), 9u, GPIO_MODE_AF, 7u); /* USART1_TX */
     gpio_mode(GPIO_BASE(PORT_B), 7u, GPIO_MODE_AF, 7u); /* USART1_RX */
     gpio_pullup(GPIO_BASE(PORT_B), 7u);
-    gpio_mode(MARKER_PORT, MARKER_PIN, GPIO_MODE_OUTPUT, 0u);
+    stm32_marker_init(MARKER_PORT, MARKER_PIN);
     usart_v2_init(USART1_BASE, (APB2_HZ + 57600u) / 115200u);
     timer_init();
 }
 
 void board_putc(uint8_t c) { usart_v2_putc(USART1_BASE, c); }
 uint8_t board_getc(void) { return usart_v2_getc(USART1_BASE); }
-void board_marker_on(void) { gpio_set(MARKER_PORT, MARKER_PIN); }
-void board_marker_off(void) { gpio_clear(MARKER_PORT, MARKER_PIN); }
+void board_marker_on(void) { stm32_marker(MARKER_PORT, MARKER_PIN, 1); }
+void board_marker_off(void) { stm32_marker(MARKER_PORT, MARKER_PIN, 0); }
