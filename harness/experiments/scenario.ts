@@ -13,6 +13,7 @@ import { measure, WindowBag, type MeasureChannel } from './channels.js';
 import type { FigureSource } from './latency.js';
 import type { EnergyResultRow } from './switching.js';
 import { predictInt8 } from '../reference/int8.js';
+import { Rng } from '../modeltools/nn/prng.js';
 
 export interface ScheduledEvent {
   model: string;
@@ -25,16 +26,10 @@ export interface Schedule {
   events: ScheduledEvent[];
 }
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; the schedule must not depend on Math.random. */
+/** Uniform [0, 1) stream of the seed (the project's one PRNG, mulberry32): the schedule must not depend on Math.random. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Round robin and seeded random schedules of `events` events; samples advance per model. */

@@ -3,6 +3,7 @@
  * current bracketed by the marker, with seeded Gaussian noise. Defined per sample on the
  * instrument's grid (what any instrument reports), plus the nominal continuous-time figures.
  */
+import { Rng } from '../../harness/modeltools/nn/prng.js';
 export interface WaveformSpec {
   sample_hz: number;
   idle_a: number;
@@ -34,16 +35,10 @@ export interface Waveform {
   regions: { start: number; end: number }[];
 }
 
-/** mulberry32: small, seeded, good enough for test noise */
+/** the project's seeded PRNG (mulberry32) as a function */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 export function makeWaveform(spec: WaveformSpec): Waveform {
