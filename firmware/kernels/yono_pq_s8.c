@@ -221,7 +221,9 @@ static void pq_outputs(const yono_layer_t *l, const int8_t *x, uint32_t row, int
     }
 }
 
-/* im2col of one output pixel, padding = in_zp (contributes (in_zp - in_zp) * w = 0). */
+/* im2col of one output pixel, padding = in_zp (contributes (in_zp - in_zp) * w = 0). The same as
+ * conv2d's gather_window and kept as a private copy on purpose: sharing it (an inline header, tried
+ * 2026-11-22) changed GCC's register allocation in these hot loops and cost up to 9 % instructions. */
 static void pq_gather(const yono_layer_t *l, const int8_t *in, int32_t iy0, int32_t ix0, int8_t *col)
 {
     const int32_t ih = l->in_h, iw = l->in_w, ic = l->in_c;
