@@ -14,6 +14,10 @@
  * event is a timestamp and the measured regions lie between the 1st and 2nd, 3rd and 4th event
  * (Capture.marker_mode = 'timestamps'). For an LPM01A rig the harness builds the firmware with
  * MARKER=pulse (markerStyle() in factory.ts): a low pulse at the start and at the end of each region.
+ * Pairing by order has no way back: one event missed (or one extra) and every later window would
+ * run from a region's end to the next one's start. A capture with an odd number of events therefore
+ * yields no windows (and a note) rather than wrong ones; measure() (experiments/channels.ts) gives
+ * the stream a lead before the device runs and a tail after it, so no region is cut by start/stop.
  *
  * Loss: the stream has no sequence numbers. At each TimeStamp line the samples received are
  * compared with time x rate; a deficit is a loss somewhere since the previous TimeStamp (an
@@ -122,15 +126,25 @@ export class Lpm01aMonitor implements PowerMonitor {
     const b = this.builder;
     if (!b) throw new HilError('stopCapture() without startCapture()', this.description);
     const timeout = this.options.replyTimeoutMs ?? 2000;
+    // the firmware answers "ack stop" and/or "Acquisition completed"; either will do. Listen before
+    // writing: the answer can arrive before the write's drain callback runs (found with the
+    // device-driven simulator, test/integration/board-energy-lpm01a.test.ts), and the stream's
+    // lines push it out of the port's short backlog
+    const ended = this.io.waitForLine((l) => /^ack\s+stop\b/i.test(strip(l)) || /acquisition completed/i.test(l), timeout, 'end of acquisition');
+    ended.catch(() => undefined); // awaited below; a failed write must not leave it unhandled
     await this.io.write('stop\n', 'stop');
-    // the firmware answers "ack stop" and/or "Acquisition completed"; either will do
-    await this.io.waitForLine((l) => /^ack\s+stop\b/i.test(strip(l)) || /acquisition completed/i.test(l), timeout, 'end of acquisition');
+    await ended;
     await this.io.waitQuiet(20, 200);
     this.capturing = false;
     this.builder = undefined;
     if (this.malformed > 0) b.notes.push(`${this.malformed} malformed stream lines (garbled samples counted as lost, other lines ignored)`);
     if (b.received === 0) throw this.io.silentError('samples', timeout);
-    return b.build();
+    const capture = b.build();
+    if (capture.edges.length % 2 === 1) {
+      capture.notes.push(`${capture.edges.length} marker events: an odd count cannot be paired into start/end (an event missed or extra), no window kept`);
+      capture.edges = [];
+    }
+    return capture;
   }
 
   async close(): Promise<void> {
@@ -151,10 +165,11 @@ export class Lpm01aMonitor implements PowerMonitor {
   /** Sends one command and waits for its ack; `error` becomes a HilError with the device's detail. */
   async command(cmd: string, timeoutMs = this.options.replyTimeoutMs ?? 2000): Promise<string> {
     const verb = cmd.split(' ')[0];
+    // listening before writing, as in stopCapture()
+    const answered = this.io.waitForLine((l) => new RegExp(`^(ack|error)\\s+${verb}\\b`, 'i').test(strip(l)), timeoutMs, `ack for "${cmd}"`);
+    answered.catch(() => undefined);
     await this.io.write(`${cmd}\n`, cmd);
-    const answer = strip(
-      await this.io.waitForLine((l) => new RegExp(`^(ack|error)\\s+${verb}\\b`, 'i').test(strip(l)), timeoutMs, `ack for "${cmd}"`),
-    );
+    const answer = strip(await answered);
     if (/^error/i.test(answer)) {
       const detail = await this.io.waitForLine((l) => /error detail/i.test(l), 200, 'error detail', { recent: true }).catch(() => '');
       throw new HilError(`rejected "${cmd}": ${strip(detail).replace(/^error detail:\s*/i, '') || answer}`, this.description);

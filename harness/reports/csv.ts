@@ -20,6 +20,8 @@ export class CsvTable<Row extends object> {
 }
 
 function format(value: unknown): string {
+  // NaN = no usable value (e.g. every window of a capture broken): an empty cell, not "NaN"
+  if (typeof value === 'number' && !Number.isFinite(value)) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
   if (value === undefined || value === null) return '';
   return String(value);

@@ -9,6 +9,11 @@
  *    timer_hz long, at the switch current, its storage_ticks part at switch + storage current.
  * Idle guard samples separate consecutive regions (the marker is low between them on a board).
  *
+ * The marker is given both ways, for either kind of instrument: `marker` is the level per sample
+ * (high inside a region: PPK2, INA226 bridge), `boundaries` the region boundaries in order (an
+ * LPM01A sees a falling edge at each: the firmware's MARKER=pulse). A region shorter than half a
+ * sample has no marked sample but still two boundaries, at the same place.
+ *
  * Pacing is not real time: a region's samples are handed to the instrument the moment its
  * activity is reported; between activities the simulator streams idle samples on a timer, so the
  * driver sees a live stream. Activity reported while the instrument is not streaming is not
@@ -35,11 +40,21 @@ export interface BoardCurrents {
   seed?: number;
 }
 
+/** A region boundary: the marker pulse falls before sample `at` of the block. */
+export interface Boundary {
+  at: number;
+  /** PlayedWindow.n */
+  window: number;
+  edge: 'start' | 'end';
+}
+
 /** Samples for the instrument to encode, in order; `drop[i]` = not sent (lost on the way). */
 export interface SampleBlock {
   current_a: Float64Array;
   marker: Uint8Array;
   drop: Uint8Array;
+  /** region starts and ends, in order (a pulse-marker instrument reports an event at each) */
+  boundaries: Boundary[];
 }
 
 export interface PlayedWindow {
@@ -48,6 +63,8 @@ export interface PlayedWindow {
   /** which capture (arm .. disarm) it was played in, from 0 */
   capture: number;
   kind: 'select' | 'infer';
+  /** index of the region's first sample in its capture, counting every sample played (dropped ones too) */
+  at: number;
   /** samples of the marked region on the instrument's grid */
   samples: number;
   /** length the device's ticks give, s (before rounding to whole samples) */
@@ -87,6 +104,8 @@ export class DeviceDrive {
   captures = 0;
   /** samples played (sent or dropped) in each capture */
   readonly samplesPerCapture: number[] = [];
+  /** indices (as PlayedWindow.at) of the samples dropped in each capture */
+  readonly droppedAt: number[][] = [];
   private sink?: (b: SampleBlock) => void;
   private hz = 0;
   private supplyV = 0;
@@ -111,6 +130,7 @@ export class DeviceDrive {
     this.sink = sink;
     this.captures++;
     this.samplesPerCapture.push(0);
+    this.droppedAt.push([]);
     this.idle(this.options.lead_samples ?? 100);
   }
 
@@ -127,7 +147,9 @@ export class DeviceDrive {
   }
 
   private emit(b: SampleBlock): void {
-    this.samplesPerCapture[this.captures - 1] += b.current_a.length;
+    const c = this.captures - 1;
+    for (let i = 0; i < b.drop.length; i++) if (b.drop[i]) this.droppedAt[c].push(this.samplesPerCapture[c] + i);
+    this.samplesPerCapture[c] += b.current_a.length;
     this.sink?.(b);
   }
 
@@ -182,6 +204,7 @@ export class DeviceDrive {
         n: this.windows.length,
         capture: this.captures - 1,
         kind: r.kind,
+        at: this.samplesPerCapture[this.captures - 1] + start,
         samples: k - start,
         device_s: r.seconds,
         energy_j: charge * this.supplyV,
@@ -190,6 +213,7 @@ export class DeviceDrive {
       };
       this.windows.push(w);
       spans.push({ start, end: k, w });
+      b.boundaries.push({ at: start, window: w.n, edge: 'start' }, { at: k, window: w.n, edge: 'end' });
     }
     for (let i = 0; i < guard; i++) b.current_a[k++] = this.amps(c.idle_a);
     for (const s of spans) {
@@ -209,5 +233,5 @@ export class DeviceDrive {
 }
 
 function block(n: number): SampleBlock {
-  return { current_a: new Float64Array(n), marker: new Uint8Array(n), drop: new Uint8Array(n) };
+  return { current_a: new Float64Array(n), marker: new Uint8Array(n), drop: new Uint8Array(n), boundaries: [] };
 }

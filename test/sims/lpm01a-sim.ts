@@ -4,7 +4,16 @@
  * sample lines ("MMMM-EE"), `TimeStamp: Ns Mms, buff NN%` lines and `event N fal` lines at the
  * marker pulses (MLPerf Tiny convention: a falling edge at the start and at the end of each
  * region). It can drop sample lines, garble lines, go silent after some commands.
+ *
+ * With option `device` it plays what a board running the real firmware draws (device-drive.ts):
+ * idle samples on a timer, each region the device reports the moment it is reported, an
+ * `event <n> fal` line at every region boundary (the firmware's MARKER=pulse: one falling edge at
+ * the start and one at the end of each region, even of a region shorter than one sample) and a
+ * TimeStamp line every `stampEvery` samples of the simulated time base. Samples the drive drops
+ * are simply not sent (the driver finds them at the next TimeStamp); `dropEvents` loses event
+ * lines (a pulse the instrument missed).
  */
+import type { DeviceDrive } from './device-drive.js';
 import type { Waveform } from './waveform.js';
 import { SimPort, delay, lineSplitter } from './sim-port.js';
 
@@ -21,7 +30,14 @@ export function formatAsciiDec(amps: number): string {
 }
 
 export interface Lpm01aSimOptions {
-  waveform: Waveform;
+  /** the prerecorded waveform (or `device`) */
+  waveform?: Waveform;
+  /** play what the device does instead of a waveform */
+  device?: DeviceDrive;
+  /** device mode: event lines not sent, by played window (PlayedWindow.n) and boundary */
+  dropEvents?: { window: number; edge: 'start' | 'end' }[];
+  /** device mode: idle samples streamed every 5 ms between activities (default: 5 ms worth at the rate) */
+  idleSamples?: number;
   /** waveform sample indices whose lines are not sent */
   drops?: number[];
   /** waveform sample indices whose line arrives truncated ("6409-0") */
@@ -44,6 +60,8 @@ export class Lpm01aSim {
   played: Promise<void>;
   private donePlaying!: () => void;
   private streaming = false;
+  private idleTimer?: NodeJS.Timeout;
+  private voltMv = 3300;
   private readonly port: SimPort;
 
   constructor(path: string, private readonly options: Lpm01aSimOptions) {
@@ -56,8 +74,15 @@ export class Lpm01aSim {
   }
 
   close(): Promise<void> {
-    this.streaming = false;
+    this.stopStreaming();
     return this.port.close();
+  }
+
+  private stopStreaming(): void {
+    this.streaming = false;
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    this.options.device?.disarm();
   }
 
   private reply(text: string): void {
@@ -86,7 +111,9 @@ export class Lpm01aSim {
         return ok();
       case 'volt': {
         const mv = /^(\d+)m$/.exec(arg);
-        return mv && Number(mv[1]) >= 1800 && Number(mv[1]) <= 3300 ? ok() : bad('voltage out of range [1800m; 3300m]');
+        if (!mv || Number(mv[1]) < 1800 || Number(mv[1]) > 3300) return bad('voltage out of range [1800m; 3300m]');
+        this.voltMv = Number(mv[1]);
+        return ok();
       }
       case 'freq':
         if (!FREQ_OK.has(arg)) return bad('invalid sampling frequency');
@@ -94,10 +121,13 @@ export class Lpm01aSim {
         return ok();
       case 'start':
         ok();
-        if (!this.streaming) void this.stream();
+        if (this.streaming) return;
+        if (this.options.device) this.streamDevice(this.options.device);
+        else void this.stream();
         return;
       case 'stop':
-        this.streaming = false;
+        // lines already queued on the port leave before the ack (writes are queued in order)
+        this.stopStreaming();
         this.reply('ack stop');
         this.reply('Acquisition completed');
         return;
@@ -106,12 +136,49 @@ export class Lpm01aSim {
     }
   }
 
+  /** Device mode: idle samples on a timer, each reported region's samples and events the moment it is reported. */
+  private streamDevice(device: DeviceDrive): void {
+    this.streaming = true;
+    const { stampEvery = 100, dropEvents = [], idleSamples = Math.max(1, Math.round(this.freqHz * 0.005)) } = this.options;
+    const lostEvent = new Set(dropEvents.map((d) => `${d.window}/${d.edge}`));
+    let i = 0;
+    let events = 0;
+    let inFlight = 0;
+    device.arm(this.freqHz, this.voltMv / 1000, (b) => {
+      let out = '';
+      let e = 0;
+      const eventsBefore = (j: number) => {
+        for (; e < b.boundaries.length && b.boundaries[e].at <= j; e++) {
+          const x = b.boundaries[e];
+          if (!lostEvent.has(`${x.window}/${x.edge}`)) out += `event ${++events} fal\r\n`;
+        }
+      };
+      for (let j = 0; j < b.current_a.length; j++, i++) {
+        if (i > 0 && i % stampEvery === 0) {
+          const ms = Math.round((i * 1000) / this.freqHz);
+          out += `TimeStamp: ${Math.floor(ms / 1000)}s ${ms % 1000}ms, buff 00%\r\n`;
+        }
+        eventsBefore(j);
+        if (!b.drop[j]) out += `${formatAsciiDec(b.current_a[j])}\r\n`;
+      }
+      eventsBefore(Infinity);
+      if (out) {
+        inFlight++;
+        void this.port.write(out).then(() => inFlight--);
+      }
+    });
+    // idle only once the previous lines have left: a loaded host must not pile up a backlog
+    this.idleTimer = setInterval(() => inFlight === 0 && device.idle(idleSamples), 5);
+  }
+
   private async stream(): Promise<void> {
     this.streaming = true;
-    const { waveform: w, drops = [], garble = [], noise = [], stampEvery = 100, chunk = 200 } = this.options;
+    const { drops = [], garble = [], noise = [], stampEvery = 100, chunk = 200 } = this.options;
     const dropSet = new Set(drops);
     const garbleSet = new Set(garble);
     const noiseSet = new Set(noise);
+    const w = this.options.waveform;
+    if (!w) throw new Error('Lpm01aSim: neither waveform nor device given');
     const starts = new Set(w.regions.map((r) => r.start));
     const ends = new Set(w.regions.map((r) => r.end));
     let events = 0;
