@@ -36,7 +36,22 @@ export interface PqOptions {
   fineBelow: number;
   fineD: number;
   fineK: number;
+  /**
+   * Per-layer decisions of the sensitivity heuristic (planProtection; model -> layer index ->
+   * 'fine' | 'int8'), applied on top of the rules above. Filled by `hil compress`.
+   */
+  layers: Record<string, Record<string, ProtectLevel>>;
+  /**
+   * Byte budget of the sensitivity heuristic: protect layers until the compressed set reaches
+   * fp32 bytes / protectRatio (0 = off). protectMinGain: a move must buy at least this much
+   * validation top-1 (a fraction).
+   */
+  protectRatio: number;
+  protectMinGain: number;
 }
+
+/** A layer moved up by the sensitivity heuristic: to the fine (d = fineD) codebook, or kept int8. */
+export type ProtectLevel = 'fine' | 'int8';
 
 /**
  * Defaults chosen for a zoo of small models (2.8k-14k weights each): two codebooks of 16 codewords
@@ -46,6 +61,7 @@ export interface PqOptions {
  */
 export const DEFAULT_PQ_OPTIONS: PqOptions = {
   kxkD: 4, kxkK: 16, fcD: 4, fcK: 16, minWeights: 0, seed: 1, assignRounds: 3, pqFirst: true, fineBelow: 2048, fineD: 2, fineK: 16,
+  layers: {}, protectRatio: 16.2, protectMinGain: 0.01,
 };
 
 /** Codebook ids (base names; leave-one-out codebooks add a suffix to the stored id). */
@@ -99,12 +115,14 @@ export function chooseLayers(m: Int8Model, o: PqOptions): LayerChoice[] {
     if (l.op === 'depthwise_conv2d') return int8('depthwise');
     if (first && !o.pqFirst) return int8('first weight layer');
     if (weights < o.minWeights) return int8(`< ${o.minWeights} weights`);
+    const protect = o.layers?.[m.name]?.[String(i)];
+    if (protect === 'int8') return int8('sensitive: kept int8 (sensitivity heuristic)');
     const kind = kindOf(l);
-    const fine = first || weights < o.fineBelow;
-    const book: BookId = fine && o.fineBelow > 0 ? `${kind}_fine` : kind;
+    const fine = first || weights < o.fineBelow || protect === 'fine';
+    const book: BookId = fine && (o.fineBelow > 0 || protect === 'fine') ? `${kind}_fine` : kind;
     const { row } = rowShape(l);
     if (row % dOf(book, o) !== 0) return int8(`row ${row} not a multiple of d=${dOf(book, o)}`);
-    const why = book === kind ? `${kind} codebook` : `${book} codebook (${first ? 'first weight layer' : `< ${o.fineBelow} weights`})`;
+    const why = book === kind ? `${kind} codebook` : `${book} codebook (${protect === 'fine' ? 'sensitive: sensitivity heuristic' : first ? 'first weight layer' : `< ${o.fineBelow} weights`})`;
     return out.push({ layer: i, op: l.op, weights, pq: kind, book, reason: why });
   });
   return out;
@@ -168,13 +186,18 @@ export interface Assignment {
  * Assigns each sub-vector of a row to its nearest codeword, alternating with the per-channel
  * least-squares scale r (row ~= r * decoded): r absorbs a row whose magnitudes the codebook does
  * not match. `target` is the row in int8 units (the original weights, or fine-tuned floats / scale).
+ * `h` (optional, one weight per row position): distances and the scale are weighted by it, e.g. by
+ * the second moment of the input each weight multiplies (fine-tuning), so the error lands where
+ * the layer's inputs are small.
  */
-export function assignRows(target: ArrayLike<number>, oc: number, row: number, cb: Codebook, rounds: number): Assignment {
+export function assignRows(target: ArrayLike<number>, oc: number, row: number, cb: Codebook, rounds: number, h?: ArrayLike<number>): Assignment {
   const s = row / cb.d;
   const words = Float64Array.from(cb.codewords); // one array type for nearest(): keeps V8 monomorphic
   const indices = new Array<number>(oc * s);
   const ratio = new Array<number>(oc).fill(1);
   const scaled = new Float64Array(row);
+  const hw = h ? Float64Array.from(h) : null;
+  const d = cb.d;
   let err = 0;
   let norm = 0;
   for (let c = 0; c < oc; c++) {
@@ -185,20 +208,35 @@ export function assignRows(target: ArrayLike<number>, oc: number, row: number, c
       let wc = 0;
       let cc = 0;
       for (let j = 0; j < s; j++) {
-        const [best] = nearest(scaled, j, words, cb.k, cb.d);
+        let best = 0;
+        if (hw) {
+          let bestD = Infinity;
+          for (let q = 0; q < cb.k; q++) {
+            let dist = 0;
+            for (let t = 0; t < d; t++) {
+              const diff = scaled[j * d + t] - words[q * d + t];
+              dist += hw[j * d + t] * diff * diff;
+            }
+            if (dist < bestD) {
+              bestD = dist;
+              best = q;
+            }
+          }
+        } else [best] = nearest(scaled, j, words, cb.k, d);
         indices[c * s + j] = best;
-        for (let t = 0; t < cb.d; t++) {
-          const cv = cb.codewords[best * cb.d + t];
-          wc += target[c * row + j * cb.d + t] * cv;
-          cc += cv * cv;
+        for (let t = 0; t < d; t++) {
+          const cv = cb.codewords[best * d + t];
+          const wt = hw ? hw[j * d + t] : 1;
+          wc += wt * target[c * row + j * d + t] * cv;
+          cc += wt * cv * cv;
         }
       }
       // r in [1/4, 4]: keeps the requant multiplier and bias well inside their ranges
       const next = cc > 0 && wc > 0 ? Math.max(0.25, Math.min(4, wc / cc)) : r;
       rowErr = 0;
       for (let j = 0; j < s; j++) {
-        for (let t = 0; t < cb.d; t++) {
-          const diff = target[c * row + j * cb.d + t] - next * cb.codewords[indices[c * s + j] * cb.d + t];
+        for (let t = 0; t < d; t++) {
+          const diff = target[c * row + j * d + t] - next * cb.codewords[indices[c * s + j] * d + t];
           rowErr += diff * diff;
         }
       }
@@ -229,4 +267,64 @@ export function toPqLayer(l: WeightLayer, cb: Codebook, a: Assignment): PqLayer 
   const { weights: _w, op, ...rest } = l;
   const base = { ...rest, bias, multiplier: mult, shift, codebook, indices: a.indices };
   return op === 'conv2d' ? { ...(base as Omit<typeof base, 'in_features' | 'out_features'>), op: 'conv2d_pq' } as PqLayer : ({ ...base, op: 'dense_pq' } as PqLayer);
+}
+
+/** One rung of a layer's ladder for the sensitivity heuristic: its bytes and measured top-1 loss. */
+export interface ProtectOption {
+  level: 'assigned' | ProtectLevel;
+  /** index (or int8 weight) bytes of the layer at this level */
+  bytes: number;
+  /** validation top-1 of the int8 model minus that with only this layer compressed at this level (int8: 0) */
+  loss: number;
+}
+
+export interface ProtectCandidate {
+  model: string;
+  layer: number;
+  /** rungs by increasing bytes; [0] is the layer as the rules above compress it */
+  options: ProtectOption[];
+}
+
+export interface ProtectMove {
+  model: string;
+  layer: number;
+  level: ProtectLevel;
+  gain: number;
+  bytes: number;
+}
+
+/**
+ * The sensitivity heuristic: greedily take the move (a layer from its current rung to a costlier
+ * one) with the most top-1 loss removed per extra byte, while it removes at least minGain and
+ * fits in the remaining bytes; repeat until none fits. Deterministic (ties: earlier candidate,
+ * cheaper move). Returns the moves in the order taken and each layer's final level.
+ */
+export function planProtection(cands: ProtectCandidate[], budgetBytes: number, minGain: number): { moves: ProtectMove[]; levels: Record<string, Record<string, ProtectLevel>>; spent: number } {
+  const at = cands.map(() => 0);
+  const moves: ProtectMove[] = [];
+  let left = budgetBytes;
+  for (;;) {
+    let best: { c: number; j: number; gain: number; cost: number } | null = null;
+    cands.forEach((cand, c) => {
+      const cur = cand.options[at[c]];
+      for (let j = at[c] + 1; j < cand.options.length; j++) {
+        const gain = cur.loss - cand.options[j].loss;
+        const cost = cand.options[j].bytes - cur.bytes;
+        if (gain < minGain - 1e-12 || cost > left) continue;
+        const rate = gain / Math.max(cost, 1);
+        if (!best || rate > best.gain / Math.max(best.cost, 1) + 1e-12) best = { c, j, gain, cost };
+      }
+    });
+    if (!best) break;
+    const { c, j, gain, cost } = best as { c: number; j: number; gain: number; cost: number };
+    at[c] = j;
+    left -= cost;
+    moves.push({ model: cands[c].model, layer: cands[c].layer, level: cands[c].options[j].level as ProtectLevel, gain, bytes: cost });
+  }
+  const levels: Record<string, Record<string, ProtectLevel>> = {};
+  cands.forEach((cand, c) => {
+    if (at[c] === 0) return;
+    (levels[cand.model] ??= {})[String(cand.layer)] = cand.options[at[c]].level as ProtectLevel;
+  });
+  return { moves, levels, spent: budgetBytes - left };
 }

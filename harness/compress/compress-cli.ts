@@ -8,7 +8,7 @@ import type { CompressionReport, CompressOptions } from './compress.js';
 
 export interface CompressCommandOptions {
   models?: string[];
-  pq: Partial<Record<Exclude<keyof PqOptions, 'pqFirst'>, number | undefined>>;
+  pq: Partial<Record<Exclude<keyof PqOptions, 'pqFirst' | 'layers'>, number | undefined>>;
   /** keep every model's first weight layer int8 (default: compress it when its row allows) */
   int8First?: boolean;
   finetune: boolean;
@@ -21,7 +21,7 @@ export interface CompressCommandOptions {
 
 function checkOptions(p: CompressCommandOptions['pq'], int8First: boolean): Partial<PqOptions> {
   const out: Partial<PqOptions> = {};
-  for (const [k, v] of Object.entries(p) as [Exclude<keyof PqOptions, 'pqFirst'>, number | undefined][]) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(p) as [Exclude<keyof PqOptions, 'pqFirst' | 'layers'>, number | undefined][]) if (v !== undefined) out[k] = v;
   if (int8First) out.pqFirst = false;
   const o = { ...DEFAULT_PQ_OPTIONS, ...out };
   for (const [flag, k] of [['--kxk-k', o.kxkK], ['--fc-k', o.fcK]] as const) {
@@ -31,6 +31,27 @@ function checkOptions(p: CompressCommandOptions['pq'], int8First: boolean): Part
     if (d > 64) throw new HilError(`sub-vector length must be in [1, 64], got ${d}`, flag);
   }
   return out;
+}
+
+/** The sensitivity heuristic's measurements (validation top-1 loss as assigned per layer rung) and moves. */
+export function formatProtection(r: CompressionReport): string {
+  const p = r.protection;
+  if (!p) return '';
+  const pts = (x: number) => (100 * x).toFixed(1);
+  const moved = new Map(p.moves.map((m) => [`${m.model}:${m.layer}`, m.level]));
+  const rows = p.candidates.map((c) => [
+    c.model, String(c.layer), ...(['assigned', 'fine', 'int8'] as const).map((lv) => {
+      const o = c.options.find((x) => x.level === lv);
+      return o ? `${pts(o.loss)} pt / ${o.bytes} B` : '-';
+    }),
+    moved.get(`${c.model}:${c.layer}`) ?? '',
+  ]);
+  const out = p.outcome.map((x) => `${x.model}: validation gap ${pts(x.gap_before)} -> ${pts(x.gap_after)} points, ${x.kept ? 'kept' : 'discarded'}`);
+  return (
+    `\n\nsensitivity heuristic (models short of the budget on validation after fine-tuning): ${p.spent_bytes} of ${p.budget_bytes} B spent (fp32 / ${p.ratio}), min gain ${pts(p.min_gain)} pt\n` +
+    formatTable(['model', 'layer', 'loss as assigned', 'at fine codebook', 'int8', 'moved to'], rows) +
+    (out.length > 0 ? `\n${out.join('\n')}` : '')
+  );
 }
 
 export function formatReport(r: CompressionReport): string {
@@ -47,7 +68,8 @@ export function formatReport(r: CompressionReport): string {
     `\ncodebooks: ${r.codebooks.map((c) => `${c.id} d=${c.d} k=${c.k} (${c.bytes} B, ${c.hash})`).join(', ')}; ` +
     `k-means + assignment ${r.seconds.codebooks_and_assign.toFixed(1)} s, leave-one-out ${r.seconds.leave_one_out.toFixed(1)} s, ` +
     `host evaluation ${r.seconds.evaluation.toFixed(1)} s, fine-tuning ${r.seconds.finetune.toFixed(1)} s\n` +
-    `top-1 on the host reference (test split); pq LOO = compressed with codebooks learned without that model, before fine-tuning`
+    `top-1 on the host reference (test split); pq LOO = compressed with codebooks learned without that model, before fine-tuning` +
+    formatProtection(r)
   );
 }
 

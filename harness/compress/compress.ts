@@ -1,7 +1,9 @@
 /**
  * `hil compress`: learn the shared codebooks over every trained model, compress each model
  * (indices + rescale), evaluate on the host reference, run leave-one-out, optionally fine-tune
- * (compress/finetune.ts), and write models/<name>/pq.json, models/_codebooks/<id>.json and
+ * (compress/finetune.ts) and then spend the bytes left under the target ratio on the most
+ * sensitive layers of the models still short of the budget on validation (protectSensitive,
+ * closed loop), and write models/<name>/pq.json, models/_codebooks/<id>.json and
  * models/compression.json.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,9 +17,10 @@ import { sha256 } from '../util/hash.js';
 import { MODELS_DIR } from '../util/paths.js';
 import { accountSet } from './accounting.js';
 import type { ModelBytes } from './accounting.js';
-import { assignRows, BOOK_IDS, chooseLayers, DEFAULT_PQ_OPTIONS, learnCodebook, toPqLayer } from './codebooks.js';
-import type { BookId, LayerChoice, PqOptions, WeightLayer } from './codebooks.js';
-import { decodePqModel, deployHash, PQ_FORMAT, pqFileJson, rowShape } from './pq-model.js';
+import { assignRows, BOOK_IDS, chooseLayers, DEFAULT_PQ_OPTIONS, learnCodebook, planProtection, toPqLayer } from './codebooks.js';
+import type { BookId, LayerChoice, PqOptions, ProtectCandidate, ProtectMove, WeightLayer } from './codebooks.js';
+import { DEFAULT_FINETUNE, splitValidation } from './finetune.js';
+import { decodePqModel, deployHash, isPqLayer, packedRowBytes, PQ_FORMAT, pqFileJson, rowShape } from './pq-model.js';
 import type { AnyLayer, Codebook, PqModel } from './pq-model.js';
 
 export const COMPRESS_CODE_VERSION = 'yono-compress/1';
@@ -66,6 +69,87 @@ export function hostTop1(m: Int8Model | PqModel, samples?: number): number {
   return evaluateInt8(int8, t.x, t.y, n).accuracy;
 }
 
+/** Validation samples used by the sensitivity heuristic (the head of the fine-tuner's hold-out). */
+export const SENSITIVITY_SAMPLES = 1000;
+
+export interface ProtectionReport {
+  rule: string;
+  ratio: number;
+  budget_bytes: number;
+  spent_bytes: number;
+  min_gain: number;
+  candidates: ProtectCandidate[];
+  moves: ProtectMove[];
+  seconds: number;
+  /** per moved model: validation gap (int8 minus pq top-1) before/after, and whether the move was kept */
+  outcome: { model: string; layers: Record<string, string>; gap_before: number; gap_after: number; kept: boolean }[];
+}
+
+/** int8 minus best pq validation top-1 recorded by the fine-tuner (0 when it did not report one). */
+function validationGap(info: unknown): number {
+  const g = (info as { validation_gap?: unknown } | null)?.validation_gap;
+  return typeof g === 'number' ? g : 0;
+}
+
+function pqLayerBytes(l: WeightLayer, d: number, bits: 4 | 8): number {
+  const { oc, row } = rowShape(l);
+  return oc * packedRowBytes(row / d, bits);
+}
+
+/**
+ * Measures each compressed layer's sensitivity (validation top-1 of the int8 model minus that with
+ * only this layer compressed, as assigned: at its codebook, at the fine codebook) on the
+ * fine-tuner's validation hold-out of the train split (never the test split), and plans which
+ * layers move up (planProtection) within the bytes left under fp32 / protectRatio.
+ */
+export function protectSensitive(models: Int8Model[], books: Partial<Record<BookId, Codebook>>, o: PqOptions, currentPqBytes: number, fp32Bytes: number, log: (s: string) => void): ProtectionReport {
+  const t0 = Date.now();
+  const cands: ProtectCandidate[] = [];
+  for (const m of models) {
+    ensurePrepared(m.dataset);
+    const train = loadPrepared(m.dataset, 'train');
+    const { val } = splitValidation(train.count, DEFAULT_FINETUNE);
+    const n = Math.min(val.length, SENSITIVITY_SAMPLES);
+    const x = new Int8Array(n * train.inputBytes);
+    const y = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      x.set(train.x.subarray(val[i] * train.inputBytes, (val[i] + 1) * train.inputBytes), i * train.inputBytes);
+      y[i] = train.y[val[i]];
+    }
+    const top1 = (mm: Int8Model) => evaluateInt8(mm, x, y, n).accuracy;
+    const base = top1(m);
+    const full = compressModel(m, books, o);
+    const fineBooks = { kxk: books.kxk_fine, fc: books.fc_fine };
+    const fineO: PqOptions = { ...o, layers: { ...o.layers, [m.name]: {} } };
+    for (const c of full.choices) {
+      if (c.pq && books[`${c.pq}_fine`]) fineO.layers[m.name][String(c.layer)] = 'fine';
+    }
+    const fine = compressModel(m, books, fineO);
+    const only = (pq: PqModel, i: number) => top1(decodePqModel({ ...pq, layers: m.layers.map((l, j) => (j === i ? pq.layers[i] : l)) }));
+    for (const c of full.choices) {
+      if (!c.book) continue;
+      const l = m.layers[c.layer] as WeightLayer;
+      const cb = books[c.book] as Codebook;
+      const options: ProtectCandidate['options'] = [{ level: 'assigned', bytes: pqLayerBytes(l, cb.d, cb.index_bits), loss: base - only(full.pq, c.layer) }];
+      const fb = c.pq ? fineBooks[c.pq] : undefined;
+      if (!c.book.endsWith('_fine') && fb && isPqLayer(fine.pq.layers[c.layer])) {
+        options.push({ level: 'fine', bytes: pqLayerBytes(l, fb.d, fb.index_bits), loss: base - only(fine.pq, c.layer) });
+      }
+      options.push({ level: 'int8', bytes: l.weights.length, loss: 0 });
+      cands.push({ model: m.name, layer: c.layer, options });
+    }
+  }
+  const budget = Math.max(0, Math.floor(fp32Bytes / o.protectRatio - currentPqBytes));
+  const plan = planProtection(cands, budget, o.protectMinGain);
+  const seconds = (Date.now() - t0) / 1000;
+  for (const mv of plan.moves) log(`sensitivity heuristic: ${mv.model} layer ${mv.layer} -> ${mv.level} (+${mv.bytes} B, removes ${(100 * mv.gain).toFixed(1)} points of validation top-1 loss as assigned)`);
+  log(`sensitivity heuristic: ${plan.spent} of ${budget} B spent (fp32 / ${o.protectRatio}), ${seconds.toFixed(1)} s`);
+  return {
+    rule: 'models whose validation top-1 after fine-tuning is more than the budget below int8 (validation = train-split hold-out, never test); per compressed layer of those: loss = validation top-1 of int8 minus that with only this layer compressed as assigned; greedily move the layer (to the fine codebook or int8) with the most loss removed per extra byte, at least min_gain, while the compressed set stays within fp32 bytes / ratio; re-compress + fine-tune, keep if the validation gap shrinks',
+    ratio: o.protectRatio, budget_bytes: budget, spent_bytes: plan.spent, min_gain: o.protectMinGain, candidates: cands, moves: plan.moves, seconds, outcome: [],
+  };
+}
+
 export interface ModelReport {
   model: string;
   dataset: string;
@@ -88,11 +172,13 @@ export interface CompressionReport {
   options: PqOptions;
   inputs_hash: string;
   codebooks: { id: string; kind: string; d: number; k: number; index_bits: number; hash: string; bytes: number; learned_from: string[] }[];
-  seconds: { codebooks_and_assign: number; leave_one_out: number; evaluation: number; finetune: number };
+  seconds: { codebooks_and_assign: number; sensitivity: number; leave_one_out: number; evaluation: number; finetune: number };
   models: ModelReport[];
   /** models left int8 (the pq firmware holds them uncompressed), with the reason */
   excluded: { model: string; reason: string }[];
   total: { params: number; fp32_bytes: number; int8_bytes: number; pq_bytes: number; ratio_fp32: number; ratio_int8: number };
+  /** the sensitivity heuristic's measurements and moves (null: off) */
+  protection: ProtectionReport | null;
 }
 
 export interface CompressOptions {
@@ -103,7 +189,7 @@ export interface CompressOptions {
   /** test samples for host evaluation (default all) */
   samples?: number;
   /** fine-tune models (needs float.json + train split) with this hook; see compress/finetune.ts */
-  finetune?: (int8: Int8Model, pq: PqModel, ctx: { log: (s: string) => void; int8Top1: number; assignedTop1: number; evaluate: (pq: PqModel) => number }) => { pq: PqModel; info: unknown } | null;
+  finetune?: (int8: Int8Model, pq: PqModel, ctx: { log: (s: string) => void; int8Top1: number; assignedTop1: number }) => { pq: PqModel; info: unknown } | null;
   log?: (s: string) => void;
   modelsDir?: string;
 }
@@ -184,22 +270,29 @@ export function runCompress(opts: CompressOptions = {}): CompressionReport {
   let tFt = 0;
   const reports: ModelReport[] = [];
   const finals: PqModel[] = [];
+  const gaps: number[] = [];
+  const ctxs: { int8Top1: number; assigned: number }[] = [];
   models.forEach((m, i) => {
     const te = Date.now();
     const int8Top1 = hostTop1(m, opts.samples);
     const assigned = hostTop1(compressed[i].pq, opts.samples);
     tEval += (Date.now() - te) / 1000;
+    ctxs.push({ int8Top1, assigned });
     let pq = compressed[i].pq;
     let info: unknown = null;
     let top1 = assigned;
+    gaps.push(0);
     if (opts.finetune) {
       const tf = Date.now();
-      const r = opts.finetune(m, pq, { log, int8Top1, assignedTop1: assigned, evaluate: (p) => hostTop1(p, opts.samples) });
+      const r = opts.finetune(m, pq, { log, int8Top1, assignedTop1: assigned });
       tFt += (Date.now() - tf) / 1000;
       if (r) {
         pq = r.pq;
         info = r.info;
+        gaps[i] = validationGap(r.info);
+        const te2 = Date.now();
         top1 = hostTop1(pq, opts.samples);
+        tEval += (Date.now() - te2) / 1000;
       }
     }
     log(`${m.name}: int8 ${(100 * int8Top1).toFixed(2)} %, pq assigned ${(100 * assigned).toFixed(2)} %, final ${(100 * top1).toFixed(2)} %`);
@@ -211,6 +304,47 @@ export function runCompress(opts: CompressOptions = {}): CompressionReport {
       finetuned: info, leave_one_out: loo[i],
     });
   });
+
+  // 5. the sensitivity heuristic (closed loop): models still short of the budget on validation after
+  // fine-tuning get the bytes left under fp32 / protectRatio, spent on their most sensitive layers
+  // (same codebooks); they are re-compressed and fine-tuned again, and the better of the two (by
+  // validation top-1) is kept.
+  let protection: ProtectionReport | null = null;
+  const budget = DEFAULT_FINETUNE.budget;
+  const short = models.filter((_, i) => gaps[i] > budget + 1e-9);
+  if (opts.finetune && o.protectRatio > 0 && short.length > 0) {
+    const b0 = accountSet(models.map((m, i) => ({ int8: m, pq: finals[i] })));
+    protection = protectSensitive(short, books, o, b0.reduce((a, b) => a + b.pqBytes, 0), b0.reduce((a, b) => a + b.fp32Bytes, 0), log);
+    const levels: PqOptions['layers'] = {};
+    for (const mv of protection.moves) (levels[mv.model] ??= {})[String(mv.layer)] = mv.level;
+    for (const name of Object.keys(levels)) {
+      const i = models.findIndex((m) => m.name === name);
+      const m = models[i];
+      const c = compressModel(m, books, { ...o, layers: levels });
+      const te = Date.now();
+      const assigned = hostTop1(c.pq, opts.samples);
+      tEval += (Date.now() - te) / 1000;
+      const tf = Date.now();
+      const r = opts.finetune(m, c.pq, { log, int8Top1: ctxs[i].int8Top1, assignedTop1: assigned });
+      tFt += (Date.now() - tf) / 1000;
+      const gap = r ? validationGap(r.info) : 0;
+      const keep = gap < gaps[i];
+      log(`${m.name}: with layers ${Object.entries(levels[name]).map(([l, v]) => `${l} ${v}`).join(', ')}: validation gap ${(100 * gap).toFixed(2)} points (was ${(100 * gaps[i]).toFixed(2)}): ${keep ? 'kept' : 'discarded'}`);
+      protection.outcome.push({ model: name, layers: levels[name], gap_before: gaps[i], gap_after: gap, kept: keep });
+      if (!keep) continue;
+      const pq = r ? r.pq : c.pq;
+      const te2 = Date.now();
+      const top1 = hostTop1(pq, opts.samples);
+      tEval += (Date.now() - te2) / 1000;
+      log(`${m.name}: int8 ${(100 * ctxs[i].int8Top1).toFixed(2)} %, pq assigned ${(100 * assigned).toFixed(2)} %, final ${(100 * top1).toFixed(2)} %`);
+      finals[i] = pq;
+      gaps[i] = gap;
+      reports[i] = {
+        ...reports[i], pq_hash: deployHash(pq), layers: c.choices, weight_rel_error: c.relError, pq_top1_assigned: assigned, pq_top1: top1,
+        finetuned: r ? r.info : null,
+      };
+    }
+  }
   const bytes = accountSet(models.map((m, i) => ({ int8: m, pq: finals[i] })));
   reports.forEach((r, i) => (r.bytes = bytes[i]));
   const sum = (f: (b: ModelBytes) => number) => bytes.reduce((a, b) => a + f(b), 0);
@@ -228,8 +362,9 @@ export function runCompress(opts: CompressOptions = {}): CompressionReport {
   const report: CompressionReport = {
     format: 'yono-compression/1', code_version: COMPRESS_CODE_VERSION, options: o, inputs_hash: inputsHash,
     codebooks: Object.values(books).map((cb) => ({ id: cb.id, kind: cb.kind, d: cb.d, k: cb.k, index_bits: cb.index_bits, hash: cb.hash, bytes: cb.k * cb.d, learned_from: cb.learned_from })),
-    seconds: { codebooks_and_assign: tAssign, leave_one_out: tLoo, evaluation: tEval, finetune: tFt },
+    seconds: { codebooks_and_assign: tAssign, sensitivity: protection?.seconds ?? 0, leave_one_out: tLoo, evaluation: tEval, finetune: tFt },
     models: reports,
+    protection,
     excluded: set.excluded,
     total,
   };

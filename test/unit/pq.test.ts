@@ -134,6 +134,15 @@ describe('pq (YONO shared codebooks)', () => {
     expect(a.relError).to.equal(0);
   });
 
+  it('weights re-assignment by the input moments: error goes where the inputs are small', () => {
+    const cb = book('t', 'fc', 2, [100, 0, 0, 100, 60, 60]);
+    // (100, 40): plain distance picks (100, 0); when the first input is nearly always zero only the
+    // second weight matters, and (60, 60) is the nearest codeword in it
+    expect(assignRows([100, 40], 1, 2, cb, 1).indices).to.deep.equal([0]);
+    expect(assignRows([100, 40], 1, 2, cb, 1, [0.01, 1]).indices).to.deep.equal([2]);
+    expect(assignRows([40, 100], 1, 2, cb, 1, [1, 1]).indices).to.deep.equal([1]);
+  });
+
   it('keeps the first layer, small layers and non-multiple rows int8 (stated heuristic)', () => {
     const c = chooseLayers(tinyModel(1), { ...DEFAULT_PQ_OPTIONS, kxkD: 8, fcD: 8, minWeights: 100, pqFirst: false, fineBelow: 0 });
     expect(c.map((x) => x.pq)).to.deep.equal([null, 'kxk', null, null]);
