@@ -27,6 +27,7 @@ import { buildFirmware } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
+import { ensurePrepared } from '../../harness/datasets/prepared.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { createLogger } from '../../harness/util/log.js';
 import { DeviceDrive, type BoardCurrents, type DeviceDrop, type PlayedWindow } from '../sims/device-drive.js';
@@ -77,6 +78,8 @@ describe('energy measured on a real-board rig: QEMU firmware + PPK2 simulator dr
   before(async () => {
     const qemu = loadRig('qemu-mps2-an386');
     models = loadModelSet(MODELS);
+    // a fresh clone has no prepared data yet (hil run prepares it; this test builds its context by hand)
+    for (const m of models) ensurePrepared(m.dataset);
     const fw = buildFirmware(qemu.board, models, { variant: 'int8' });
     session = await openSession(qemu, fw);
     pair = await openPtyPair();
