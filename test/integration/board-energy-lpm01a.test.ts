@@ -22,12 +22,12 @@
  * lost event line would make the pairing run from one region's end to the next one's start: the
  * driver keeps no window from a capture with an odd event count (one capture here).
  */
+import { measureAsBoardRig } from '../helpers/board-rig.js';
 import { expect } from 'chai';
-import type { Capture, PowerMonitor } from '../../harness/capabilities/power-monitor.js';
+import type { Capture } from '../../harness/capabilities/power-monitor.js';
 import { lostPct } from '../../harness/capabilities/power-monitor.js';
-import { closeChannels, openChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
+import { closeChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
 import { windowEnergies, type WindowEnergy } from '../../harness/power/energy.js';
-import type { ExperimentContext } from '../../harness/experiments/context.js';
 import { makeSchedules, runScenario } from '../../harness/experiments/scenario.js';
 import { median } from '../../harness/experiments/stats.js';
 import { runSwitching, type EnergyResultRow } from '../../harness/experiments/switching.js';
@@ -37,7 +37,6 @@ import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
 import { ensurePrepared } from '../../harness/datasets/prepared.js';
 import { openSession, type Session } from '../../harness/session/session.js';
-import { createLogger } from '../../harness/util/log.js';
 import { DeviceDrive, type BoardCurrents, type DeviceDrop, type PlayedWindow } from '../sims/device-drive.js';
 import { Lpm01aSim } from '../sims/lpm01a-sim.js';
 import { openPtyPair, type PtyPair } from '../sims/pty-pair.js';
@@ -102,21 +101,9 @@ describe('energy measured on a real-board rig: QEMU firmware + LPM01A simulator 
     drive = new DeviceDrive({ activity: session.client, timer_hz: session.hello.timer_hz, currents: CURRENTS, drops: DROPS });
     sim = new Lpm01aSim(pair.a, { device: drive, stampEvery: STAMP, dropEvents: [LOST_EVENT] });
     await sim.open();
-    const ctx: ExperimentContext = {
-      session: { ...session, rig },
-      models,
-      log: createLogger({ quiet: true }),
-      provenance: (dataset_hash) => ({ run_id: 'board-energy-lpm01a', rig: rig.name, board: rig.board, firmware_hash: fw.buildHash, dataset_hash, harness_version: 'test' }),
-      cancelled: () => false,
-    };
-    channels = await openChannels(ctx, false);
-    const mon = channels[0]?.monitor as PowerMonitor;
-    const stop = mon.stopCapture.bind(mon);
-    mon.stopCapture = async () => {
-      const c = await stop();
-      captures.push(c);
-      return c;
-    };
+    const measured = await measureAsBoardRig({ session, rig, models, firmwareHash: fw.buildHash, runId: 'board-energy-lpm01a', captures });
+    const ctx = measured.ctx;
+    channels = measured.channels;
     sw = await runSwitching(ctx, { variant: 'int8', channels, reps: REPS, inMemoryRepeat: REPEAT, inferenceRuns: INFERENCE_RUNS });
     sc = await runScenario(ctx, { variant: 'int8', channels, schedules: SCHEDULES });
   });
