@@ -34,13 +34,6 @@ static long rd(void)
     return v;
 }
 
-/* SPEC section 3, literally (64-bit, clamp without wrap) */
-static int32_t spec_requant_clamp(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi)
-{
-    int64_t y = zp + (((int64_t)acc * m + ((int64_t)1 << (s - 1))) >> s);
-    return (int32_t)(y < lo ? lo : y > hi ? hi : y);
-}
-
 /* bias_eff as harness/modeltools/codegen.ts computes it */
 static void fill_bias_eff(const yono_layer_t *l, int32_t *be)
 {
@@ -53,24 +46,6 @@ static void fill_bias_eff(const yono_layer_t *l, int32_t *be)
         }
         be[c] = l->bias[c] - l->in_zp * sum;
     }
-}
-
-static void naive_conv(const yono_layer_t *l, const int8_t *x, int8_t *y)
-{
-    for (int oy = 0; oy < l->out_h; oy++)
-        for (int ox = 0; ox < l->out_w; ox++)
-            for (int oc = 0; oc < l->out_c; oc++) {
-                int32_t acc = l->bias[oc];
-                for (int ky = 0; ky < l->kh; ky++)
-                    for (int kx = 0; kx < l->kw; kx++) {
-                        int iy = oy * l->stride_h - l->pad_top + ky, ix = ox * l->stride_w - l->pad_left + kx;
-                        if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w) continue;
-                        for (int ic = 0; ic < l->in_c; ic++)
-                            acc += (x[(iy * l->in_w + ix) * l->in_c + ic] - l->in_zp) *
-                                   l->weights[((oc * l->kh + ky) * l->kw + kx) * l->in_c + ic];
-                    }
-                *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[oc], l->shift[oc], l->out_zp, l->act_min, l->act_max);
-            }
 }
 
 static void naive_depthwise(const yono_layer_t *l, const int8_t *x, int8_t *y)
@@ -86,7 +61,7 @@ static void naive_depthwise(const yono_layer_t *l, const int8_t *x, int8_t *y)
                         if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w) continue;
                         acc += (x[(iy * l->in_w + ix) * l->in_c + ic] - l->in_zp) * l->weights[(ky * l->kw + kx) * l->out_c + oc];
                     }
-                *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[oc], l->shift[oc], l->out_zp, l->act_min, l->act_max);
+                *y++ = (int8_t)pq_spec_requant_clamp(acc, l->multiplier[oc], l->shift[oc], l->out_zp, l->act_min, l->act_max);
             }
 }
 
@@ -99,7 +74,7 @@ static void naive_avgpool2d(const yono_layer_t *l, const int8_t *x, int8_t *y)
                 for (int ky = 0; ky < l->kh; ky++)
                     for (int kx = 0; kx < l->kw; kx++)
                         acc += x[((oy * l->stride_h + ky) * l->in_w + ox * l->stride_w + kx) * l->in_c + c] - l->in_zp;
-                *y++ = (int8_t)spec_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
+                *y++ = (int8_t)pq_spec_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
             }
 }
 
@@ -121,7 +96,7 @@ static int random_checks(long n)
         int32_t acc = (i % 7 == 0) ? (int32_t)rnd() : rnd_in(-300000, 300000);
         int32_t m = rnd_in(16384, 32767), s = rnd_in(1, 46), zp = rnd_in(-128, 127);
         int32_t lo = rnd_in(-128, 127), hi = rnd_in(lo, 127);
-        if (yono_requant_clamp(acc, m, s, zp, lo, hi) != spec_requant_clamp(acc, m, s, zp, lo, hi)) {
+        if (yono_requant_clamp(acc, m, s, zp, lo, hi) != pq_spec_requant_clamp(acc, m, s, zp, lo, hi)) {
             if (bad++ < 5) printf("requant acc=%d M=%d s=%d zp=%d\n", acc, m, s, zp);
         }
     }
@@ -152,7 +127,7 @@ static int random_checks(long n)
         fill_bias_eff(&l, be);
         size_t n_out = (size_t)l.out_h * l.out_w * l.out_c;
         yono_conv2d_s8(&l, x, y, scratch);
-        naive_conv(&l, x, y2);
+        pq_naive_conv(&l, l.weights, x, y2); /* the SPEC reference of pq_random.h */
         if (memcmp(y, y2, n_out) != 0) {
             if (bad++ < 5) printf("conv k=%dx%d s=%dx%d p=%d,%d in=%dx%dx%d\n", l.kh, l.kw, l.stride_h, l.stride_w,
                                   l.pad_top, l.pad_left, l.in_h, l.in_w, l.in_c);
