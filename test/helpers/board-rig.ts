@@ -7,20 +7,27 @@ import type { Capture, PowerMonitor } from '../../harness/capabilities/power-mon
 import { openChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
 import type { ExperimentContext } from '../../harness/experiments/context.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import type { Rig } from '../../harness/rig/rig.js';
+import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import type { Session } from '../../harness/session/session.js';
 import { createLogger } from '../../harness/util/log.js';
 
 export async function measureAsBoardRig(options: {
   session: Session;
-  rig: Rig;
+  /** the real-board rig file to measure as (e.g. nucleo-l4r5zi-ppk2) and its instrument kind */
+  boardRig: string;
+  instrument: NonNullable<Rig['power']>['kind'];
+  /** the simulator's pty, in place of the instrument's USB serial number */
+  port: string;
   models: Int8Model[];
   firmwareHash: string;
   runId: string;
   /** where to keep the captures (default: a new array) */
   captures?: Capture[];
 }): Promise<{ ctx: ExperimentContext; channels: MeasureChannel[]; captures: Capture[] }> {
-  const { session, rig } = options;
+  const { session } = options;
+  const board = loadRig(options.boardRig);
+  if (board.power?.kind !== options.instrument) throw new Error(`${options.boardRig} must name a ${options.instrument}`);
+  const rig: Rig = { ...board, power: { ...board.power, port: options.port, usb_serial: undefined } };
   const ctx: ExperimentContext = {
     session: { ...session, rig },
     models: options.models,

@@ -25,7 +25,7 @@ import { median } from '../../harness/experiments/stats.js';
 import { runSwitching, type EnergyResultRow, type SwitchRow } from '../../harness/experiments/switching.js';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import { loadRig, type Rig } from '../../harness/rig/rig.js';
+import { loadRig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
 import { ensurePrepared } from '../../harness/datasets/prepared.js';
 import { openSession, type Session } from '../../harness/session/session.js';
@@ -66,7 +66,6 @@ describe('energy measured on a real-board rig: QEMU firmware + PPK2 simulator dr
   let sim: Ppk2Sim | undefined;
   let drive: DeviceDrive | undefined;
   let channels: MeasureChannel[] = [];
-  let rig: Rig;
   const captures: Capture[] = [];
   let sw: Awaited<ReturnType<typeof runSwitching>>;
   let sc: Awaited<ReturnType<typeof runScenario>>;
@@ -82,14 +81,10 @@ describe('energy measured on a real-board rig: QEMU firmware + PPK2 simulator dr
     const fw = buildFirmware(qemu.board, models, { variant: 'int8' });
     session = await openSession(qemu, fw);
     pair = await openPtyPair();
-    const board = loadRig('nucleo-l4r5zi-ppk2');
-    if (board.power?.kind !== 'ppk2') throw new Error('nucleo-l4r5zi-ppk2 must name a PPK2');
-    // the instrument is the simulator's pty instead of the USB serial number
-    rig = { ...board, power: { ...board.power, port: pair.b, usb_serial: undefined } };
     drive = new DeviceDrive({ activity: session.client, timer_hz: session.hello.timer_hz, currents: CURRENTS, drops: DROPS });
     sim = new Ppk2Sim(pair.a, { device: drive, markerBit: 0 });
     await sim.open();
-    const measured = await measureAsBoardRig({ session, rig, models, firmwareHash: fw.buildHash, runId: 'board-energy', captures });
+    const measured = await measureAsBoardRig({ session, boardRig: 'nucleo-l4r5zi-ppk2', instrument: 'ppk2', port: pair.b, models, firmwareHash: fw.buildHash, runId: 'board-energy', captures });
     const ctx = measured.ctx;
     channels = measured.channels;
     sw = await runSwitching(ctx, { variant: 'int8', channels, reps: REPS, inMemoryRepeat: REPEAT, inferenceRuns: INFERENCE_RUNS });
