@@ -34,6 +34,7 @@ protocolContract(
     return { client, hello: await client.hello(), models };
   },
   async () => undefined,
+  'int8-ext',
 );
 
 {
@@ -49,6 +50,7 @@ protocolContract(
     async () => {
       await session?.close();
     },
+    'int8-ext',
   );
 }
 
