@@ -75,9 +75,9 @@ export function formatReport(r: CompressionReport): string {
 
 export async function compressCommand(o: CompressCommandOptions): Promise<string> {
   const pq = checkOptions(o.pq, o.int8First === true);
-  const ft = o.finetune ? (await import('./finetune.js')).finetuneHook : undefined;
-  const rounds = o.maxRounds;
-  const finetune: CompressOptions['finetune'] = ft && ((m, p, ctx) => ft(m, p, ctx, rounds === undefined ? {} : { rounds }));
-  const report = runCompress({ models: o.models, pq, noLeaveOneOut: o.noLeaveOneOut, samples: o.samples, finetune, log: o.log });
+  const pool = o.finetune ? (await import('./finetune-pool.js')).finetuneInWorkers : undefined;
+  const options = o.maxRounds === undefined ? {} : { rounds: o.maxRounds };
+  const finetune: CompressOptions['finetune'] = pool && ((jobs, log) => pool(jobs.map((j) => ({ ...j, options })), log));
+  const report = await runCompress({ models: o.models, pq, noLeaveOneOut: o.noLeaveOneOut, samples: o.samples, finetune, log: o.log });
   return formatReport(report);
 }

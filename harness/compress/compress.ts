@@ -20,6 +20,7 @@ import type { ModelBytes } from './accounting.js';
 import { assignRows, BOOK_IDS, chooseLayers, DEFAULT_PQ_OPTIONS, learnCodebook, planProtection, toPqLayer } from './codebooks.js';
 import type { BookId, LayerChoice, PqOptions, ProtectCandidate, ProtectMove, WeightLayer } from './codebooks.js';
 import { DEFAULT_FINETUNE, splitValidation } from './finetune.js';
+import type { FinetuneResult } from './finetune-pool.js';
 import { decodePqModel, deployHash, isPqLayer, packedRowBytes, PQ_FORMAT, pqFileJson, rowShape } from './pq-model.js';
 import type { AnyLayer, Codebook, PqModel } from './pq-model.js';
 
@@ -181,6 +182,14 @@ export interface CompressionReport {
   protection: ProtectionReport | null;
 }
 
+/** One model to fine-tune: its int8 self, the pq model as assigned, their test top-1 (for the log). */
+export interface FinetuneJob {
+  int8: Int8Model;
+  pq: PqModel;
+  int8Top1: number;
+  assignedTop1: number;
+}
+
 export interface CompressOptions {
   models?: string[];
   pq?: Partial<PqOptions>;
@@ -188,8 +197,11 @@ export interface CompressOptions {
   noLeaveOneOut?: boolean;
   /** test samples for host evaluation (default all) */
   samples?: number;
-  /** fine-tune models (needs float.json + train split) with this hook; see compress/finetune.ts */
-  finetune?: (int8: Int8Model, pq: PqModel, ctx: { log: (s: string) => void; int8Top1: number; assignedTop1: number }) => { pq: PqModel; info: unknown } | null;
+  /**
+   * fine-tunes models (needs float.json + train split), results in job order (null: left as
+   * assigned); see compress/finetune.ts and finetune-pool.ts (one worker thread per model)
+   */
+  finetune?: (jobs: FinetuneJob[], log: (s: string) => void) => Promise<FinetuneResult[]>;
   log?: (s: string) => void;
   modelsDir?: string;
 }
@@ -234,7 +246,7 @@ export function excludedModels(dir: string = MODELS_DIR): string[] {
   }
 }
 
-export function runCompress(opts: CompressOptions = {}): CompressionReport {
+export async function runCompress(opts: CompressOptions = {}): Promise<CompressionReport> {
   const log = opts.log ?? (() => undefined);
   const dir = opts.modelsDir ?? MODELS_DIR;
   const o: PqOptions = { ...DEFAULT_PQ_OPTIONS, ...opts.pq };
@@ -265,44 +277,39 @@ export function runCompress(opts: CompressOptions = {}): CompressionReport {
   });
   const tLoo = (Date.now() - t1) / 1000;
 
-  // 3. host evaluation, 4. optional fine-tuning
+  // 3. host evaluation, 4. optional fine-tuning (all models at once, one worker each)
   let tEval = 0;
   let tFt = 0;
-  const reports: ModelReport[] = [];
+  const timed = <T>(f: () => T, add: (s: number) => void): T => {
+    const t = Date.now();
+    const r = f();
+    add((Date.now() - t) / 1000);
+    return r;
+  };
+  const ctxs = models.map((m, i) => timed(() => ({ int8Top1: hostTop1(m, opts.samples), assigned: hostTop1(compressed[i].pq, opts.samples) }), (s) => (tEval += s)));
+  const tuneAll = async (jobs: FinetuneJob[]): Promise<FinetuneResult[]> => {
+    if (!opts.finetune || jobs.length === 0) return jobs.map(() => null);
+    const t = Date.now();
+    const r = await opts.finetune(jobs, log);
+    tFt += (Date.now() - t) / 1000;
+    return r;
+  };
+  const tuned = await tuneAll(models.map((m, i) => ({ int8: m, pq: compressed[i].pq, int8Top1: ctxs[i].int8Top1, assignedTop1: ctxs[i].assigned })));
   const finals: PqModel[] = [];
   const gaps: number[] = [];
-  const ctxs: { int8Top1: number; assigned: number }[] = [];
-  models.forEach((m, i) => {
-    const te = Date.now();
-    const int8Top1 = hostTop1(m, opts.samples);
-    const assigned = hostTop1(compressed[i].pq, opts.samples);
-    tEval += (Date.now() - te) / 1000;
-    ctxs.push({ int8Top1, assigned });
-    let pq = compressed[i].pq;
-    let info: unknown = null;
-    let top1 = assigned;
-    gaps.push(0);
-    if (opts.finetune) {
-      const tf = Date.now();
-      const r = opts.finetune(m, pq, { log, int8Top1, assignedTop1: assigned });
-      tFt += (Date.now() - tf) / 1000;
-      if (r) {
-        pq = r.pq;
-        info = r.info;
-        gaps[i] = validationGap(r.info);
-        const te2 = Date.now();
-        top1 = hostTop1(pq, opts.samples);
-        tEval += (Date.now() - te2) / 1000;
-      }
-    }
-    log(`${m.name}: int8 ${(100 * int8Top1).toFixed(2)} %, pq assigned ${(100 * assigned).toFixed(2)} %, final ${(100 * top1).toFixed(2)} %`);
+  const reports: ModelReport[] = models.map((m, i) => {
+    const r = tuned[i];
+    const pq = r ? r.pq : compressed[i].pq;
+    const top1 = r ? timed(() => hostTop1(pq, opts.samples), (s) => (tEval += s)) : ctxs[i].assigned;
+    gaps.push(r ? validationGap(r.info) : 0);
     finals.push(pq);
-    reports.push({
+    log(`${m.name}: int8 ${(100 * ctxs[i].int8Top1).toFixed(2)} %, pq assigned ${(100 * ctxs[i].assigned).toFixed(2)} %, final ${(100 * top1).toFixed(2)} %`);
+    return {
       model: m.name, dataset: m.dataset, int8_hash: modelHash(m), pq_hash: deployHash(pq), layers: compressed[i].choices,
       weight_rel_error: compressed[i].relError, bytes: undefined as unknown as ModelBytes,
-      fp32_top1: readFp32Top1(join(dir, m.name)), int8_top1: int8Top1, pq_top1_assigned: assigned, pq_top1: top1,
-      finetuned: info, leave_one_out: loo[i],
-    });
+      fp32_top1: readFp32Top1(join(dir, m.name)), int8_top1: ctxs[i].int8Top1, pq_top1_assigned: ctxs[i].assigned, pq_top1: top1,
+      finetuned: r ? r.info : null, leave_one_out: loo[i],
+    };
   });
 
   // 5. the sensitivity heuristic (closed loop): models still short of the budget on validation after
@@ -317,25 +324,23 @@ export function runCompress(opts: CompressOptions = {}): CompressionReport {
     protection = protectSensitive(short, books, o, b0.reduce((a, b) => a + b.pqBytes, 0), b0.reduce((a, b) => a + b.fp32Bytes, 0), log);
     const levels: PqOptions['layers'] = {};
     for (const mv of protection.moves) (levels[mv.model] ??= {})[String(mv.layer)] = mv.level;
-    for (const name of Object.keys(levels)) {
+    const moved = Object.keys(levels).map((name) => {
       const i = models.findIndex((m) => m.name === name);
+      const c = compressModel(models[i], books, { ...o, layers: levels });
+      const assigned = timed(() => hostTop1(c.pq, opts.samples), (s) => (tEval += s));
+      return { name, i, c, assigned };
+    });
+    const again = await tuneAll(moved.map(({ i, c, assigned }) => ({ int8: models[i], pq: c.pq, int8Top1: ctxs[i].int8Top1, assignedTop1: assigned })));
+    moved.forEach(({ name, i, c, assigned }, j) => {
       const m = models[i];
-      const c = compressModel(m, books, { ...o, layers: levels });
-      const te = Date.now();
-      const assigned = hostTop1(c.pq, opts.samples);
-      tEval += (Date.now() - te) / 1000;
-      const tf = Date.now();
-      const r = opts.finetune(m, c.pq, { log, int8Top1: ctxs[i].int8Top1, assignedTop1: assigned });
-      tFt += (Date.now() - tf) / 1000;
+      const r = again[j];
       const gap = r ? validationGap(r.info) : 0;
       const keep = gap < gaps[i];
       log(`${m.name}: with layers ${Object.entries(levels[name]).map(([l, v]) => `${l} ${v}`).join(', ')}: validation gap ${(100 * gap).toFixed(2)} points (was ${(100 * gaps[i]).toFixed(2)}): ${keep ? 'kept' : 'discarded'}`);
-      protection.outcome.push({ model: name, layers: levels[name], gap_before: gaps[i], gap_after: gap, kept: keep });
-      if (!keep) continue;
+      protection?.outcome.push({ model: name, layers: levels[name], gap_before: gaps[i], gap_after: gap, kept: keep });
+      if (!keep) return;
       const pq = r ? r.pq : c.pq;
-      const te2 = Date.now();
-      const top1 = hostTop1(pq, opts.samples);
-      tEval += (Date.now() - te2) / 1000;
+      const top1 = timed(() => hostTop1(pq, opts.samples), (s) => (tEval += s));
       log(`${m.name}: int8 ${(100 * ctxs[i].int8Top1).toFixed(2)} %, pq assigned ${(100 * assigned).toFixed(2)} %, final ${(100 * top1).toFixed(2)} %`);
       finals[i] = pq;
       gaps[i] = gap;
@@ -343,7 +348,7 @@ export function runCompress(opts: CompressOptions = {}): CompressionReport {
         ...reports[i], pq_hash: deployHash(pq), layers: c.choices, weight_rel_error: c.relError, pq_top1_assigned: assigned, pq_top1: top1,
         finetuned: r ? r.info : null,
       };
-    }
+    });
   }
   const bytes = accountSet(models.map((m, i) => ({ int8: m, pq: finals[i] })));
   reports.forEach((r, i) => (r.bytes = bytes[i]));

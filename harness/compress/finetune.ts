@@ -20,6 +20,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPrepared } from '../datasets/prepared.js';
+import { makeAugment } from '../modeltools/augment.js';
+import type { AugmentSpec } from '../modeltools/augment.js';
 import { loadFloatModel } from '../modeltools/float-model.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 import { Adam } from '../modeltools/nn/adam.js';
@@ -32,6 +34,7 @@ import { dequantize } from '../modeltools/nn/trainer.js';
 import type { Int8Data } from '../modeltools/nn/trainer.js';
 import type { Param } from '../modeltools/nn/types.js';
 import { quantizeModel } from '../modeltools/quantize.js';
+import { zooEntry } from '../modeltools/zoo.js';
 import { evaluateInt8 } from '../reference/int8.js';
 import { MODELS_DIR } from '../util/paths.js';
 import { assignRows, toPqLayer } from './codebooks.js';
@@ -71,6 +74,11 @@ export interface FinetuneOptions {
   hFloor: number;
   /** (c) also trains the pq layers' per-channel scales (indices and codewords stay frozen) */
   trainScales: boolean;
+  /**
+   * The training-time augmentation the model was trained with (its zoo entry's; null: none).
+   * Fine-tuning a 50-sample set without it overfits the samples it was trained to generalise from.
+   */
+  augment: AugmentSpec | null;
 }
 
 /**
@@ -85,7 +93,7 @@ export interface FinetuneOptions {
  */
 export const DEFAULT_FINETUNE: FinetuneOptions = {
   rounds: 8, samplesPerPass: 12000, minSamplesPerPass: 3000, batchSize: 32, lr: 1e-3, lrFinal: 0.05, seed: 7, budget: 0.01,
-  valFraction: 0.1, valMax: 6000, valMinTrain: 1000, patience: 3, distill: 0.7, temperature: 2, hSamples: 256, hFloor: 0.05, trainScales: true,
+  valFraction: 0.1, valMax: 6000, valMinTrain: 1000, patience: 3, distill: 0.7, temperature: 2, hSamples: 256, hFloor: 0.05, trainScales: true, augment: null,
 };
 
 /** int8 layer index -> float layer index (the quantizer fuses ReLU and drops flatten). */
@@ -204,8 +212,14 @@ class Teacher {
     this.done = new Uint8Array(data.count);
     this.input = new Float32Array(data.inputBytes);
   }
-  soft(k: number): Float32Array {
+  /** Soft targets of sample k; of `augmented` (sample k as the student sees it) when given, not cached. */
+  soft(k: number, augmented?: Float32Array): Float32Array {
     const out = this.probs.subarray(k * this.classes, (k + 1) * this.classes);
+    if (augmented) {
+      const fresh = new Float32Array(this.classes);
+      softmaxT(this.model.forward(augmented), this.temperature, fresh);
+      return fresh;
+    }
     if (!this.done[k]) {
       softmaxT(this.model.forward(dequantize(this.data, k, this.input)), this.temperature, out);
       this.done[k] = 1;
@@ -246,6 +260,8 @@ interface PassCtx {
   o: FinetuneOptions;
   rng: Rng;
   lr: number;
+  /** in-place augmentation of a dequantised input (the model's training-time one), or null */
+  augment: ((x: Float32Array, rng: Rng) => void) | null;
 }
 
 /**
@@ -291,8 +307,11 @@ function trainPass(p: PassCtx, params: Param[], beforeBatch?: () => void, before
     beforeBatch?.();
     for (let j = b; j < end; j++) {
       const k = order[j % order.length];
-      const logits = model.forward(dequantize(data, k, input));
-      loss += distillLoss(logits, data.y[k], p.teacher?.soft(k) ?? null, o.distill, o.temperature, grad, tmp);
+      dequantize(data, k, input);
+      if (p.augment) p.augment(input, rng);
+      const soft = p.teacher ? p.teacher.soft(k, p.augment ? input : undefined) : null;
+      const logits = model.forward(input);
+      loss += distillLoss(logits, data.y[k], soft, o.distill, o.temperature, grad, tmp);
       model.backward(grad);
     }
     beforeStep?.();
@@ -427,6 +446,7 @@ export function finetune(int8: Int8Model, pq: PqModel, o: FinetuneOptions, ctx: 
     if (isPqLayer(l)) pqAt.set(map[i], pq.codebooks[l.codebook.id]);
   });
   const rng = new Rng(o.seed);
+  const augment = o.augment ? makeAugment(o.augment, train.inputShape) : null;
   const frozen = new Map<number, Frozen>();
   const losses: number[] = [];
   const vals: number[] = [];
@@ -434,7 +454,7 @@ export function finetune(int8: Int8Model, pq: PqModel, o: FinetuneOptions, ctx: 
   let stale = 0;
   for (let r = 0; r < o.rounds; r++) {
     const lr = o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos((Math.PI * r) / Math.max(1, o.rounds - 1))));
-    const p: PassCtx = { model, data, fit: split.fit, teacher, o, rng, lr };
+    const p: PassCtx = { model, data, fit: split.fit, teacher, o, rng, lr, augment };
     const hs = o.hSamples > 0 ? inputMoments(model, data, split.fit, pqAt, o.hSamples, o.hFloor) : null;
     losses.push(stePass(p, pqAt, hs)); // (a) all weights, pq ones through the codebook
     for (const [fi, cb] of pqAt) frozen.set(fi, project(model.layers[fi] as Conv2d | Dense, cb, 3, undefined, hs?.get(fi))); // (b)
@@ -461,6 +481,11 @@ export function finetune(int8: Int8Model, pq: PqModel, o: FinetuneOptions, ctx: 
   };
 }
 
+/** The defaults, with the model's own training-time augmentation (its zoo entry's), then `o`. */
+export function finetuneOptions(model: string, o: Partial<FinetuneOptions> = {}): FinetuneOptions {
+  return { ...DEFAULT_FINETUNE, augment: zooEntry(model)?.augment ?? null, ...o };
+}
+
 export function finetuneHook(int8: Int8Model, pq: PqModel, ctx: FinetuneContext, o: Partial<FinetuneOptions> = {}): { pq: PqModel; info: unknown } | null {
-  return finetune(int8, pq, { ...DEFAULT_FINETUNE, ...o }, ctx);
+  return finetune(int8, pq, finetuneOptions(int8.name, o), ctx);
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assignRows, chooseLayers, DEFAULT_PQ_OPTIONS, planProtection } from '../../harness/compress/codebooks.js';
 import type { ProtectCandidate } from '../../harness/compress/codebooks.js';
-import { splitValidation } from '../../harness/compress/finetune.js';
+import { finetuneOptions, splitValidation } from '../../harness/compress/finetune.js';
 import { compressModel, learnCodebooks } from '../../harness/compress/compress.js';
 import { kmeans } from '../../harness/compress/kmeans.js';
 import { CODEBOOK_FORMAT, codebookHash, decodePqModel, isPqLayer, packIndices, pqFileJson, rowShape, validatePqModel } from '../../harness/compress/pq-model.js';
@@ -199,6 +199,13 @@ describe('pq (YONO shared codebooks)', () => {
     const small = splitValidation(60, o);
     expect(small.heldOut).to.equal(false);
     expect(small.val.length).to.equal(60);
+  });
+
+  it('fine-tunes with the augmentation the model was trained with (zoo entry), none otherwise', () => {
+    expect(finetuneOptions('pickup_cnn').augment).to.deep.equal({ timeAxis: 'w', maxShift: 20, gain: 0.1 });
+    expect(finetuneOptions('racket_cnn').augment?.maxShift).to.equal(3);
+    expect(finetuneOptions('fmnist_cnn').augment).to.equal(null);
+    expect(finetuneOptions('pickup_cnn', { augment: null }).augment).to.equal(null);
   });
 
   it('rejects a layer whose codebook hash does not match, naming the field', () => {
