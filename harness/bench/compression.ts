@@ -13,8 +13,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { accountSet } from '../compress/accounting.js';
+import { finetuneInWorkers } from '../compress/finetune-pool.js';
 import { DEFAULT_PQ_OPTIONS } from '../compress/codebooks.js';
-import { compressModel, defaultCompressSet, hostTop1, learnCodebooks } from '../compress/compress.js';
+import { COMPRESSION_REPORT, compressModel, defaultCompressSet, hostTop1, learnCodebooks } from '../compress/compress.js';
+import type { CompressionReport } from '../compress/compress.js';
 import { formatTable } from '../reports/summary.js';
 import { latestResultFile, readCsv } from '../reports/csv.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
@@ -61,36 +63,47 @@ function compressTime(names: string[]): string {
   const books = learnCodebooks(models, o);
   for (const m of models) compressModel(m, books, o);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return `compress (k-means + assignment, ${models.length} models, ${Object.keys(books).length} codebooks): ${s.toFixed(2)} s (target < ${TARGET.compressSeconds} s)`;
+  return `compress (k-means + assignment, ${models.length} models, ${Object.keys(books).length} codebooks): ${s.toFixed(2)} s (target < ${TARGET.compressSeconds} s)\n${recoveryTime()}`;
+}
+
+/** What the last `hil compress --finetune` recorded for accuracy recovery (not re-run here: minutes). */
+function recoveryTime(): string {
+  const p = COMPRESSION_REPORT();
+  if (!existsSync(p)) return 'accuracy recovery: no models/compression.json';
+  const r = JSON.parse(readFileSync(p, 'utf8')) as CompressionReport;
+  const per = r.models.map((m) => `${m.model} ${Number((m.finetuned as { seconds?: number } | null)?.seconds ?? 0).toFixed(0)} s`).join(', ');
+  const s = r.seconds;
+  return (
+    `accuracy recovery as recorded by the last 'hil compress --finetune' (${rel(p)}): fine-tuning ${s.finetune.toFixed(0)} s wall (one worker thread per model; per model, last pass: ${per}), ` +
+    `sensitivity ${s.sensitivity.toFixed(0)} s; whole command with fine-tuning ${(s.codebooks_and_assign + s.sensitivity + s.leave_one_out + s.evaluation + s.finetune).toFixed(0)} s (target < ${TARGET.compressSeconds} s)`
+  );
 }
 
 async function leaveOneOut(names: string[], finetune: boolean): Promise<string> {
   const models = names.map((n) => loadInt8Model(join(MODELS_DIR, n, 'int8.json')));
   const o = DEFAULT_PQ_OPTIONS;
   const shared = learnCodebooks(models, o);
-  const ft = finetune ? (await import('../compress/finetune.js')).finetuneHook : null;
-  const rows: string[][] = [];
-  for (const [i, m] of models.entries()) {
-    const others = models.filter((_, j) => j !== i);
-    const books = learnCodebooks(others, o, '_loo', true);
-    const c = compressModel(m, books, o);
-    const inSet = compressModel(m, shared, o);
+  const loo = models.map((m, i) => {
+    const c = compressModel(m, learnCodebooks(models.filter((_, j) => j !== i), o, '_loo', true), o);
+    return { m, c, inSet: compressModel(m, shared, o), int8Top1: hostTop1(m), assigned: hostTop1(c.pq) };
+  });
+  // the same fine-tuning as `hil compress --finetune`, codewords frozen (one worker per model)
+  const tuned = finetune
+    ? await finetuneInWorkers(loo.map((x) => ({ int8: x.m, pq: x.c.pq, int8Top1: x.int8Top1, assignedTop1: x.assigned, options: {} })), () => undefined)
+    : loo.map(() => undefined);
+  const rows = loo.map(({ m, c, inSet, int8Top1, assigned }, i) => {
     // this model alone with the leave-one-out codebooks, counted whole (no other model shares them)
     const [b] = accountSet([{ int8: m, pq: c.pq }]);
-    const int8Top1 = hostTop1(m);
-    const assigned = hostTop1(c.pq);
-    let tuned = '-';
-    if (ft) {
-      const r = ft(m, c.pq, { log: () => undefined, int8Top1, assignedTop1: assigned, evaluate: (p) => hostTop1(p) });
-      tuned = (100 * (r ? hostTop1(r.pq) : assigned)).toFixed(2);
-    }
-    rows.push([
-      m.name, `${(b.fp32Bytes / b.pqBytes).toFixed(2)}x`, c.relError.toFixed(3), inSet.relError.toFixed(3), (100 * int8Top1).toFixed(2), (100 * assigned).toFixed(2), tuned,
-    ]);
-  }
+    const t = tuned[i];
+    const top1 = t === undefined ? null : t ? hostTop1(t.pq) : assigned;
+    return [
+      m.name, `${(b.fp32Bytes / b.pqBytes).toFixed(2)}x`, c.relError.toFixed(3), inSet.relError.toFixed(3), (100 * int8Top1).toFixed(2), (100 * assigned).toFixed(2),
+      top1 === null ? '-' : (100 * top1).toFixed(2), top1 === null ? '-' : (100 * (top1 - int8Top1)).toFixed(2),
+    ];
+  });
   return (
     'leave-one-out (codebooks learned without the model; host reference, whole test split):\n' +
-    formatTable(['model', 'vs fp32 (own codebooks)', 'weight err LOO', 'weight err shared', 'int8 top1', 'LOO assigned', 'LOO fine-tuned'], rows) +
+    formatTable(['model', 'vs fp32 (own codebooks)', 'weight err LOO', 'weight err shared', 'int8 top1', 'LOO assigned', 'LOO fine-tuned', 'fine-tuned - int8 pt'], rows) +
     '\nvs fp32 counts the whole leave-one-out codebooks against that one model (a model joining an existing set would share them)'
   );
 }
