@@ -29,7 +29,7 @@ typedef struct {
     uint16_t in_h, in_w, in_c;
     uint16_t out_h, out_w, out_c;
     const int8_t *weights;     /* [oc][kh][kw][ic], [out][in] or depthwise [kh][kw][oc] */
-    const int32_t *bias;       /* SPEC bias (conv2d/dense keep it for reference and use bias_eff) */
+    const int32_t *bias;       /* SPEC bias (conv2d/dense keep it for reference and use bias_eff; pq: NULL) */
     const int32_t *bias_eff;   /* conv2d/dense: bias - in_zp * sum(w[oc]) (code generator); else NULL */
     const int16_t *multiplier; /* 16384 <= M < 32768 */
     const int8_t *shift;       /* 1 <= s <= 46 */
@@ -40,7 +40,17 @@ typedef struct {
     const uint8_t *pq_indices;
     uint8_t pq_d, pq_bits;
     uint8_t pq_k; /* codewords in pq_codebook (4-bit books: <= 16; 0 for 8-bit books with k > 255) */
+    /* effective bias (bias - in_zp * sum of the decoded w[oc]) = pq_bias_eff[oc] << pq_bias_shift:
+     * half the flash of an int32 table; compression snapped the bias so this is exact */
+    uint8_t pq_bias_shift;
+    const int16_t *pq_bias_eff;
 } yono_layer_t;
+
+/* A pq layer's effective bias of output channel oc (multiplied, not shifted: negative values). */
+static inline int32_t yono_pq_bias(const yono_layer_t *l, int32_t oc)
+{
+    return (int32_t)l->pq_bias_eff[oc] * (int32_t)(1u << l->pq_bias_shift);
+}
 
 /* requant(acc, M, s) = floor((acc*M + 2^(s-1)) / 2^s), exact in 64 bits (|acc*M| < 2^46). */
 static inline int64_t yono_requant(int32_t acc, int32_t m, int32_t s)
@@ -83,8 +93,8 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
 /* scratch: out_c int32 accumulators (4 * out_c bytes, 4-byte aligned) */
 void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *scratch);
 void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
-/* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, bias_eff from
- * the decoded weights; scratch as conv2d. No decoded layer is ever held in RAM. */
+/* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, effective bias
+ * from yono_pq_bias(); scratch as conv2d. No decoded layer is ever held in RAM. */
 void yono_conv2d_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
 void yono_dense_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 /* conv2d_pq with the path forced (tests): table != 0 takes the table path whenever the layer's

@@ -3,7 +3,7 @@
  * pq_codebook[idx(oc, j) * d ..], read straight from flash while the dot product walks the
  * im2col column (the column order [kh][kw][ic] is the row order, so chunk j multiplies
  * column bytes [j*d, (j+1)*d)). Arithmetic is the int8 kernels' (exact integer sums, in_zp in
- * bias_eff computed by the code generator from the decoded weights), so the result equals the
+ * the effective bias, stored as int16 << pq_bias_shift: yono_pq_bias()), so the result equals the
  * int8 layer the pq layer decodes to, bit for bit. Two output channels per pass share the column.
  *
  * Two ways through a layer, chosen by yono_pq_table_d() (yono_nn.h, the rule of SPEC section 4):
@@ -205,19 +205,18 @@ static void pq_outputs(const yono_layer_t *l, const int8_t *x, uint32_t row, int
 {
     const uint32_t s = row / l->pq_d, rb = pq_row_bytes(l, s);
     const int32_t n = l->out_c, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
-    const int32_t *bias = l->bias_eff;
     const uint8_t *ix = l->pq_indices;
     int32_t oc = 0;
     for (; oc + 1 < n; oc += 2, ix += 2u * rb) {
         int32_t a0, a1;
         pq_row2(l, x, ix, ix + rb, s, &a0, &a1);
-        *out++ = yono_requant_clamp(bias[oc] + a0, l->multiplier[oc], l->shift[oc], out_zp, lo, hi);
-        *out++ = yono_requant_clamp(bias[oc + 1] + a1, l->multiplier[oc + 1], l->shift[oc + 1], out_zp, lo, hi);
+        *out++ = yono_requant_clamp(yono_pq_bias(l, oc) + a0, l->multiplier[oc], l->shift[oc], out_zp, lo, hi);
+        *out++ = yono_requant_clamp(yono_pq_bias(l, oc + 1) + a1, l->multiplier[oc + 1], l->shift[oc + 1], out_zp, lo, hi);
     }
     if (oc < n) {
         int32_t a0, a1;
         pq_row2(l, x, ix, ix, s, &a0, &a1); /* last odd channel: second lane repeats it */
-        *out++ = yono_requant_clamp(bias[oc] + a0, l->multiplier[oc], l->shift[oc], out_zp, lo, hi);
+        *out++ = yono_requant_clamp(yono_pq_bias(l, oc) + a0, l->multiplier[oc], l->shift[oc], out_zp, lo, hi);
     }
 }
 
@@ -399,13 +398,12 @@ static inline void pq_tab_outputs(const yono_layer_t *l, const uint32_t *xu, con
                                   uint32_t D, int8_t *out)
 {
     const int32_t n = l->out_c, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
-    const int32_t *bias = l->bias_eff;
     const int16_t *mult = l->multiplier;
     const int8_t *shift = l->shift;
     const uint8_t *ix = l->pq_indices;
     int32_t oc = 0;
     for (; oc + 1 < n; oc += 2, ix += 2u * rb) {
-        int32_t a0 = bias[oc], a1 = bias[oc + 1];
+        int32_t a0 = yono_pq_bias(l, oc), a1 = yono_pq_bias(l, oc + 1);
         if (D == 2u) {
             pq_tab2_d2(xu, ix, ix + rb, tab, rb, &a0, &a1);
         } else {
@@ -415,7 +413,7 @@ static inline void pq_tab_outputs(const yono_layer_t *l, const uint32_t *xu, con
         *out++ = yono_requant_clamp(a1, mult[oc + 1], shift[oc + 1], out_zp, lo, hi);
     }
     if (oc < n) { /* last odd channel: second lane repeats it */
-        int32_t a0 = bias[oc], a1 = 0;
+        int32_t a0 = yono_pq_bias(l, oc), a1 = 0;
         if (D == 2u) {
             pq_tab2_d2(xu, ix, ix, tab, rb, &a0, &a1);
         } else {

@@ -7,7 +7,7 @@
  *  - leave-one-out: codebooks learned without a model, that model compressed with them: its bytes
  *    ratio, weight error (vs. with the shared codebooks) and host top-1 as assigned; with
  *    --loo-finetune also after the same fine-tuning as `hil compress --finetune`
- * Usage: npm run bench:compression -- [--results dir] [--run [--samples n]] [--loo-finetune]
+ * Usage: npm run bench:compression -- [--results dir] [--run [--samples n]] [--loo-finetune [--threads n]]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +79,7 @@ function recoveryTime(): string {
   );
 }
 
-async function leaveOneOut(names: string[], finetune: boolean): Promise<string> {
+async function leaveOneOut(names: string[], finetune: boolean, threads?: number): Promise<string> {
   const models = names.map((n) => loadInt8Model(join(MODELS_DIR, n, 'int8.json')));
   const o = DEFAULT_PQ_OPTIONS;
   const shared = learnCodebooks(models, o);
@@ -89,7 +89,7 @@ async function leaveOneOut(names: string[], finetune: boolean): Promise<string> 
   });
   // the same fine-tuning as `hil compress --finetune`, codewords frozen (one worker per model)
   const tuned = finetune
-    ? await finetuneInWorkers(loo.map((x) => ({ int8: x.m, pq: x.c.pq, int8Top1: x.int8Top1, assignedTop1: x.assigned, options: {} })), () => undefined)
+    ? await finetuneInWorkers(loo.map((x) => ({ int8: x.m, pq: x.c.pq, int8Top1: x.int8Top1, assignedTop1: x.assigned, options: {} })), () => undefined, threads)
     : loo.map(() => undefined);
   const rows = loo.map(({ m, c, inSet, int8Top1, assigned }, i) => {
     // this model alone with the leave-one-out codebooks, counted whole (no other model shares them)
@@ -110,7 +110,7 @@ async function leaveOneOut(names: string[], finetune: boolean): Promise<string> 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { results: { type: 'string' }, run: { type: 'boolean' }, samples: { type: 'string' }, 'loo-finetune': { type: 'boolean' } },
+    options: { results: { type: 'string' }, run: { type: 'boolean' }, samples: { type: 'string' }, 'loo-finetune': { type: 'boolean' }, threads: { type: 'string' } },
   });
   let csv = values.results ? join(values.results, 'compression.csv') : latestCompressionCsv();
   if (values.run || !csv) {
@@ -124,7 +124,9 @@ async function main(): Promise<void> {
   process.stdout.write(deviceFigures(csv) + '\n\n');
   if (excluded.length) process.stdout.write(`left int8: ${excluded.map((e) => `${e.model} (${e.reason})`).join('; ')}\n\n`);
   process.stdout.write(compressTime(names) + '\n\n');
-  process.stdout.write((await leaveOneOut(names, values['loo-finetune'] === true)) + '\n');
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new HilError(`must be a whole number >= 1, got ${values.threads}`, '--threads');
+  process.stdout.write((await leaveOneOut(names, values['loo-finetune'] === true, threads)) + '\n');
 }
 
 main()

@@ -1,12 +1,13 @@
 /**
  * Byte accounting of compression.csv / compression.json (the same definitions as the train
- * report's int8_bytes): weights plus int32 biases; requant tables (multiplier/shift, the same in
- * both variants) are not counted.
+ * report's int8_bytes): weights plus biases as stored; requant tables (multiplier/shift, the same
+ * in both variants) and layer descriptors are not counted.
  * - fp32 bytes = 4 * params (weights + biases)
  * - int8 bytes = int8 weights + 4 * biases
  * - pq bytes = packed indices + this model's share of each shared codebook it uses (codebook
  *   bytes * its indices / all indices of the model set in that codebook) + int8 weights of the
- *   layers that stay int8 + 4 * biases
+ *   layers that stay int8 + 4 * their biases + 2 * the biases of pq layers (the device stores
+ *   a pq layer's effective bias as int16 << shift, SPEC section 4)
  */
 import type { Int8Model } from '../modeltools/int8-model.js';
 import { isPqLayer, packedRowBytes, rowShape } from './pq-model.js';
@@ -68,7 +69,7 @@ export function accountSet(pairs: { int8: Int8Model; pq: PqModel }[]): ModelByte
         const cb = books[l.codebook.id];
         const { oc, row } = rowShape(l);
         indexBytes += oc * packedRowBytes(row / cb.d, cb.index_bits);
-        biasBytes += 4 * l.bias.length;
+        biasBytes += 2 * l.bias.length; // effective bias as int16 << shift (SPEC section 4)
       } else if (l.op === 'conv2d' || l.op === 'dense' || l.op === 'depthwise_conv2d') {
         int8PartBytes += l.weights.length;
         biasBytes += 4 * l.bias.length;

@@ -10,7 +10,7 @@
 import type { Conv2dLayer, DenseLayer, Int8Layer, Int8Model } from '../modeltools/int8-model.js';
 import { quantizeMultiplier } from '../modeltools/quantize.js';
 import { kmeans, nearest } from './kmeans.js';
-import { CODEBOOK_FORMAT, codebookHash, indexBitsFor, rowShape } from './pq-model.js';
+import { CODEBOOK_FORMAT, codebookHash, indexBitsFor, rowShape, snapPqBias } from './pq-model.js';
 import type { Codebook, CodebookKind, PqLayer } from './pq-model.js';
 
 export interface PqOptions {
@@ -266,7 +266,8 @@ export function toPqLayer(l: WeightLayer, cb: Codebook, a: Assignment): PqLayer 
   const codebook = { id: cb.id, hash: cb.hash };
   const { weights: _w, op, ...rest } = l;
   const base = { ...rest, bias, multiplier: mult, shift, codebook, indices: a.indices };
-  return op === 'conv2d' ? { ...(base as Omit<typeof base, 'in_features' | 'out_features'>), op: 'conv2d_pq' } as PqLayer : ({ ...base, op: 'dense_pq' } as PqLayer);
+  const pq = op === 'conv2d' ? ({ ...(base as Omit<typeof base, 'in_features' | 'out_features'>), op: 'conv2d_pq' } as PqLayer) : ({ ...base, op: 'dense_pq' } as PqLayer);
+  return snapPqBias(pq, cb); // the device stores the effective bias as int16 << shift
 }
 
 /** One rung of a layer's ladder for the sensitivity heuristic: its bytes and measured top-1 loss. */

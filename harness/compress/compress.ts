@@ -19,7 +19,7 @@ import { accountSet } from './accounting.js';
 import type { ModelBytes } from './accounting.js';
 import { assignRows, BOOK_IDS, chooseLayers, DEFAULT_PQ_OPTIONS, learnCodebook, planProtection, toPqLayer } from './codebooks.js';
 import type { BookId, LayerChoice, PqOptions, ProtectCandidate, ProtectMove, WeightLayer } from './codebooks.js';
-import { DEFAULT_FINETUNE, splitValidation } from './finetune.js';
+import { DEFAULT_FINETUNE, finetuneOptions, validationSet } from './finetune.js';
 import type { FinetuneResult } from './finetune-pool.js';
 import { decodePqModel, deployHash, isPqLayer, packedRowBytes, PQ_FORMAT, pqFileJson, rowShape } from './pq-model.js';
 import type { AnyLayer, Codebook, PqModel } from './pq-model.js';
@@ -109,15 +109,10 @@ export function protectSensitive(models: Int8Model[], books: Partial<Record<Book
   for (const m of models) {
     ensurePrepared(m.dataset);
     const train = loadPrepared(m.dataset, 'train');
-    const { val } = splitValidation(train.count, DEFAULT_FINETUNE);
-    const n = Math.min(val.length, SENSITIVITY_SAMPLES);
-    const x = new Int8Array(n * train.inputBytes);
-    const y = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x.set(train.x.subarray(val[i] * train.inputBytes, (val[i] + 1) * train.inputBytes), i * train.inputBytes);
-      y[i] = train.y[val[i]];
-    }
-    const top1 = (mm: Int8Model) => evaluateInt8(mm, x, y, n).accuracy;
+    const data = { x: train.x, y: train.y, count: train.count, inputBytes: train.inputBytes, scale: train.manifest.input_scale, zeroPoint: train.manifest.input_zero_point };
+    const v = validationSet(data, train.inputShape, finetuneOptions(m.name));
+    const n = Math.min(v.count, SENSITIVITY_SAMPLES);
+    const top1 = (mm: Int8Model) => evaluateInt8(mm, v.x, v.y, n).accuracy;
     const base = top1(m);
     const full = compressModel(m, books, o);
     const fineBooks = { kxk: books.kxk_fine, fc: books.fc_fine };

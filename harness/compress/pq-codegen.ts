@@ -1,10 +1,11 @@
 /**
  * C emission of the pq parts of a firmware (used by harness/modeltools/codegen.ts): each shared
  * codebook once for the whole model set, and per pq layer its packed index rows plus the
- * per-channel tables. bias_eff comes from the decoded weights, exactly as for an int8 layer.
+ * per-channel tables. The effective bias (bias - in_zp * sum of the decoded weights, as for an int8
+ * layer) is stored as int16 << bias_shift; compression snapped the bias so that this is exact.
  */
 import { HilError } from '../util/errors.js';
-import { decodeWeights, packedRowBytes, packIndices, rowShape } from './pq-model.js';
+import { packedRowBytes, packIndices, pqBiasTable, rowShape } from './pq-model.js';
 import type { Codebook, DeployModel, PqLayer } from './pq-model.js';
 
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -18,10 +19,6 @@ function cArray(type: string, name: string, values: readonly number[]): string {
   const lines: string[] = [];
   for (let i = 0; i < values.length; i += 24) lines.push(`    ${values.slice(i, i + 24).join(', ')},`);
   return `static const ${type} ${name}[${values.length}] __attribute__((aligned(4))) = {\n${lines.join('\n')}\n};\n`;
-}
-
-function i32(v: number): string {
-  return v === -(2 ** 31) ? '(-2147483647 - 1)' : String(v);
 }
 
 /** The distinct codebooks a model set uses, by hash (a codebook id may not name two books). */
@@ -51,21 +48,16 @@ export function codebookFlashBytes(books: Codebook[]): number {
 /** Flash of one pq layer's tables (without the layer descriptor). */
 export function pqLayerFlashBytes(l: PqLayer, cb: Codebook): number {
   const { oc, row } = rowShape(l);
-  return align4(oc * packedRowBytes(row / cb.d, cb.index_bits)) + 8 * oc /* bias, bias_eff */ + align4(2 * oc) + align4(oc);
+  return align4(oc * packedRowBytes(row / cb.d, cb.index_bits)) + align4(2 * oc) /* bias_eff16 */ + align4(2 * oc) + align4(oc);
 }
 
 /** Emits the arrays of a pq layer into `arrays` and returns its yono_layer_t initializer. */
 export function emitPqLayer(l: PqLayer, cb: Codebook, id: string, arrays: string[]): string {
-  const { oc, row } = rowShape(l);
-  const w = decodeWeights(l, cb);
-  const biasEff = l.bias.map((b, ch) => {
-    let sum = 0;
-    for (let j = ch * row; j < (ch + 1) * row; j++) sum += w[j];
-    return b - l.in_zp * sum;
-  });
+  const { oc } = rowShape(l);
+  const be = pqBiasTable(l, cb);
+  if (!be) throw new HilError(`layer ${id}: effective bias is not int16 << shift (SPEC section 4); recompress`, 'codegen');
   arrays.push(cArray('uint8_t', `${id}_ix`, packIndices(l.indices, oc, cb.index_bits)));
-  arrays.push(`static const int32_t ${id}_b[${oc}] = {${l.bias.map(i32).join(', ')}};\n`);
-  arrays.push(`static const int32_t ${id}_be[${oc}] = {${biasEff.map(i32).join(', ')}};\n`);
+  arrays.push(cArray('int16_t', `${id}_be`, be.values));
   arrays.push(`static const int16_t ${id}_m[${oc}] = {${l.multiplier.join(', ')}};\n`);
   arrays.push(`static const int8_t ${id}_s[${oc}] = {${l.shift.join(', ')}};\n`);
   const f: Record<string, string | number> = {
@@ -81,7 +73,7 @@ export function emitPqLayer(l: PqLayer, cb: Codebook, id: string, arrays: string
   }
   Object.assign(f, {
     in_zp: l.in_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max,
-    weights: 'NULL', bias: `${id}_b`, bias_eff: `${id}_be`, multiplier: `${id}_m`, shift: `${id}_s`,
+    weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', pq_bias_eff: `${id}_be`, pq_bias_shift: be.shift, multiplier: `${id}_m`, shift: `${id}_s`,
     pq_codebook: codebookSymbol(cb), pq_indices: `${id}_ix`, pq_d: cb.d, pq_bits: cb.index_bits, pq_k: cb.k <= 255 ? cb.k : 0,
   });
   return `    {${Object.entries(f).map(([k, v]) => `.${k} = ${v}`).join(', ')}},`;

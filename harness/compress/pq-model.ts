@@ -122,6 +122,45 @@ export function decodeWeights(l: PqLayer, cb: Codebook): number[] {
   return w;
 }
 
+/**
+ * SPEC section 4: a pq layer stores its effective bias, bias - in_zp * sum(decoded w[oc]), as int16
+ * values shifted left by one per-layer `bias_shift` (half the bytes of an int32 bias). The pq
+ * model keeps the int32 bias it stands for, so the host reference needs nothing new.
+ */
+export function pqBiasEff(l: PqLayer, cb: Codebook): number[] {
+  const { oc, row } = rowShape(l);
+  const w = decodeWeights(l, cb);
+  return l.bias.slice(0, oc).map((b, c) => {
+    let sum = 0;
+    for (let j = c * row; j < (c + 1) * row; j++) sum += w[j];
+    return b - l.in_zp * sum;
+  });
+}
+
+/** The smallest shift whose int16 values reach every effective bias (after rounding). */
+export function pqBiasShift(biasEff: readonly number[]): number {
+  const max = biasEff.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  let s = 0;
+  while (Math.round(max / 2 ** s) > 32767) s++;
+  return s;
+}
+
+/** The layer with its bias moved to the nearest one whose effective bias is int16 << shift. */
+export function snapPqBias(l: PqLayer, cb: Codebook): PqLayer {
+  const be = pqBiasEff(l, cb);
+  const step = 2 ** pqBiasShift(be);
+  const bias = l.bias.map((b, c) => b - be[c] + Math.round(be[c] / step) * step);
+  return { ...l, bias } as PqLayer;
+}
+
+/** The stored form of a pq layer's effective bias, or null when it is not int16 << shift. */
+export function pqBiasTable(l: PqLayer, cb: Codebook): { values: number[]; shift: number } | null {
+  const be = pqBiasEff(l, cb);
+  const shift = pqBiasShift(be);
+  const values = be.map((v) => v / 2 ** shift);
+  return values.every((v) => Number.isInteger(v) && v >= -32768 && v <= 32767) ? { values, shift } : null;
+}
+
 /** The int8 layer a pq layer decodes to (same integer arithmetic, SPEC section 3). */
 export function decodeLayer(l: AnyLayer, books: Record<string, Codebook>): Int8Layer {
   if (!isPqLayer(l)) return l;
@@ -248,6 +287,8 @@ export function validatePqModel(v: unknown, source: string, books: Record<string
       if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= cb.k) fail(source, `${p}.indices[${j}]`, `must be an integer in [0, ${cb.k})`);
     });
     used[cb.id] = cb;
+    if (!Array.isArray(l.bias) || l.bias.length !== oc) fail(source, `${p}.bias`, `must hold ${oc} values`);
+    if (!pqBiasTable(l as unknown as PqLayer, cb)) fail(source, `${p}.bias`, 'its effective bias is not int16 << shift (SPEC section 4): recompress');
     return decodeLayer(l as unknown as PqLayer, books);
   });
   const int8 = validateInt8Model({ ...o, format: 'yono-int8/1', layers: asInt8 }, source);

@@ -60,7 +60,7 @@ export function summarizeCompression(rows: CompressionRow[]): string {
     r.model, r.stored_as || '-', String(r.fp32_bytes), String(r.int8_bytes), String(r.pq_bytes), `${r.ratio_fp32.toFixed(2)}x`, `${r.ratio_int8.toFixed(2)}x`,
     opt(r.top1_int8_device, pct), opt(r.top1_pq_device, pct), opt(r.top1_change_points, (n) => n.toFixed(2)), opt(r.instructions_ratio, (n) => `${n.toFixed(3)}x`),
   ]);
-  return formatTable(header, body) + '\ntop-1 on the device (whole test splits unless --samples); bytes: indices + share of the shared codebooks + int8 layers + int32 biases';
+  return formatTable(header, body) + '\ntop-1 on the device (whole test splits unless --samples); bytes: indices + share of the shared codebooks + int8 layers + biases as stored (int32; pq layers int16 << shift)';
 }
 
 /** Median, and the worst (smallest) value, of a column over rows; NaN when none is a number. */

@@ -119,6 +119,7 @@ static void pq_random_checks(long n, pq_check_result_t *r)
     static uint8_t ix[16384];
     static uint32_t idx[4096];
     static int32_t b[64], be[64];
+    static int16_t be16[64];
     static int16_t mu[64];
     static int8_t sh[64];
     static int64_t scratch_store[(16384 + 2 * PQ_GUARD + 16) / 8];
@@ -184,16 +185,29 @@ static void pq_random_checks(long n, pq_check_result_t *r)
         l.act_min = (int8_t)pq_rnd_in(-128, 0);
         l.act_max = (int8_t)pq_rnd_in(0, 127);
         for (uint32_t i = 0; i < (uint32_t)l.in_h * l.in_w * l.in_c; i++) x[i] = (int8_t)pq_rnd_in(-128, 127);
+        int32_t be_max = 0;
         for (uint32_t c = 0; c < l.out_c; c++) {
             b[c] = pq_rnd_in(-100000, 100000);
             mu[c] = (int16_t)pq_rnd_in(16384, 32767);
             sh[c] = (int8_t)pq_rnd_in(14, 24);
-            int32_t sum = 0; /* bias_eff from the decoded weights, as the code generator computes it */
+            int32_t sum = 0; /* effective bias from the decoded weights, as the code generator computes it */
             for (uint32_t j = 0; j < row; j++) sum += w[c * row + j];
             be[c] = b[c] - l.in_zp * sum;
+            if (be[c] > be_max) be_max = be[c];
+            if (-be[c] > be_max) be_max = -be[c];
+        }
+        /* stored as int16 << shift; the reference bias is the one the stored value stands for
+         * (what compression's snapping does) */
+        uint8_t bshift = 0;
+        while ((be_max >> bshift) > 32767) bshift++;
+        for (uint32_t c = 0; c < l.out_c; c++) {
+            be16[c] = (int16_t)(be[c] / (1 << bshift));
+            b[c] += be16[c] * (1 << bshift) - be[c];
         }
         l.bias = b;
-        l.bias_eff = be;
+        l.bias_eff = 0;
+        l.pq_bias_eff = be16;
+        l.pq_bias_shift = bshift;
         l.multiplier = mu;
         l.shift = sh;
         const uint32_t n_out = (uint32_t)l.out_h * l.out_w * l.out_c;

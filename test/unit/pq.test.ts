@@ -11,14 +11,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assignRows, chooseLayers, DEFAULT_PQ_OPTIONS, planProtection } from '../../harness/compress/codebooks.js';
 import type { ProtectCandidate } from '../../harness/compress/codebooks.js';
-import { finetuneOptions, splitValidation } from '../../harness/compress/finetune.js';
+import { finetuneOptions, splitValidation, validationScore, validationSet } from '../../harness/compress/finetune.js';
 import { compressModel, learnCodebooks } from '../../harness/compress/compress.js';
 import { kmeans } from '../../harness/compress/kmeans.js';
-import { CODEBOOK_FORMAT, codebookHash, decodePqModel, isPqLayer, packIndices, pqFileJson, rowShape, validatePqModel } from '../../harness/compress/pq-model.js';
-import type { Codebook, PqModel } from '../../harness/compress/pq-model.js';
+import { CODEBOOK_FORMAT, codebookHash, decodePqModel, isPqLayer, packIndices, pqBiasTable, pqFileJson, rowShape, validatePqModel } from '../../harness/compress/pq-model.js';
+import type { Codebook, PqLayer, PqModel } from '../../harness/compress/pq-model.js';
+import { accountSet } from '../../harness/compress/accounting.js';
 import { generateFirmwareSources, modelScratchBytes, pqTableD } from '../../harness/modeltools/codegen.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import { runInt8 } from '../../harness/reference/int8.js';
+import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -201,11 +202,70 @@ describe('pq (YONO shared codebooks)', () => {
     expect(small.val.length).to.equal(60);
   });
 
+  it('validates a split too small to carve on seeded augmented copies of its samples; a large one on its hold-out', () => {
+    const n = 40;
+    const bytes = 1 * 16 * 2;
+    const data = { x: Int8Array.from({ length: n * bytes }, (_, i) => ((i * 29) % 200) - 100), y: Uint8Array.from({ length: n }, (_, i) => i % 3), count: n, inputBytes: bytes, scale: 0.05, zeroPoint: 3 };
+    const o = finetuneOptions('pickup_cnn', { valAugmentCopies: 4 });
+    const a = validationSet(data, [1, 16, 2], o);
+    const b = validationSet(data, [1, 16, 2], o);
+    expect([a.count, a.heldOut, a.augmentedCopies, a.fit.length]).to.deep.equal([4 * n, false, 4, n]);
+    expect(Buffer.from(a.x.buffer).equals(Buffer.from(b.x.buffer)), 'seeded').to.equal(true);
+    expect(Array.from(a.y.subarray(0, 8))).to.deep.equal([0, 0, 0, 0, 1, 1, 1, 1]);
+    let changed = 0;
+    for (let c = 0; c < 4 * n; c++) {
+      const k = Math.floor(c / 4);
+      if (!a.x.subarray(c * bytes, (c + 1) * bytes).every((v, t) => v === data.x[k * bytes + t])) changed++;
+    }
+    expect(changed, 'copies differ from their sample').to.be.greaterThan(n);
+    const plain = validationSet(data, [1, 16, 2], { ...o, augment: null });
+    expect([plain.count, plain.augmentedCopies]).to.deep.equal([n, 0]);
+    const big = { ...data, x: new Int8Array(2000 * bytes), y: new Uint8Array(2000), count: 2000 };
+    const h = validationSet(big, [1, 16, 2], o);
+    expect([h.heldOut, h.count, h.augmentedCopies, h.fit.length + h.count]).to.deep.equal([true, 200, 0, 2000]);
+  });
+
+  it('scores validation by top-1 (as the reference predicts) and mean cross-entropy', () => {
+    const m = tableModel(3);
+    const n = 12;
+    const x = Int8Array.from({ length: n * 100 }, (_, i) => ((i * 53) % 255) - 127);
+    const pred = Array.from({ length: n }, (_, i) => predictInt8(m, x.subarray(i * 100, (i + 1) * 100)));
+    const right = validationScore(m, { x, y: Uint8Array.from(pred), count: n });
+    const wrong = validationScore(m, { x, y: Uint8Array.from(pred, (p) => (p + 1) % 5), count: n });
+    expect(right.top1).to.equal(1);
+    expect(wrong.top1).to.equal(0);
+    expect(right.loss).to.be.greaterThan(0).and.lessThan(wrong.loss);
+  });
+
   it('fine-tunes with the augmentation the model was trained with (zoo entry), none otherwise', () => {
     expect(finetuneOptions('pickup_cnn').augment).to.deep.equal({ timeAxis: 'w', maxShift: 20, gain: 0.1 });
     expect(finetuneOptions('racket_cnn').augment?.maxShift).to.equal(3);
     expect(finetuneOptions('fmnist_cnn').augment).to.equal(null);
     expect(finetuneOptions('pickup_cnn', { augment: null }).augment).to.equal(null);
+  });
+
+  it('stores a pq layer\'s effective bias as int16 << shift, exactly, at 2 bytes a channel; rejects one that is not', () => {
+    const m = tableModel(5);
+    const books = learnCodebooks([m], DEFAULT_PQ_OPTIONS);
+    const { pq } = compressModel(m, books, DEFAULT_PQ_OPTIONS);
+    const pqAt = pq.layers.flatMap((l, i) => (isPqLayer(l) ? [i] : []));
+    expect(pqAt.length).to.be.greaterThan(1);
+    const shifts = pqAt.map((i) => {
+      const l = pq.layers[i] as PqLayer;
+      const t = pqBiasTable(l, pq.codebooks[l.codebook.id]);
+      expect(t, `layer ${i}`).to.not.equal(null);
+      return t!.shift;
+    });
+    expect(Math.max(...shifts), 'a layer whose effective bias needs a shift').to.be.greaterThan(0);
+    const [bytes] = accountSet([{ int8: m, pq }]);
+    const int8Bias = m.layers.reduce((a, l, i) => a + ('bias' in l && !pqAt.includes(i) ? 4 * l.bias.length : 0), 0);
+    const pqBias = pqAt.reduce((a, i) => a + 2 * (pq.layers[i] as PqLayer).bias.length, 0);
+    expect(bytes.biasBytes).to.equal(int8Bias + pqBias);
+    // one unit off the grid of a shifted layer: no longer storable, and the loader says where
+    const at = pqAt[shifts.findIndex((x) => x > 0)];
+    const json = JSON.parse(JSON.stringify(pqFileJson(pq))) as { layers: { bias: number[] }[] };
+    json.layers[at].bias[0] += 1;
+    expect(() => validatePqModel(json, 'x/pq.json', pq.codebooks)).to.throw(HilError, new RegExp(`layers\\[${at}\\]\\.bias: .*int16 << shift`));
   });
 
   it('rejects a layer whose codebook hash does not match, naming the field', () => {
