@@ -17,10 +17,10 @@ import { finetuneInWorkers } from '../compress/finetune-pool.js';
 import { DEFAULT_PQ_OPTIONS } from '../compress/codebooks.js';
 import { COMPRESSION_REPORT, compressModel, defaultCompressSet, hostTop1, learnCodebooks } from '../compress/compress.js';
 import type { CompressionReport } from '../compress/compress.js';
-import { formatTable } from '../reports/summary.js';
+import { formatTable } from '../util/table.js';
 import { latestResultFile, readCsv } from '../reports/csv.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
-import { runExperiments } from '../run.js';
+import { runExperiments } from '../run/run.js';
 import { loadInt8Model } from '../modeltools/int8-model.js';
 import { runCleanups } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   let csv = values.results ? join(values.results, 'compression.csv') : latestCompressionCsv();
   if (values.run || !csv) {
     const r = await runExperiments({
-      rig: DEFAULT_RIG, variants: ['int8', 'pq'], experiments: ['accuracy', 'latency'], samples: values.samples === undefined ? undefined : Number(values.samples), log: createLogger({ quiet: false }),
+      rig: DEFAULT_RIG, variants: ['int8', 'pq'], experiments: ['accuracy', 'latency', 'compression'], samples: values.samples === undefined ? undefined : Number(values.samples), log: createLogger({ quiet: false }),
     });
     csv = join(r.dir, 'compression.csv');
   }

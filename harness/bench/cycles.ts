@@ -18,10 +18,11 @@ import { parseArgs } from 'node:util';
 import { ensurePrepared, loadPrepared } from '../datasets/prepared.js';
 import { estimateCycles, flashShare } from '../estimate/cycle-model.js';
 import { buildPlugin, boardRegions, markerAddress, parseWindows, PLUGIN_SOURCE_DIR, pluginOption, type WindowCounts, type WindowSource } from '../estimate/plugin.js';
-import { ticksToInstructions } from '../experiments/latency.js';
+import { ticksToInstructions } from '../estimate/cycle-model.js';
 import { buildFirmware } from '../firmware/build.js';
 import { layerCost } from '../modeltools/import/report.js';
-import { formatTable } from '../reports/summary.js';
+import { createDut } from '../dut/factory.js';
+import { formatTable } from '../util/table.js';
 import { DEFAULT_RIG, loadRig, type Rig } from '../rig/rig.js';
 import { loadDeploySet, loadModelSet, type Variant } from '../session/model-set.js';
 import { openSession } from '../session/session.js';
@@ -39,7 +40,7 @@ export const microbenchCyclesPerIter = (p: number) => 2 + 1 + 1 + 1 + 1 + p;
  */
 export async function runMicrobench(rig: Rig, iterations = MICROBENCH_ITER): Promise<WindowCounts[]> {
   const model = rig.estimate?.class_model;
-  if (rig.dut.kind !== 'qemu' || !model) throw new HilError('the microbenchmark needs an emulated rig with estimate.class_model', rig.name);
+  if (createDut(rig).figures !== 'emulated-estimate' || !model) throw new HilError('the microbenchmark needs an emulated rig with estimate.class_model', rig.name);
   if (boardRegions(rig.board).flash[0] !== 0 || markerAddress(rig.board) !== 0x40028000) {
     throw new HilError('the microbenchmark is written for the mps2 memory map (flash at 0, FPGAIO LED0 marker)', rig.name);
   }
@@ -121,11 +122,11 @@ async function main(): Promise<void> {
       if (!windows) throw new HilError('QEMU runs without the cycle plugin', rig.name);
       for (const m of deploy) {
         const id = session.modelId(m.name);
-        await session.client.select(id);
+        await session.device.select(id);
         const data = loadPrepared(m.dataset, 'test');
-        await session.client.upload(data.x.subarray(0, data.inputBytes));
+        await session.device.upload(data.x.subarray(0, data.inputBytes));
         await windows.drain();
-        const r = await session.client.infer(id, 1, 0, 120000);
+        const r = await session.device.infer(id, 1, 0, 120000);
         const w = (await windows.drain(1)).pop();
         if (!w) throw new HilError(`no plugin window for ${m.name}`, rig.name);
         const instrTicks = ticksToInstructions(r.ticks[0], session.hello.timer_hz, rig.dut.icount_shift ?? 0);

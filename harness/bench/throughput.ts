@@ -10,9 +10,10 @@
 import { parseArgs } from 'node:util';
 import { loadPrepared, ensurePrepared } from '../datasets/prepared.js';
 import { buildFirmware } from '../firmware/build.js';
-import { Cmd, encodeFrame, UPLOAD_CHUNK_BYTES as MAX_CHUNK } from '../protocol/frame.js';
-import { classifyStream } from '../protocol/stream.js';
-import { formatTable } from '../reports/summary.js';
+import { Cmd, encodeFrame, UPLOAD_CHUNK_BYTES as MAX_CHUNK } from '../protocol/yono/frame.js';
+import { ProtocolClient } from '../protocol/yono/client.js';
+import { classifyStream } from '../protocol/yono/stream.js';
+import { formatTable } from '../util/table.js';
 import { DEFAULT_RIG, loadRig } from '../rig/rig.js';
 import { loadModelSet } from '../session/model-set.js';
 import { openSession } from '../session/session.js';
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
   const firmware = buildFirmware(rig.board, models);
   const session = await openSession(rig, firmware);
   try {
-    const { client, link } = session;
+    const { device: client, link } = session;
+    if (!(client instanceof ProtocolClient)) throw new HilError('the link benchmark measures our own protocol (yono)', rig.name);
     // Link capacity: raw device-bound bytes per second. Maximum-size CHUNK frames are written
     // back to back without waiting for their (small) acknowledgements, so no round trip is
     // counted: this is what the UART (or QEMU's emulation of it) can carry.
@@ -51,7 +53,10 @@ async function main(): Promise<void> {
     chunk.writeUInt32LE(0, 0);
     const wire = encodeFrame({ type: Cmd.CHUNK, seq: 0x42, payload: chunk });
     let acked = 0;
-    const allAcked = new Promise<void>((resolve) => link.onFrame(() => ++acked === frames && resolve()));
+    // each acknowledgement ends with the frame delimiter
+    const allAcked = new Promise<void>((resolve) => link.onData((c) => {
+      for (const b of c) if (b === 0 && ++acked === frames) resolve();
+    }));
     let t0 = process.hrtime.bigint();
     // Two frames in flight, like the streaming path: one write per frame keeps the pty's
     // small buffer from stalling, and never waiting for a write to drain keeps the line busy.

@@ -87,3 +87,9 @@ export function lostPct(capture: Pick<Capture, 'received_samples' | 'lost_sample
   const total = capture.received_samples + capture.lost_samples;
   return total === 0 ? 0 : (100 * capture.lost_samples) / total;
 }
+
+/**
+ * How the firmware marks a measured region on its GPIO for the instrument: a level held for the
+ * region (PPK2, INA226 rigs) or a pulse at each edge (the LPM01A's timestamp input).
+ */
+export type MarkerStyle = 'level' | 'pulse';

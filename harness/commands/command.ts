@@ -6,7 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { Logger } from '../util/log.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
-export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export interface CommandContext {
   log: Logger;

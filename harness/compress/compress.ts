@@ -6,6 +6,7 @@
  * closed loop), and write models/<name>/pq.json, models/_codebooks/<id>.json and
  * models/compression.json.
  */
+import { reportedFp32Top1 } from '../modeltools/model-report.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrepared, loadPrepared } from '../datasets/prepared.js';
@@ -201,17 +202,6 @@ export interface CompressOptions {
   modelsDir?: string;
 }
 
-function readFp32Top1(dir: string): number | null {
-  const p = join(dir, 'report.json');
-  if (!existsSync(p)) return null;
-  try {
-    const r = JSON.parse(readFileSync(p, 'utf8')) as { fp32_top1?: unknown };
-    return typeof r.fp32_top1 === 'number' ? r.fp32_top1 : null;
-  } catch {
-    return null;
-  }
-}
-
 export function listInt8Models(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((d) => !d.startsWith('_') && existsSync(join(dir, d, 'int8.json'))).sort();
@@ -302,7 +292,7 @@ export async function runCompress(opts: CompressOptions = {}): Promise<Compressi
     return {
       model: m.name, dataset: m.dataset, int8_hash: modelHash(m), pq_hash: deployHash(pq), layers: compressed[i].choices,
       weight_rel_error: compressed[i].relError, bytes: undefined as unknown as ModelBytes,
-      fp32_top1: readFp32Top1(join(dir, m.name)), int8_top1: ctxs[i].int8Top1, pq_top1_assigned: ctxs[i].assigned, pq_top1: top1,
+      fp32_top1: reportedFp32Top1(join(dir, m.name)), int8_top1: ctxs[i].int8Top1, pq_top1_assigned: ctxs[i].assigned, pq_top1: top1,
       finetuned: r ? r.info : null, leave_one_out: loo[i],
     };
   });

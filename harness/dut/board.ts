@@ -3,6 +3,7 @@
  * port found by path or by the USB serial number of the device that offers it.
  */
 import fs from 'node:fs';
+import type { DeviceClock, TickModel } from '../capabilities/figures.js';
 import type { Flasher } from '../capabilities/flasher.js';
 import type { Link } from '../capabilities/link.js';
 import { findPortByUsbSerial, listSerialPorts, type SerialPortInfo } from '../discovery/serial-ports.js';
@@ -21,6 +22,7 @@ export interface BoardDutOptions {
 
 export class BoardDut implements Dut {
   readonly description: string;
+  readonly figures = 'measured' as const;
   private readonly flasher: Flasher;
   private link?: Link;
   private flashed = false;
@@ -32,6 +34,23 @@ export class BoardDut implements Dut {
     const p = rig.dut.probe;
     this.description = `${rig.board} via ${p.kind}${p.usb_serial ? ` ${p.usb_serial}` : ''} (rig ${rig.name})`;
     this.flasher = options.flasher ?? createFlasher(rig.flasher, p);
+  }
+
+  /** The board's timer is its DWT cycle counter: cycles and time are measured. */
+  tickModel(clock: DeviceClock): TickModel {
+    return {
+      source: 'measured',
+      instructions: () => undefined,
+      cycles: (t) => (t * clock.clock_hz) / clock.timer_hz,
+      ms: (t) => (t / clock.timer_hz) * 1000,
+      clockHz: clock.clock_hz,
+      description: `${clock.timer} cycle counter @ ${(clock.clock_hz / 1e6).toFixed(0)} MHz`,
+    };
+  }
+
+  describe(): Record<string, unknown> {
+    const p = this.rig.dut.probe;
+    return { kind: 'board', description: this.description, probe: p.kind, usb_serial: p.usb_serial, flasher: this.flasher.kind };
   }
 
   /** The serial device path now; USB ports get a new name after re-enumeration. */

@@ -1,9 +1,25 @@
+import type { DeviceClock, FigureSource, TickModel } from '../capabilities/figures.js';
 import type { Link } from '../capabilities/link.js';
+import type { WindowSource } from '../estimate/plugin.js';
 import type { ExtImage } from '../firmware/build.js';
 
-/** One device under test, emulated or real. Built by createDut() from a rig. */
+/**
+ * One device under test, emulated or real. Built by createDut() from a rig. Besides running
+ * firmware it says how its figures are made, so no code outside dut/ asks which kind it is.
+ */
 export interface Dut {
   readonly description: string;
+  /** `measured` (a cycle counter, an instrument) or `emulated-estimate` (stated cost models) */
+  readonly figures: FigureSource;
+  /** How the device timer's ticks become instructions, cycles and time. */
+  tickModel(clock: DeviceClock): TickModel;
+  /**
+   * Instruction-class windows of each marker region, where the DUT counts them (QEMU with the
+   * rig's class model); undefined otherwise. Valid after start().
+   */
+  readonly windows?: WindowSource;
+  /** What run.json records about the device (kind, command line, probe...). */
+  describe(): Record<string, unknown>;
   /**
    * Puts the firmware on the device (for QEMU: remembers the ELF it boots) and, for the int8-ext
    * baseline, the model image into the board's external storage.

@@ -6,13 +6,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { DeviceClock, TickModel } from '../capabilities/figures.js';
 import type { Link } from '../capabilities/link.js';
+import { emulatedTickModel } from '../estimate/cycle-model.js';
 import type { Flasher } from '../capabilities/flasher.js';
 import { buildPlugin, pluginOption, pluginPath, WindowFile, type WindowSource } from '../estimate/plugin.js';
 import { SerialLink } from '../link/serial-link.js';
 import type { Rig } from '../rig/rig.js';
 import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
+import { rel } from '../util/paths.js';
 import { requireTools } from '../util/tools.js';
 import type { Dut } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
@@ -29,6 +32,7 @@ export class QemuLoaderFlasher implements Flasher {
 
 export class QemuDut implements Dut {
   readonly description: string;
+  readonly figures = 'emulated-estimate' as const;
   private child?: ChildProcess;
   private ptyPath?: string;
   private link?: Link;
@@ -42,6 +46,16 @@ export class QemuDut implements Dut {
 
   constructor(private readonly rig: Rig) {
     this.description = `QEMU ${this.machine} (rig ${rig.name})`;
+  }
+
+  tickModel(clock: DeviceClock): TickModel {
+    const cost = this.rig.estimate;
+    if (!cost) throw new HilError('estimate: an emulated rig needs a cost model to turn instructions into time', this.rig.file);
+    return emulatedTickModel(cost, clock.timer_hz, this.rig.dut.icount_shift ?? 0);
+  }
+
+  describe(): Record<string, unknown> {
+    return { kind: 'qemu', description: this.description, qemu_args: this.flasher.elf ? this.args(rel(this.flasher.elf)) : undefined };
   }
 
   /**

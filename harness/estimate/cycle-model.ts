@@ -11,6 +11,7 @@
  * model ignores bus contention, write-buffer stalls, register dependencies other than the
  * load-after-load address one, and interrupt latency.
  */
+import type { TickModel } from '../capabilities/figures.js';
 import type { ClassCostModel, CostModel } from '../rig/rig.js';
 import { INSTRUCTION_CLASSES, type WindowCounts } from './plugin.js';
 
@@ -66,4 +67,31 @@ export function flashShare(w: WindowCounts): { ofAccesses: number; ofReads: numb
   const reads = w.r_flash + w.r_sram + w.r_periph + w.r_other;
   const all = reads + w.w_flash + w.w_sram + w.w_periph + w.w_other;
   return { ofAccesses: all ? (w.r_flash + w.w_flash) / all : 0, ofReads: reads ? w.r_flash / reads : 0 };
+}
+
+/** Converts device timer ticks to instructions for an emulated rig (-icount shift=N). */
+export function ticksToInstructions(ticks: number, timerHz: number, icountShift: number): number {
+  return (ticks * 1e9) / timerHz / 2 ** icountShift;
+}
+
+export function describeCostModel(cost: CostModel): string {
+  const cpi = `${cost.core} @ ${(cost.clock_hz / 1e6).toFixed(0)} MHz, CPI ${cost.cpi}`;
+  return cost.class_model ? `${cpi}; *_class_model: ${describeClassModel(cost)}` : cpi;
+}
+
+/**
+ * Figures of an emulated device: its timer counts virtual time, which -icount ties to retired
+ * instructions; cycles and time are estimates from the rig's stated cost model.
+ */
+export function emulatedTickModel(cost: CostModel, timerHz: number, icountShift: number): TickModel {
+  const instr = (t: number) => ticksToInstructions(t, timerHz, icountShift);
+  return {
+    source: 'emulated-estimate',
+    instructions: instr,
+    cycles: (t) => instr(t) * cost.cpi,
+    ms: (t) => ((instr(t) * cost.cpi) / cost.clock_hz) * 1000,
+    clockHz: cost.clock_hz,
+    description: describeCostModel(cost),
+    resolution: instr(1),
+  };
 }

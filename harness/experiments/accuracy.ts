@@ -3,9 +3,12 @@
  * there, and compared with its label and with the bit-exact host reference prediction.
  */
 import { loadPrepared } from '../datasets/prepared.js';
-import { classifyStream } from '../protocol/stream.js';
+import { classifyStream } from '../protocol/yono/stream.js';
 import { predictInt8 } from '../reference/int8.js';
-import type { ExperimentContext, Provenance } from './context.js';
+import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
+import type { Experiment, Table, VariantRow } from './experiment.js';
+import { LATENCY_TABLE } from './latency.js';
+import { modelTable } from './model-table.js';
 
 export interface AccuracyRow extends Provenance {
   model: string;
@@ -39,14 +42,14 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     const data = loadPrepared(model.dataset, 'test');
     const count = Math.min(data.count, options.samples ?? data.count);
     const id = ctx.session.modelId(model.name);
-    await ctx.session.client.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
+    await ctx.session.device.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
     const progress = ctx.log.progress(`accuracy ${model.name}`, count);
     const predictions: PredictionRow[] = [];
     let correct = 0;
     let hostCorrect = 0;
     let agree = 0;
     await classifyStream(
-      ctx.session.client,
+      ctx.session.device,
       id,
       count,
       (i) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes),
@@ -82,3 +85,29 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
   }
   return rows;
 }
+
+export const ACCURACY_TABLE: Table<VariantRow<AccuracyRow>> = {
+  file: 'accuracy.csv',
+  columns: [...PROVENANCE_COLUMNS, 'variant', 'model', 'dataset', 'samples', 'correct', 'top1', 'host_correct', 'host_top1', 'agreement', 'mismatches'],
+};
+export const PREDICTION_TABLE: Table<VariantRow<PredictionRow>> = {
+  file: 'predictions.csv',
+  columns: ['variant', 'model', 'sample', 'label', 'device', 'host'],
+};
+
+export const accuracyExperiment: Experiment = {
+  name: 'accuracy',
+  summary: 'every test sample on the device: top-1 and agreement with the bit-exact host reference',
+  tables: [ACCURACY_TABLE, PREDICTION_TABLE],
+  async runVariant(ctx) {
+    const variant = ctx.plan.variant;
+    await runAccuracy(ctx, {
+      samples: ctx.run.options.samples,
+      onRow: (row, predictions) => {
+        ctx.run.results.append(ACCURACY_TABLE, [{ ...row, variant }]);
+        ctx.run.results.append(PREDICTION_TABLE, predictions.map((p) => ({ ...p, variant })));
+      },
+    });
+  },
+  summarize: (run, chosen) => modelTable(run, run.results.rows(ACCURACY_TABLE), chosen.includes('latency') ? run.results.rows(LATENCY_TABLE) : []),
+};

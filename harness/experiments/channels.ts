@@ -10,9 +10,9 @@ import type { Capture, PowerMonitor } from '../capabilities/power-monitor.js';
 import { summarizeWindows, windowEnergies, type EnergyRow, type WindowEnergy } from '../power/energy.js';
 import { describeStorage, findStorage, storageSeconds } from '../estimate/storage-model.js';
 import { createPowerMonitor, powerConfig } from '../power/factory.js';
-import type { SelectResult } from '../protocol/client.js';
+import type { SelectResult } from '../protocol/device.js';
 import type { ExperimentContext } from './context.js';
-import { tickModel, type FigureSource } from './latency.js';
+import type { FigureSource } from '../capabilities/figures.js';
 
 export const INTERNAL_FLASH = 'internal-flash';
 /** Time a measured channel's instrument gets to start streaming before the action runs, and to deliver the last samples after it, ms. */
@@ -34,11 +34,11 @@ export interface MeasureChannel {
 
 /** Opens the channels for a session holding `external` models or not; close them with closeChannels. */
 export async function openChannels(ctx: ExperimentContext, external: boolean): Promise<MeasureChannel[]> {
-  const { rig, client } = ctx.session;
-  const ticks = tickModel(ctx);
+  const { rig, device: client } = ctx.session;
+  const ticks = ctx.session.ticks;
   const seconds = (t: number): number => ticks.ms(t) / 1000;
   const channels: MeasureChannel[] = [];
-  if (rig.dut.kind === 'board') {
+  if (ctx.session.dut.figures === 'measured') {
     // measured: the DWT counter sees the real storage; the rig's storage entry only labels it
     const storage = external ? (rig.storage?.[0]?.name ?? 'external') : INTERNAL_FLASH;
     channels.push({

@@ -4,17 +4,19 @@
  * in one run (`hil run --variant both`). Pure: it joins rows the accuracy and latency experiments
  * already produced, so every figure in compression.csv traces to a device run.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accountSet } from '../compress/accounting.js';
 import type { ModelBytes } from '../compress/accounting.js';
 import { isPqModel, PQ_FORMAT } from '../compress/pq-model.js';
 import type { DeployModel, PqModel } from '../compress/pq-model.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
+import { reportedFp32Top1 } from '../modeltools/model-report.js';
 import { MODELS_DIR } from '../util/paths.js';
-import type { AccuracyRow } from './accuracy.js';
-import type { Provenance } from './context.js';
-import type { LatencyRow } from './latency.js';
+import { formatTable } from '../util/table.js';
+import { ACCURACY_TABLE, type AccuracyRow } from './accuracy.js';
+import { PROVENANCE_COLUMNS, type Provenance } from './context.js';
+import type { Experiment, Table } from './experiment.js';
+import { LATENCY_TABLE, type LatencyRow } from './latency.js';
 
 export interface CompressionRow extends Provenance {
   /** a model, or TOTAL (every model of the run) / TOTAL_PQ (only the models stored compressed) */
@@ -43,24 +45,9 @@ export interface CompressionRow extends Provenance {
   instructions_ratio: number | '';
 }
 
-export const COMPRESSION_COLUMNS: (keyof CompressionRow)[] = [
-  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version',
-  'model', 'stored_as', 'int8_firmware_hash', 'params', 'fp32_bytes', 'int8_bytes', 'pq_bytes', 'pq_index_bytes',
-  'pq_codebook_share_bytes', 'pq_int8_layer_bytes', 'pq_bias_bytes', 'ratio_fp32', 'ratio_int8',
-  'top1_fp32', 'top1_int8_device', 'top1_pq_host', 'top1_pq_device', 'top1_change_points',
-  'instructions_int8', 'instructions_pq', 'instructions_ratio',
-];
-
 /** fp32 top-1 from the training report (models/<name>/report.json), null for imported models. */
 export function fp32Top1(name: string, dir: string = MODELS_DIR): number | null {
-  const p = join(dir, name, 'report.json');
-  if (!existsSync(p)) return null;
-  try {
-    const r = JSON.parse(readFileSync(p, 'utf8')) as { fp32_top1?: unknown };
-    return typeof r.fp32_top1 === 'number' ? r.fp32_top1 : null;
-  } catch {
-    return null;
-  }
+  return reportedFp32Top1(join(dir, name));
 }
 
 /** An int8 model as a pq model without pq layers (accounting counts all its weights as int8). */
@@ -140,3 +127,52 @@ function byteColumns(model: string, storedAs: CompressionRow['stored_as'], int8H
     pq_bias_bytes: b.biasBytes, ratio_fp32: b.fp32Bytes / b.pqBytes, ratio_int8: b.int8Bytes / b.pqBytes,
   };
 }
+
+/** The compression table of `hil run --variant both` (rows of experiments/compression.ts). */
+export function summarizeCompression(rows: CompressionRow[]): string {
+  const opt = (x: number | '', f: (n: number) => string) => (x === '' ? '-' : f(x));
+  const header = ['model', 'stored', 'fp32 B', 'int8 B', 'pq B', 'vs fp32', 'vs int8', 'int8 top1', 'pq top1', 'pq-int8 pt', 'instr pq/int8'];
+  const body = rows.map((r) => [
+    r.model, r.stored_as || '-', String(r.fp32_bytes), String(r.int8_bytes), String(r.pq_bytes), `${r.ratio_fp32.toFixed(2)}x`, `${r.ratio_int8.toFixed(2)}x`,
+    opt(r.top1_int8_device, pct), opt(r.top1_pq_device, pct), opt(r.top1_change_points, (n) => n.toFixed(2)), opt(r.instructions_ratio, (n) => `${n.toFixed(3)}x`),
+  ]);
+  return formatTable(header, body) + '\ntop-1 on the device (whole test splits unless --samples); bytes: indices + share of the shared codebooks + int8 layers + biases as stored (int32; pq layers int16 << shift)';
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export const COMPRESSION_TABLE: Table<CompressionRow> = {
+  file: 'compression.csv',
+  columns: [
+    ...PROVENANCE_COLUMNS,
+    'model', 'stored_as', 'int8_firmware_hash', 'params', 'fp32_bytes', 'int8_bytes', 'pq_bytes', 'pq_index_bytes',
+    'pq_codebook_share_bytes', 'pq_int8_layer_bytes', 'pq_bias_bytes', 'ratio_fp32', 'ratio_int8',
+    'top1_fp32', 'top1_int8_device', 'top1_pq_host', 'top1_pq_device', 'top1_change_points',
+    'instructions_int8', 'instructions_pq', 'instructions_ratio',
+  ],
+};
+
+export const compressionExperiment: Experiment = {
+  name: 'compression',
+  summary: 'stored bytes of fp32, int8 and pq per model and in total, with top-1 and instructions of both firmwares (variants int8 and pq)',
+  tables: [COMPRESSION_TABLE],
+  requires: (run) => (['int8', 'pq'].every((v) => run.plans.some((p) => p.variant === v)) ? undefined : 'needs both the int8 and the pq variant (--variant both)'),
+  afterVariants(run) {
+    const int8 = run.plans.find((p) => p.variant === 'int8');
+    const pq = run.plans.find((p) => p.variant === 'pq');
+    if (!int8 || !pq) return;
+    const accuracy = run.results.rows(ACCURACY_TABLE);
+    const pqDevice = run.devices.pq;
+    run.results.append(COMPRESSION_TABLE, compressionRows({
+      int8: int8.models, pq: pq.deploy, accuracy, latency: run.results.rows(LATENCY_TABLE), int8FirmwareHash: run.devices.int8?.build ?? '',
+      provenance: (model) => ({
+        run_id: run.id, rig: run.rig.name, board: pqDevice?.board ?? '', firmware_hash: pqDevice?.build ?? '',
+        dataset_hash: accuracy.find((r) => r.model === model && r.variant === 'pq')?.dataset_hash ?? '', harness_version: run.harnessVersion,
+      }),
+    }));
+  },
+  summarize(run) {
+    const rows = run.results.rows(COMPRESSION_TABLE);
+    return rows.length ? summarizeCompression(rows) : undefined;
+  },
+};

@@ -12,6 +12,9 @@ export interface Provenance {
   harness_version: string;
 }
 
+/** The provenance columns, first in every CSV (defined once). */
+export const PROVENANCE_COLUMNS = ['run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version'] as const satisfies readonly (keyof Provenance)[];
+
 export interface ExperimentContext {
   session: Session;
   models: Int8Model[];

@@ -4,14 +4,12 @@
  * instructions exactly; cycles and milliseconds are then estimates from the rig's cost model.
  */
 import { loadPrepared } from '../datasets/prepared.js';
-import { describeClassModel, estimateCycles } from '../estimate/cycle-model.js';
-import type { WindowSource } from '../estimate/plugin.js';
-import type { CostModel } from '../rig/rig.js';
-import { HilError } from '../util/errors.js';
-import type { ExperimentContext, Provenance } from './context.js';
-import { median, quantile } from './stats.js';
-
-export type FigureSource = 'emulated-estimate' | 'measured';
+import type { FigureSource } from '../capabilities/figures.js';
+import { estimateCycles } from '../estimate/cycle-model.js';
+import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
+import type { Experiment, Table, VariantRow } from './experiment.js';
+import { modelTable } from './model-table.js';
+import { median, quantile } from '../util/stats.js';
 
 export interface LatencyRow extends Provenance {
   model: string;
@@ -47,85 +45,27 @@ export interface LatencyOptions {
   onRow?: (row: LatencyRow) => void;
 }
 
-/** Converts device timer ticks to instructions for an emulated rig (-icount shift=N). */
-export function ticksToInstructions(ticks: number, timerHz: number, icountShift: number): number {
-  return (ticks * 1e9) / timerHz / 2 ** icountShift;
-}
-
-export function describeCostModel(cost: CostModel): string {
-  const cpi = `${cost.core} @ ${(cost.clock_hz / 1e6).toFixed(0)} MHz, CPI ${cost.cpi}`;
-  return cost.class_model ? `${cpi}; *_class_model: ${describeClassModel(cost)}` : cpi;
-}
-
-/** The plugin's marker windows, when the session's DUT runs QEMU with the class model. */
-function windowSource(ctx: ExperimentContext): WindowSource | undefined {
-  if (ctx.session.rig.dut.kind !== 'qemu' || !ctx.session.rig.estimate?.class_model) return undefined;
-  return (ctx.session.dut as { windows?: WindowSource }).windows;
-}
-
-/**
- * How device timer ticks become figures on this rig: on QEMU the timer counts virtual time
- * (= instructions under -icount) and time is an estimate from the rig's cost model; on a real
- * board the timer is the DWT cycle counter, so cycles and time are measured.
- */
-export interface TickModel {
-  source: FigureSource;
-  instructions(ticks: number): number | undefined;
-  cycles(ticks: number): number;
-  ms(ticks: number): number;
-  clockHz: number;
-  description: string;
-  resolution?: number;
-}
-
-export function tickModel(ctx: ExperimentContext): TickModel {
-  const { rig, hello } = ctx.session;
-  if (rig.dut.kind === 'board') {
-    return {
-      source: 'measured',
-      instructions: () => undefined,
-      cycles: (t) => (t * hello.clock_hz) / hello.timer_hz,
-      ms: (t) => (t / hello.timer_hz) * 1000,
-      clockHz: hello.clock_hz,
-      description: `${hello.timer} cycle counter @ ${(hello.clock_hz / 1e6).toFixed(0)} MHz`,
-    };
-  }
-  const cost = rig.estimate;
-  if (!cost) throw new HilError('estimate: an emulated rig needs a cost model to turn instructions into time', rig.file);
-  const shift = rig.dut.icount_shift ?? 0;
-  const instr = (t: number) => ticksToInstructions(t, hello.timer_hz, shift);
-  return {
-    source: 'emulated-estimate',
-    instructions: instr,
-    cycles: (t) => instr(t) * cost.cpi,
-    ms: (t) => ((instr(t) * cost.cpi) / cost.clock_hz) * 1000,
-    clockHz: cost.clock_hz,
-    description: describeCostModel(cost),
-    resolution: instr(1),
-  };
-}
-
 export async function runLatency(ctx: ExperimentContext, options: LatencyOptions = {}): Promise<LatencyRow[]> {
   const runs = options.runs ?? 10;
   const warmup = options.warmup ?? 2;
   const inputs = options.inputs ?? 3;
-  const model = tickModel(ctx);
+  const model = ctx.session.ticks;
   const rows: LatencyRow[] = [];
   const progress = ctx.log.progress('latency', ctx.models.length * inputs);
   for (const m of ctx.models) {
     const data = loadPrepared(m.dataset, 'test');
     const id = ctx.session.modelId(m.name);
-    await ctx.session.client.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
+    await ctx.session.device.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
     const ticks: number[] = [];
-    const classCycles: number[] = [];
-    const windows = windowSource(ctx);
     const classModel = ctx.session.rig.estimate?.class_model;
+    const classCycles: number[] = [];
+    const windows = classModel ? ctx.session.dut.windows : undefined;
     let classOk = windows !== undefined && classModel !== undefined;
     await windows?.drain(); // windows of other commands (e.g. SELECT) are not this model's runs
     const n = Math.min(inputs, data.count);
     for (let i = 0; i < n && !ctx.cancelled(); i++) {
-      await ctx.session.client.upload(data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes));
-      const result = await ctx.session.client.infer(id, runs, warmup, 60000);
+      await ctx.session.device.upload(data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes));
+      const result = await ctx.session.device.infer(id, runs, warmup, 60000);
       ticks.push(...result.ticks);
       if (windows && classModel && classOk) {
         // one window per timed run, closed before the reply was sent: the last `runs` ones
@@ -174,3 +114,24 @@ export async function runLatency(ctx: ExperimentContext, options: LatencyOptions
   progress.stop();
   return rows;
 }
+
+export const LATENCY_TABLE: Table<VariantRow<LatencyRow>> = {
+  file: 'latency.csv',
+  columns: [
+    ...PROVENANCE_COLUMNS, 'variant', 'model', 'inputs', 'runs', 'warmup', 'instructions_median', 'instructions_min', 'instructions_max', 'instructions_resolution',
+    'cycles_median', 'ms_median', 'ms_p10', 'ms_p90', 'cycles_class_model', 'ms_class_model', 'clock_hz', 'cost_model', 'source',
+  ],
+};
+
+export const latencyExperiment: Experiment = {
+  name: 'latency',
+  summary: 'timed runs per model on a few test inputs: instructions, cycles and ms (measured or estimated)',
+  tables: [LATENCY_TABLE],
+  async runVariant(ctx) {
+    const variant = ctx.plan.variant;
+    const { latencyRuns: runs, latencyWarmup: warmup } = ctx.run.options;
+    await runLatency(ctx, { runs, warmup, onRow: (row) => ctx.run.results.append(LATENCY_TABLE, [{ ...row, variant }]) });
+  },
+  // with accuracy the per-model table is accuracy's
+  summarize: (run, chosen) => (chosen.includes('accuracy') ? undefined : modelTable(run, [], run.results.rows(LATENCY_TABLE))),
+};

@@ -8,10 +8,12 @@
 import { loadPrepared, type PreparedSplit } from '../datasets/prepared.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 import type { Variant } from '../session/model-set.js';
-import type { ExperimentContext, Provenance } from './context.js';
+import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
+import type { Experiment, RunInfo, Table } from './experiment.js';
+import { formatFigure as fmt, formatTable } from '../util/table.js';
 import { measure, WindowBag, type MeasureChannel } from './channels.js';
-import type { FigureSource } from './latency.js';
-import type { EnergyResultRow } from './switching.js';
+import type { FigureSource } from '../capabilities/figures.js';
+import { ENERGY_TABLE, inMemoryReference, type EnergyResultRow } from './switching.js';
 import { predictInt8 } from '../reference/int8.js';
 import { Rng } from '../modeltools/nn/prng.js';
 
@@ -73,10 +75,13 @@ export interface ScenarioRow extends Provenance {
   source: FigureSource;
 }
 
-export const SCENARIO_COLUMNS: (keyof ScenarioRow)[] = [
-  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version', 'variant', 'storage', 'schedule', 'event',
+export const SCENARIO_TABLE: Table<ScenarioRow> = {
+  file: 'scenario.csv',
+  columns: [
+  ...PROVENANCE_COLUMNS, 'variant', 'storage', 'schedule', 'event',
   'model', 'sample', 'label', 'predicted', 'host', 'correct', 'switched', 'switch_ms', 'infer_ms', 'event_ms', 'switch_mJ', 'infer_mJ', 'event_mJ', 'source',
-];
+  ],
+};
 
 /** Totals of one schedule on one channel, for the summary. */
 export interface ScenarioTotal {
@@ -102,7 +107,7 @@ export interface ScenarioOptions {
 }
 
 export async function runScenario(ctx: ExperimentContext, options: ScenarioOptions): Promise<{ rows: ScenarioRow[]; totals: ScenarioTotal[]; energy: EnergyResultRow[] }> {
-  const client = ctx.session.client;
+  const client = ctx.session.device;
   const byName = new Map(ctx.models.map((m) => [m.name, m]));
   const data = new Map<string, PreparedSplit>();
   const split = (model: string): PreparedSplit => {
@@ -208,4 +213,46 @@ export async function runScenario(ctx: ExperimentContext, options: ScenarioOptio
     });
   }
   return { rows, totals, energy };
+}
+
+/** Totals per schedule and channel: kept for the summary, not a CSV (scenario.csv has every event). */
+export const SCENARIO_TOTALS: Table<ScenarioTotal> = { file: '', columns: [] };
+
+export const scenarioExperiment: Experiment = {
+  name: 'scenario',
+  summary: 'a multi-task schedule of sensor events (round robin and seeded random): busy time and energy of every switch + inference',
+  tables: [SCENARIO_TABLE, ENERGY_TABLE, SCENARIO_TOTALS],
+  requires: (run) => (run.commonModels.length >= 1 ? undefined : 'needs a model that every variant holds'),
+  async runVariant(ctx) {
+    const { scenarioEvents, scenarioSeed } = ctx.run.options;
+    const sub = { ...ctx, models: ctx.models.filter((m) => ctx.run.commonModels.includes(m.name)) };
+    const sc = await runScenario(sub, {
+      variant: ctx.plan.variant,
+      channels: await ctx.channels(),
+      // the same schedules on every variant
+      schedules: makeSchedules(ctx.run.commonModels, scenarioEvents ?? 40, scenarioSeed ?? 1),
+      onRow: (row) => ctx.run.results.append(SCENARIO_TABLE, [row]),
+      onEnergy: (row) => ctx.run.results.append(ENERGY_TABLE, [row]),
+    });
+    ctx.run.results.append(SCENARIO_TOTALS, sc.totals);
+  },
+  summarize: (run) => summarizeScenario(run.results.rows(SCENARIO_TOTALS)),
+};
+
+/** The scenario table of summary.txt, with the baseline's cut against the in-memory variant. */
+export function summarizeScenario(totals: ScenarioTotal[]): string | undefined {
+  const parts: string[] = [];
+  if (totals.length) {
+    const body = totals.map((t) => {
+      const ref = inMemoryReference(totals.filter((x) => x.schedule === t.schedule))[0];
+      const cut = (a: number | '', b: number | '' | undefined) => (t.variant === 'int8-ext' && typeof a === 'number' && typeof b === 'number' && a > 0 ? `${(100 * (1 - b / a)).toFixed(1)}%` : '-');
+      return [
+        t.schedule, t.variant, t.storage, String(t.events), String(t.switches), `${t.correct}/${t.events}`, String(t.mismatches), fmt(t.total_ms, 4),
+        t.total_mJ === '' ? '-' : fmt(t.total_mJ, 4), cut(t.total_ms, ref?.total_ms), cut(t.total_mJ, ref?.total_mJ),
+      ];
+    });
+    parts.push(`Multi-task scenario (busy time and energy of every event: switch if needed + inference)\n` +
+      formatTable(['schedule', 'variant', 'storage', 'events', 'switches', 'correct', 'device!=host', 'total ms', 'total mJ', 'ms cut', 'mJ cut'], body));
+  }
+  return parts.length ? parts[0] : undefined;
 }

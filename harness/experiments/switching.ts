@@ -9,10 +9,13 @@
 import { loadPrepared, type PreparedSplit as SplitData } from '../datasets/prepared.js';
 import type { Variant } from '../session/model-set.js';
 import type { EnergyRow } from '../power/energy.js';
-import type { ExperimentContext, Provenance } from './context.js';
+import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
+import type { Experiment, RunInfo, Table } from './experiment.js';
+import type { Rig } from '../rig/rig.js';
+import { formatFigure, formatTable } from '../util/table.js';
 import { measure, WindowBag, type MeasureChannel } from './channels.js';
-import type { FigureSource } from './latency.js';
-import { median } from './stats.js';
+import type { FigureSource } from '../capabilities/figures.js';
+import { median } from '../util/stats.js';
 
 export interface SwitchRow extends Provenance {
   variant: Variant;
@@ -44,13 +47,16 @@ export interface SwitchRow extends Provenance {
   source: FigureSource;
 }
 
-export const SWITCH_COLUMNS: (keyof SwitchRow)[] = [
-  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version', 'variant', 'storage',
+export const SWITCH_TABLE: Table<SwitchRow> = {
+  file: 'switching.csv',
+  columns: [
+  ...PROVENANCE_COLUMNS, 'variant', 'storage',
   'from_model', 'to_model', 'reps', 'repeat', 'switch_bytes',
   'ready_ms_median', 'ready_ms_min', 'ready_ms_max', 'ready_mJ_median', 'ready_mJ_min', 'ready_mJ_max',
   'first_ms_median', 'first_ms_min', 'first_ms_max', 'first_mJ_median', 'first_mJ_min', 'first_mJ_max',
   'ready_ms_reduction_pct', 'ready_mJ_reduction_pct', 'first_ms_reduction_pct', 'first_mJ_reduction_pct', 'source',
-];
+  ],
+};
 
 /** An energy.csv row: what was measured, for which variant/storage/model, and the window statistics. */
 export interface EnergyResultRow extends Provenance, EnergyRow {
@@ -61,11 +67,14 @@ export interface EnergyResultRow extends Provenance, EnergyRow {
   from_model: string;
 }
 
-export const ENERGY_RESULT_COLUMNS: (keyof EnergyResultRow)[] = [
-  'run_id', 'rig', 'board', 'firmware_hash', 'dataset_hash', 'harness_version', 'what', 'variant', 'storage', 'model', 'from_model',
+export const ENERGY_TABLE: Table<EnergyResultRow> = {
+  file: 'energy.csv',
+  columns: [
+  ...PROVENANCE_COLUMNS, 'what', 'variant', 'storage', 'model', 'from_model',
   'energy_mJ_median', 'energy_mJ_p10', 'energy_mJ_p90', 'windows', 'windows_broken', 'window_ms_median', 'lost_samples_pct',
   'resolution_mJ', 'instrument', 'supply_mV', 'source',
-];
+],
+};
 
 export interface SwitchingOptions {
   variant: Variant;
@@ -98,7 +107,7 @@ export async function runSwitching(ctx: ExperimentContext, options: SwitchingOpt
   const reps = options.reps ?? 5;
   const external = options.variant === 'int8-ext';
   const repeat = external ? 1 : (options.inMemoryRepeat ?? 100);
-  const client = ctx.session.client;
+  const client = ctx.session.device;
   const data = new Map<string, SplitData>(ctx.models.map((m) => [m.name, loadPrepared(m.dataset, 'test')]));
   const input = (model: string, i: number): Int8Array => {
     const d = data.get(model) as SplitData;
@@ -237,4 +246,94 @@ export async function runSwitching(ctx: ExperimentContext, options: SwitchingOpt
 /** A switch window holds `repeat` switches: its per-switch share. */
 function scaleWindow<W extends { energy_j: number; duration_s: number; resolution_j: number }>(w: W, repeat: number): W {
   return { ...w, energy_j: w.energy_j / repeat, duration_s: w.duration_s / repeat, resolution_j: w.resolution_j / repeat };
+}
+
+/** Median, and the worst (smallest) value, of a column over rows; NaN when none is a number. */
+function medMin(values: (number | '')[]): { med: number; min: number } {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length === 0 ? { med: NaN, min: NaN } : { med: median(v), min: Math.min(...v) };
+}
+
+/**
+ * The in-memory rows a baseline is compared with: YONO's (pq) when the run has them, else int8.
+ * One rule for the switching reductions and the scenario cuts.
+ */
+export function inMemoryReference<R extends { variant: Variant }>(rows: R[]): R[] {
+  const pq = rows.filter((r) => r.variant === 'pq');
+  return pq.length ? pq : rows.filter((r) => r.variant === 'int8');
+}
+
+/**
+ * The YONO-style table of issue #5: per variant and storage, the switch (make ready) and the
+ * switch plus first inference, medians over every ordered pair, with the reduction against the
+ * in-memory variant; per-model inference cost; the scenario totals.
+ */
+export function summarizeSwitching(rows: SwitchRow[], energy: EnergyResultRow[], rig: Pick<Rig, 'name' | 'estimate'>): string {
+  const parts: string[] = [];
+  const fmt = formatFigure;
+  const pctOf = (m: { med: number; min: number }) => (Number.isFinite(m.med) ? `${m.med.toFixed(2)}% (min ${m.min.toFixed(2)}%)` : '-');
+  const channels = [...new Map(rows.map((r) => [`${r.variant}\u0000${r.storage}`, r])).values()];
+  if (rows.length) {
+    const body = channels.map((c) => {
+      const sel = rows.filter((r) => r.variant === c.variant && r.storage === c.storage);
+      const col = (k: keyof SwitchRow) => medMin(sel.map((r) => r[k] as number | ''));
+      return [
+        c.variant, c.storage, String(new Set(sel.map((r) => `${r.from_model}>${r.to_model}`)).size),
+        fmt(col('ready_ms_median').med), fmt(col('ready_mJ_median').med), fmt(col('first_ms_median').med), fmt(col('first_mJ_median').med),
+        pctOf(col('ready_ms_reduction_pct')), pctOf(col('ready_mJ_reduction_pct')), pctOf(col('first_ms_reduction_pct')), pctOf(col('first_mJ_reduction_pct')),
+      ];
+    });
+    const source = [...new Set(rows.map((r) => r.source))].join(', ');
+    parts.push(
+      `Model switching: medians over ordered pairs (each pair ${rows[0].reps} runs), per switch; ${source}\n` +
+        formatTable(['variant', 'storage', 'pairs', 'ready ms', 'ready mJ', '+1st inf ms', '+1st inf mJ', 'ready ms cut', 'ready mJ cut', '+1st ms cut', '+1st mJ cut'], body) +
+        '\ncut = 100 x (1 - in-memory / baseline), per pair, median (min over pairs); YONO (IPSN 2022) reports 93.3-94.5 % (latency) and 93.9-95.0 % (energy)',
+    );
+  }
+  const inf = energy.filter((e) => e.what === 'inference');
+  if (inf.length) {
+    const keys = [...new Map(inf.map((e) => [`${e.variant}\u0000${e.storage}`, e])).values()];
+    const models = [...new Set(inf.map((e) => e.model))];
+    const body = models.map((m) => [
+      m,
+      ...keys.flatMap((k) => {
+        const e = inf.find((x) => x.model === m && x.variant === k.variant && x.storage === k.storage);
+        return [e ? fmt(e.window_ms_median) : '-', e ? fmt(e.energy_mJ_median) : '-'];
+      }),
+    ]);
+    const clock = rig.estimate ? ` (${rig.estimate.core} @ ${(rig.estimate.clock_hz / 1e6).toFixed(0)} MHz, stated cost and power models)` : '';
+    parts.push(
+      `Per inference (median window)${inf.some((e) => e.source === 'emulated-estimate') ? ', emulated-estimate' + clock : ', measured'}\n` +
+        formatTable(['model', ...keys.flatMap((k) => [`${k.variant}/${k.storage} ms`, 'mJ'])], body) +
+        '\nYONO (IPSN 2022) reports 16-159 ms and 3.8-37.9 mJ per inference on its models and board',
+    );
+  }
+  return parts.join('\n\n');
+}
+
+export const switchingExperiment: Experiment = {
+  name: 'switching',
+  summary: 'every ordered pair of models: switch time and energy, and switch + first inference; steady per-inference cost',
+  tables: [SWITCH_TABLE, ENERGY_TABLE],
+  requires: (run) => (run.commonModels.length >= 2 ? undefined : 'needs at least two models that every variant holds'),
+  async runVariant(ctx) {
+    const sub = { ...ctx, models: ctx.models.filter((m) => ctx.run.commonModels.includes(m.name)) };
+    await runSwitching(sub, {
+      variant: ctx.plan.variant,
+      channels: await ctx.channels(),
+      reps: ctx.run.options.switchReps,
+      // reductions against the in-memory variant run before this one
+      reference: inMemoryReference(ctx.run.results.rows(SWITCH_TABLE)),
+      onRow: (row) => ctx.run.results.append(SWITCH_TABLE, [row]),
+      onEnergy: (row) => ctx.run.results.append(ENERGY_TABLE, [row]),
+    });
+  },
+  summarize: (run) => switchingSummary(run),
+};
+
+/** The switching and per-inference tables of summary.txt. */
+function switchingSummary(run: RunInfo): string | undefined {
+  const rows = run.results.rows(SWITCH_TABLE);
+  const energy = run.results.rows(ENERGY_TABLE);
+  return rows.length || energy.some((e) => e.what === 'inference') ? summarizeSwitching(rows, energy, run.rig) : undefined;
 }

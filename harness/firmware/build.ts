@@ -3,12 +3,13 @@
  * firmware Makefile with the build hash the handshake will check, and reports flash/SRAM use.
  * Builds are cached by hash under firmware/build/.
  */
+import type { MarkerStyle } from '../capabilities/power-monitor.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkFootprint, generateFirmwareSources } from '../modeltools/codegen.js';
+import { checkFootprint, generateFirmwareSources } from '../codegen/codegen.js';
 import type { DeployModel } from '../compress/pq-model.js'; // int8 or pq (issue #4)
-import type { Variant } from '../modeltools/codegen.js';
+import type { Variant } from '../codegen/codegen.js';
 import { HilError } from '../util/errors.js';
 import { hashTree, sha256 } from '../util/hash.js';
 import { FIRMWARE_DIR, rel } from '../util/paths.js';
@@ -39,8 +40,6 @@ export interface FirmwareBuild {
  * region (PPK2, INA226 bridge); `pulse` = idle high, a low pulse at each region boundary (the
  * LPM01A reports falling edges only, MLPerf Tiny's convention). boards/stm32-common/stm32-marker.h
  */
-export type MarkerStyle = 'level' | 'pulse';
-
 export interface ExtImage {
   file: string;
   bytes: number;

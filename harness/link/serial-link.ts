@@ -1,27 +1,30 @@
-import { SerialPort } from 'serialport';
-import { ReadlineParser } from '@serialport/parser-readline';
 import type { Link } from '../capabilities/link.js';
 import { HilError } from '../util/errors.js';
+import { defaultPortFactory, type PortFactory, type RawPort } from './port.js';
 
 export interface SerialLinkOptions {
   path: string;
   baudRate: number;
   /** Appended to the path in messages, e.g. "QEMU serial0". */
   label?: string;
+  /** Opens the port (default: the serialport package); tests and proxies hand in their own. */
+  openPort?: PortFactory;
 }
 
-/**
- * A serial port (real UART bridge or a QEMU pseudo-terminal) framed by 0x00 delimiters.
- * The readline parser splits on 0x00; latin1 keeps every byte value intact through the string.
- */
+/** A serial port (real UART bridge or a QEMU pseudo-terminal) as a plain byte stream. */
 export class SerialLink implements Link {
   readonly description: string;
   readonly stats = { bytesOut: 0, bytesIn: 0 };
   private closeHandlers: ((reason: string) => void)[] = [];
+  private dataHandlers: ((chunk: Buffer) => void)[] = [];
   private closing = false;
 
-  private constructor(private readonly port: SerialPort, description: string) {
+  private constructor(private readonly port: RawPort, description: string) {
     this.description = description;
+    port.on('data', (chunk: Buffer) => {
+      this.stats.bytesIn += chunk.length;
+      for (const h of this.dataHandlers) h(chunk);
+    });
     port.on('close', () => {
       if (!this.closing) for (const h of this.closeHandlers) h(`${this.description} closed`);
     });
@@ -32,7 +35,7 @@ export class SerialLink implements Link {
 
   static async open(options: SerialLinkOptions): Promise<SerialLink> {
     const description = options.label ? `${options.path} (${options.label})` : options.path;
-    const port = new SerialPort({ path: options.path, baudRate: options.baudRate, autoOpen: false });
+    const port = (options.openPort ?? defaultPortFactory)({ path: options.path, baudRate: options.baudRate });
     await new Promise<void>((resolve, reject) =>
       port.open((err) => (err ? reject(new HilError(`cannot open serial port: ${err.message}`, description)) : resolve())),
     );
@@ -47,13 +50,8 @@ export class SerialLink implements Link {
     });
   }
 
-  onFrame(handler: (frame: Buffer) => void): void {
-    const parser = this.port.pipe(new ReadlineParser({ delimiter: Buffer.from([0]), encoding: 'latin1', includeDelimiter: false }));
-    parser.on('data', (line: string) => {
-      const frame = Buffer.from(line, 'latin1');
-      this.stats.bytesIn += frame.length + 1;
-      handler(frame);
-    });
+  onData(handler: (chunk: Buffer) => void): void {
+    this.dataHandlers.push(handler);
   }
 
   onClose(handler: (reason: string) => void): void {

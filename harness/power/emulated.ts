@@ -32,7 +32,7 @@
 import type { Capture, MarkerEdge, PowerMonitor, PowerMonitorConfig } from '../capabilities/power-monitor.js';
 import { describeStorage, storageSeconds, type StorageModel } from '../estimate/storage-model.js';
 import { HilError } from '../util/errors.js';
-import type { ActivitySource, DeviceActivity } from './activity.js';
+import type { ActivitySource, DeviceActivity } from '../capabilities/device-activity.js';
 
 /** The board's side of the model (rig file `power: { kind: emulated, ... }`). */
 export interface EmulatedPowerModel {

@@ -11,7 +11,7 @@
  */
 import type { Capture } from '../capabilities/power-monitor.js';
 import { lostPct } from '../capabilities/power-monitor.js';
-import { median, quantile } from '../experiments/stats.js';
+import { median, quantile } from '../util/stats.js';
 
 export interface Window {
   /** first sample inside the marked region */
@@ -156,5 +156,22 @@ export function summarizeWindows(
     instrument: capture.instrument,
     supply_mV: Math.round(capture.supply_v * 1000),
     source,
+  };
+}
+
+/**
+ * Per-switch figures from a row whose every window held `repeat` identical switches (SELECT
+ * repeats a sub-microsecond switch so that one marker window is long enough to measure): energy,
+ * its p10/p90, the window length and the quantisation bound are divided by `repeat`.
+ */
+export function perSwitch(row: EnergyRow, repeat: number): EnergyRow {
+  if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`perSwitch: repeat must be an integer >= 1 (got ${repeat})`);
+  return {
+    ...row,
+    energy_mJ_median: row.energy_mJ_median / repeat,
+    energy_mJ_p10: row.energy_mJ_p10 / repeat,
+    energy_mJ_p90: row.energy_mJ_p90 / repeat,
+    window_ms_median: row.window_ms_median / repeat,
+    resolution_mJ: row.resolution_mJ / repeat,
   };
 }

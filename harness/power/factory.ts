@@ -1,11 +1,10 @@
 /** The power monitor a rig's `power` block names (undefined when it has none or `kind: none`). */
-import type { PowerMonitor, PowerMonitorConfig } from '../capabilities/power-monitor.js';
+import type { MarkerStyle, PowerMonitor, PowerMonitorConfig } from '../capabilities/power-monitor.js';
 import type { Rig } from '../rig/rig.js';
-import type { MarkerStyle } from '../firmware/build.js';
 import { findPortByUsbSerial, listSerialPorts, type SerialPortInfo } from '../discovery/serial-ports.js';
 import { HilError } from '../util/errors.js';
 import { findStorage } from '../estimate/storage-model.js';
-import type { ActivitySource } from './activity.js';
+import type { ActivitySource } from '../capabilities/device-activity.js';
 import { EmulatedPowerMonitor } from './emulated.js';
 import type { PortFactory } from './instrument-port.js';
 import { Ina226Monitor } from './ina226.js';

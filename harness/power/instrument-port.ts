@@ -1,37 +1,18 @@
 /**
  * The serial port under every power-monitor driver: open/write/close with HilErrors that name
  * the instrument, the port and the last command, a byte tap (PPK2) and a line splitter with
- * bounded waits (LPM01A, INA226 bridge). Ports come from an injectable factory so tests can
- * hand in a pty path or a serialport MockBinding stream.
+ * bounded waits (LPM01A, INA226 bridge). Ports come from an injectable factory (link/port.ts) so
+ * tests can hand in a pty path or a stream of their own.
  */
-import { SerialPort } from 'serialport';
+import { defaultPortFactory, type PortFactory, type PortOptions, type RawPort } from '../link/port.js';
 import { HilError } from '../util/errors.js';
-
-/** The part of serialport's stream the drivers use (SerialPort and SerialPortStream both fit). */
-export interface RawPort {
-  readonly isOpen: boolean;
-  open(callback: (err: Error | null) => void): void;
-  write(data: Buffer, callback?: (err: Error | null | undefined) => void): boolean;
-  drain(callback: (err: Error | null) => void): void;
-  close(callback?: (err: Error | null) => void): void;
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  on(event: 'close', listener: () => void): unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-}
-
-export interface PortOptions {
-  path: string;
-  baudRate: number;
-}
-
-export type PortFactory = (options: PortOptions) => RawPort;
-
-export const defaultPortFactory: PortFactory = ({ path, baudRate }) => new SerialPort({ path, baudRate, autoOpen: false });
 
 interface LineWaiter {
   match: (line: string) => boolean;
   resolve: (line: string) => void;
 }
+
+export type { PortFactory };
 
 export class InstrumentPort {
   /** "<instrument> <path>", the `where` of every error about this port */

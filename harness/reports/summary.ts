@@ -5,14 +5,8 @@ import type { LatencyRow } from '../experiments/latency.js';
 import type { EnergyResultRow, SwitchRow } from '../experiments/switching.js';
 import type { ScenarioTotal } from '../experiments/scenario.js';
 import type { Rig } from '../rig/rig.js';
+import { formatTable } from '../util/table.js';
 
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  // Numbers right-aligned, text left-aligned.
-  const numeric = (c: string) => /^[-+]?[\d.,]+(%|x| ?ms)?$/.test(c) || c === '-';
-  const line = (cells: string[]) => cells.map((c, i) => (i > 0 && numeric(c) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -77,7 +71,7 @@ function medMin(values: (number | '')[]): { med: number; min: number } {
  * switch plus first inference, medians over every ordered pair, with the reduction against the
  * in-memory variant; per-model inference cost; the scenario totals.
  */
-export function summarizeSwitching(rows: SwitchRow[], energy: EnergyResultRow[], totals: ScenarioTotal[], rig: Pick<Rig, 'name' | 'estimate' | 'dut'>): string {
+export function summarizeSwitching(rows: SwitchRow[], energy: EnergyResultRow[], totals: ScenarioTotal[], rig: Pick<Rig, 'name' | 'estimate'>): string {
   const parts: string[] = [];
   const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(1) : Number(x.toPrecision(digits)).toString()) : '-');
   const pctOf = (m: { med: number; min: number }) => (Number.isFinite(m.med) ? `${m.med.toFixed(2)}% (min ${m.min.toFixed(2)}%)` : '-');
@@ -112,7 +106,7 @@ export function summarizeSwitching(rows: SwitchRow[], energy: EnergyResultRow[],
     ]);
     const clock = rig.estimate ? ` (${rig.estimate.core} @ ${(rig.estimate.clock_hz / 1e6).toFixed(0)} MHz, stated cost and power models)` : '';
     parts.push(
-      `Per inference (median window)${rig.dut.kind === 'qemu' ? ', emulated-estimate' + clock : ', measured'}\n` +
+      `Per inference (median window)${inf.some((e) => e.source === 'emulated-estimate') ? ', emulated-estimate' + clock : ', measured'}\n` +
         formatTable(['model', ...keys.flatMap((k) => [`${k.variant}/${k.storage} ms`, 'mJ'])], body) +
         '\nYONO (IPSN 2022) reports 16-159 ms and 3.8-37.9 mJ per inference on its models and board',
     );

@@ -6,7 +6,7 @@ import { HilError } from '../util/errors.js';
 import { MODELS_DIR } from '../util/paths.js';
 import { loadCodebook, loadPqModel, type Codebook, type DeployModel } from '../compress/pq-model.js';
 import { excludedModels } from '../compress/compress.js';
-import type { Variant } from '../modeltools/codegen.js';
+import type { Variant } from '../codegen/codegen.js';
 
 export function listModels(): string[] {
   if (!fs.existsSync(MODELS_DIR)) return [];
@@ -32,7 +32,7 @@ export function loadModelSet(names: string[] = []): Int8Model[] {
  * (pq.json, internal flash), or int8-ext (the baseline: int8 tables in external storage, loaded
  * into SRAM on every switch; SPEC section 5).
  */
-export type { Variant } from '../modeltools/codegen.js';
+export type { Variant } from '../codegen/codegen.js';
 export const VARIANTS: readonly Variant[] = ['int8', 'pq', 'int8-ext'];
 
 /** The shared codebooks under models/_codebooks/, by id. */

@@ -2,11 +2,13 @@
  * A running device with the firmware the harness built: DUT started, link open, handshake
  * done and checked. Experiments get one of these and talk only to its protocol client.
  */
+import type { TickModel } from '../capabilities/figures.js';
 import type { Link } from '../capabilities/link.js';
 import { createDut } from '../dut/factory.js';
 import type { Dut } from '../dut/dut.js';
 import type { FirmwareBuild } from '../firmware/build.js';
-import { checkFirmware, ProtocolClient, type DeviceHello } from '../protocol/client.js';
+import { checkFirmware, type DeviceHello, type DeviceProtocol } from '../protocol/device.js';
+import { openDeviceProtocol } from '../protocol/drivers.js';
 import type { Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
 
@@ -15,8 +17,11 @@ export interface Session {
   firmware: FirmwareBuild;
   dut: Dut;
   link: Link;
-  client: ProtocolClient;
+  /** the firmware's protocol front end (experiments talk only to this) */
+  device: DeviceProtocol;
   hello: DeviceHello;
+  /** how this device's timer ticks become figures (dut.tickModel of its handshake) */
+  ticks: TickModel;
   /** Model id on the device, by name. */
   modelId(name: string): number;
   close(): Promise<void>;
@@ -28,16 +33,17 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild): Promise<Se
     await dut.flash(firmware.elf, firmware.extImage);
     await dut.start();
     const link = await dut.connect();
-    const client = new ProtocolClient(link, { replyTimeoutMs: rig.link.reply_timeout_ms, retries: rig.link.retries });
-    const hello = await client.hello(rig.dut.boot_timeout_ms ?? 10000);
+    const device = openDeviceProtocol('yono', link, { replyTimeoutMs: rig.link.reply_timeout_ms, retries: rig.link.retries });
+    const hello = await device.hello(rig.dut.boot_timeout_ms ?? 10000);
     checkFirmware(hello, { build: firmware.buildHash, board: firmware.board.name, models: firmware.models }, dut.description);
     return {
       rig,
       firmware,
       dut,
       link,
-      client,
+      device,
       hello,
+      ticks: dut.tickModel(hello),
       modelId(name: string): number {
         const m = hello.models.find((d) => d.name === name);
         if (!m) throw new HilError(`model ${name} is not on the device`, dut.description);

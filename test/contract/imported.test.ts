@@ -8,11 +8,12 @@ import { buildFirmware } from '../../harness/firmware/build.js';
 import { rawDataDir } from '../../harness/datasets/paths.js';
 import { importTfliteFile } from '../../harness/modeltools/import/tflite.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import { ProtocolClient } from '../../harness/protocol/client.js';
+import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { FakeDeviceLink } from '../fakes/fake-device.js';
 import { protocolContract } from './protocol.contract.js';
+import { yonoClient } from './protocol.contract.js';
 
 const TFLM = join(rawDataDir(), 'tflite_micro_models');
 const FILES: [string, string][] = [
@@ -40,7 +41,7 @@ protocolContract(
     const models = imported();
     const rig = loadRig('qemu-mps2-an386');
     session = await openSession(rig, buildFirmware(rig.board, models));
-    return { client: session.client, hello: session.hello, models };
+    return { client: yonoClient(session.device), hello: session.hello, models };
   },
   async () => {
     await session?.close();

@@ -19,6 +19,7 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { ROOT } from '../../harness/util/paths.js';
 import { protocolContract } from './protocol.contract.js';
+import { yonoClient } from './protocol.contract.js';
 
 const load = (f: string): Int8Model => loadInt8Model(path.join(ROOT, 'test', 'fixtures', f));
 
@@ -54,7 +55,7 @@ protocolContract(
     const rig = loadRig('qemu-mps2-an386');
     session = await openSession(rig, buildFirmware(rig.board, pq));
     // the contract's host reference runs the int8 model each pq model decodes to
-    return { client: session.client, hello: session.hello, models: pq.map(decodePqModel) };
+    return { client: yonoClient(session.device), hello: session.hello, models: pq.map(decodePqModel) };
   },
   async () => {
     await session?.close();

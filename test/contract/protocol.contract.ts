@@ -4,8 +4,10 @@
  */
 import { expect } from 'chai';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import type { ProtocolClient, DeviceHello } from '../../harness/protocol/client.js';
-import { MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/frame.js';
+import type { DeviceHello } from '../../harness/protocol/device.js';
+import { ProtocolClient } from '../../harness/protocol/yono/client.js';
+import type { DeviceProtocol } from '../../harness/protocol/device.js';
+import { MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
 
@@ -13,6 +15,12 @@ export interface ContractTarget {
   client: ProtocolClient;
   hello: DeviceHello;
   models: Int8Model[];
+}
+
+/** The contract is our protocol's: a session's device must be the yono driver. */
+export function yonoClient(device: DeviceProtocol): ProtocolClient {
+  if (!(device instanceof ProtocolClient)) throw new Error(`the yono contract needs the yono driver, got ${device.protocol}`);
+  return device;
 }
 
 function seededInput(bytes: number, seed: number): Int8Array {

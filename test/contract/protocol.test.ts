@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import { loadInt8Model, type Int8Model } from '../../harness/modeltools/int8-model.js';
-import { ProtocolClient } from '../../harness/protocol/client.js';
+import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
@@ -10,6 +10,7 @@ import { HilError } from '../../harness/util/errors.js';
 import { ROOT } from '../../harness/util/paths.js';
 import { FakeDeviceLink } from '../fakes/fake-device.js';
 import { protocolContract } from './protocol.contract.js';
+import { yonoClient } from './protocol.contract.js';
 
 const fixture = (): Int8Model => loadInt8Model(path.join(ROOT, 'test', 'fixtures', 'tiny-int8.json'));
 /** the contract's models: tiny (conv2d, maxpool2d, avgpool_global, dense) and tiny-dw
@@ -45,7 +46,7 @@ protocolContract(
       const models = fixtures();
       const rig = loadRig('qemu-mps2-an386');
       session = await openSession(rig, buildFirmware(rig.board, models, { variant: 'int8-ext' }));
-      return { client: session.client, hello: session.hello, models };
+      return { client: yonoClient(session.device), hello: session.hello, models };
     },
     async () => {
       await session?.close();
@@ -62,7 +63,7 @@ for (const rigName of ['qemu-mps2-an386', 'qemu-mps2-an500']) {
       const models = fixtures();
       const rig = loadRig(rigName);
       session = await openSession(rig, buildFirmware(rig.board, models));
-      return { client: session.client, hello: session.hello, models };
+      return { client: yonoClient(session.device), hello: session.hello, models };
     },
     async () => {
       await session?.close();
@@ -115,7 +116,7 @@ describe('int8-ext firmware without its external image (QEMU)', () => {
     // flashed without ext.bin: the PSRAM region holds zeros, not the YEXT header
     const session = await openSession(rig, { ...firmware, extImage: undefined });
     try {
-      const e = await session.client.select(0).catch((x: unknown) => x);
+      const e = await session.device.select(0).catch((x: unknown) => x);
       expect(e).to.be.instanceOf(HilError);
       expect((e as HilError).message).to.match(/external storage error.*no model image/);
     } finally {

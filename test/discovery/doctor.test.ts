@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkRig, formatDoctor } from '../../harness/discovery/doctor.js';
+import { checkRig, formatDoctor } from '../../harness/dut/doctor.js';
 import { listSerialPorts } from '../../harness/discovery/serial-ports.js';
 import { loadRig } from '../../harness/rig/rig.js';
 

@@ -1,13 +1,13 @@
 /**
  * A fake of the firmware, speaking the wire protocol of firmware/SPEC.md over an in-memory
- * Link and computing with the host reference. Used by the contract tests, which run the same
+ * byte Link and computing with the host reference. Used by the contract tests, which run the same
  * suite against it and against the real firmware on QEMU. It can corrupt or drop frames to
  * exercise the client's re-sends.
  */
 import { crc32 } from 'node:zlib';
 import { argmaxFirst } from '../../harness/util/argmax.js';
 import type { Link } from '../../harness/capabilities/link.js';
-import { Cmd, decodeFrame, encodeFrame, ERR, MAX_PAYLOAD, PROTO_VERSION, REPLY } from '../../harness/protocol/frame.js';
+import { Cmd, decodeFrame, encodeFrame, ERR, MAX_PAYLOAD, PROTO_VERSION, REPLY } from '../../harness/protocol/yono/frame.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 
@@ -29,7 +29,7 @@ export interface FakeDeviceOptions {
 export class FakeDeviceLink implements Link {
   readonly description = 'fake device';
   readonly stats = { bytesOut: 0, bytesIn: 0 };
-  private frameHandler?: (frame: Buffer) => void;
+  private dataHandlers: ((chunk: Buffer) => void)[] = [];
   private closeHandlers: ((reason: string) => void)[] = [];
   private rx = Buffer.alloc(0);
   private input = Buffer.alloc(0);
@@ -53,8 +53,8 @@ export class FakeDeviceLink implements Link {
     }
   }
 
-  onFrame(handler: (frame: Buffer) => void): void {
-    this.frameHandler = handler;
+  onData(handler: (chunk: Buffer) => void): void {
+    this.dataHandlers.push(handler);
   }
 
   onClose(handler: (reason: string) => void): void {
@@ -71,7 +71,9 @@ export class FakeDeviceLink implements Link {
     const wire = encodeFrame({ type, seq, payload });
     this.stats.bytesIn += wire.length;
     // Deliver asynchronously, like a real link.
-    setImmediate(() => this.frameHandler?.(wire.subarray(0, wire.length - 1)));
+    setImmediate(() => {
+      for (const h of this.dataHandlers) h(wire);
+    });
   }
 
   private error(seq: number, code: number, text: string): void {

@@ -13,7 +13,7 @@ import { readElf } from '../../harness/flashers/elf.js';
 import { GdbRemoteFlasher } from '../../harness/flashers/gdb-remote.js';
 import { SerialLink } from '../../harness/link/serial-link.js';
 import { loadInt8Model } from '../../harness/modeltools/int8-model.js';
-import { ProtocolClient } from '../../harness/protocol/client.js';
+import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { HilError } from '../../harness/util/errors.js';
 import { ROOT } from '../../harness/util/paths.js';
 

@@ -29,7 +29,7 @@ import { lostPct } from '../../harness/capabilities/power-monitor.js';
 import { closeChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
 import { windowEnergies, type WindowEnergy } from '../../harness/power/energy.js';
 import { makeSchedules, runScenario } from '../../harness/experiments/scenario.js';
-import { median } from '../../harness/experiments/stats.js';
+import { median } from '../../harness/util/stats.js';
 import { runSwitching, type EnergyResultRow } from '../../harness/experiments/switching.js';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
@@ -94,7 +94,7 @@ describe('energy measured on a real-board rig: QEMU firmware + LPM01A simulator 
     const fw = buildFirmware(qemu.board, models, { variant: 'int8' });
     session = await openSession(qemu, fw);
     pair = await openPtyPair();
-    drive = new DeviceDrive({ activity: session.client, timer_hz: session.hello.timer_hz, currents: CURRENTS, drops: DROPS });
+    drive = new DeviceDrive({ activity: session.device, timer_hz: session.hello.timer_hz, currents: CURRENTS, drops: DROPS });
     sim = new Lpm01aSim(pair.a, { device: drive, stampEvery: STAMP, dropEvents: [LOST_EVENT] });
     await sim.open();
     const measured = await measureAsBoardRig({ session, boardRig: 'f746g-disco-lpm01a', instrument: 'lpm01a', port: pair.b, models, firmwareHash: fw.buildHash, runId: 'board-energy-lpm01a', captures });

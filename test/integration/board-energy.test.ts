@@ -21,7 +21,7 @@ import { lostPct } from '../../harness/capabilities/power-monitor.js';
 import { closeChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
 import { windowEnergies } from '../../harness/power/energy.js';
 import { makeSchedules, runScenario } from '../../harness/experiments/scenario.js';
-import { median } from '../../harness/experiments/stats.js';
+import { median } from '../../harness/util/stats.js';
 import { runSwitching, type EnergyResultRow, type SwitchRow } from '../../harness/experiments/switching.js';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
@@ -81,7 +81,7 @@ describe('energy measured on a real-board rig: QEMU firmware + PPK2 simulator dr
     const fw = buildFirmware(qemu.board, models, { variant: 'int8' });
     session = await openSession(qemu, fw);
     pair = await openPtyPair();
-    drive = new DeviceDrive({ activity: session.client, timer_hz: session.hello.timer_hz, currents: CURRENTS, drops: DROPS });
+    drive = new DeviceDrive({ activity: session.device, timer_hz: session.hello.timer_hz, currents: CURRENTS, drops: DROPS });
     sim = new Ppk2Sim(pair.a, { device: drive, markerBit: 0 });
     await sim.open();
     const measured = await measureAsBoardRig({ session, boardRig: 'nucleo-l4r5zi-ppk2', instrument: 'ppk2', port: pair.b, models, firmwareHash: fw.buildHash, runId: 'board-energy', captures });

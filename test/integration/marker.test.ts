@@ -40,9 +40,9 @@ describe('GPIO marker style', function () {
     const models = loadModelSet(['racket_cnn']);
     const session = await openSession(rig, buildFirmware(rig.board, models, { marker: 'pulse' }));
     try {
-      await session.client.select(0, 3);
-      await session.client.upload(new Int8Array(models[0].input.shape.reduce((a, b) => a * b, 1)));
-      const r = await session.client.infer(0, 2, 0);
+      await session.device.select(0, 3);
+      await session.device.upload(new Int8Array(models[0].input.shape.reduce((a, b) => a * b, 1)));
+      const r = await session.device.infer(0, 2, 0);
       expect(r.ticks).to.have.length(2);
     } finally {
       await session.close();

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPrepared } from '../../harness/datasets/prepared.js';
-import { runExperiments } from '../../harness/run.js';
+import { runExperiments } from '../../harness/run/run.js';
 import { createLogger } from '../../harness/util/log.js';
 
 const SAMPLES = Number(process.env.YONO_TEST_SAMPLES ?? 200);

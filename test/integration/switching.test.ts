@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { storageSeconds } from '../../harness/estimate/storage-model.js';
-import { runExperiments } from '../../harness/run.js';
+import { runExperiments } from '../../harness/run/run.js';
 import { loadRig } from '../../harness/rig/rig.js';
 import { createLogger } from '../../harness/util/log.js';
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { Capture } from '../../harness/capabilities/power-monitor.js';
 import { describeStorage, findStorage, storageSeconds, type StorageModel } from '../../harness/estimate/storage-model.js';
-import { perSwitch, type ActivitySource, type DeviceActivity } from '../../harness/power/activity.js';
+import type { ActivitySource, DeviceActivity } from '../../harness/capabilities/device-activity.js';
+import { perSwitch } from '../../harness/power/energy.js';
 import { EmulatedPowerMonitor, exactWindowEnergies, timelineEnergy, type EmulatedMonitorOptions, type EmulatedPowerModel } from '../../harness/power/emulated.js';
 import { energyRow, windowEnergies } from '../../harness/power/energy.js';
 import { createPowerMonitor, powerConfig } from '../../harness/power/factory.js';

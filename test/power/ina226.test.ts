@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Ina226Monitor, parseHello } from '../../harness/power/ina226.js';
 import { energyRow, windowEnergies } from '../../harness/power/energy.js';
-import { median } from '../../harness/experiments/stats.js';
+import { median } from '../../harness/util/stats.js';
 import { HilError } from '../../harness/util/errors.js';
 import { BUS_LSB_MV, Ina226Sim } from '../sims/ina226-sim.js';
 import { INFERENCE, makeWaveform } from '../sims/waveform.js';

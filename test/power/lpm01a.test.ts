@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Lpm01aMonitor, parseAsciiDec } from '../../harness/power/lpm01a.js';
 import { energyRow, windowEnergies } from '../../harness/power/energy.js';
-import { median } from '../../harness/experiments/stats.js';
+import { median } from '../../harness/util/stats.js';
 import { Lpm01aSim, formatAsciiDec } from '../sims/lpm01a-sim.js';
 import { INFERENCE, makeWaveform, nominalEnergy, playedEnergies } from '../sims/waveform.js';
 import { capture, hilErrorOf, rel, withPty } from './helpers.js';

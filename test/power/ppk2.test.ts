@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Ppk2Monitor, decodeWord, encodeWord, parseMetadata, wordCurrent, wordLsb } from '../../harness/power/ppk2.js';
 import { energyRow, windowEnergies } from '../../harness/power/energy.js';
-import { median } from '../../harness/experiments/stats.js';
+import { median } from '../../harness/util/stats.js';
 import { HilError } from '../../harness/util/errors.js';
 import { Ppk2Sim, SIM_CAL, encodeCurrent, metadataText } from '../sims/ppk2-sim.js';
 import { INFERENCE, makeWaveform, nominalEnergy, playedEnergies } from '../sims/waveform.js';

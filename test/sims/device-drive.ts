@@ -22,7 +22,7 @@
  * Every marked region played while streaming is recorded (PlayedWindow): its samples, the charge
  * the simulator put on the wire before the instrument's own rounding, and the samples it dropped.
  */
-import type { ActivitySource, DeviceActivity } from '../../harness/power/activity.js';
+import type { ActivitySource, DeviceActivity } from '../../harness/capabilities/device-activity.js';
 import { rng } from './waveform.js';
 
 /** Currents of the simulated board, A. */

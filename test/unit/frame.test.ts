@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { cobsDecode, cobsEncode } from '../../harness/protocol/cobs.js';
-import { decodeFrame, encodeFrame, MAX_PAYLOAD, wireBytes } from '../../harness/protocol/frame.js';
+import { cobsDecode, cobsEncode } from '../../harness/protocol/yono/cobs.js';
+import { decodeFrame, encodeFrame, MAX_PAYLOAD, wireBytes } from '../../harness/protocol/yono/frame.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -17,7 +17,7 @@ import { kmeans } from '../../harness/compress/kmeans.js';
 import { CODEBOOK_FORMAT, codebookHash, decodePqModel, isPqLayer, packIndices, pqBiasTable, pqFileJson, rowShape, validatePqModel } from '../../harness/compress/pq-model.js';
 import type { Codebook, PqLayer, PqModel } from '../../harness/compress/pq-model.js';
 import { accountSet } from '../../harness/compress/accounting.js';
-import { generateFirmwareSources, modelScratchBytes, pqTableD } from '../../harness/modeltools/codegen.js';
+import { generateFirmwareSources, modelScratchBytes, pqTableD } from '../../harness/codegen/codegen.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';

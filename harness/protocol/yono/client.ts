@@ -3,55 +3,13 @@
  * frames, timeouts with re-sends, chunked input upload with one acknowledgement per chunk,
  * and the handshake that refuses a firmware the harness did not build.
  */
-import type { Link } from '../capabilities/link.js';
 import { crc32 } from 'node:zlib';
-import { HilError } from '../util/errors.js';
-import type { ActivitySource, DeviceActivity } from '../power/activity.js';
+import { ReadlineParser } from '@serialport/parser-readline';
+import type { Link } from '../../capabilities/link.js';
+import type { DeviceActivity } from '../../capabilities/device-activity.js';
+import { HilError } from '../../util/errors.js';
+import type { DeviceHello, DeviceProtocol, InferResult, ProtocolStats, SelectResult } from '../device.js';
 import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
-
-export interface DeviceModelInfo {
-  id: number;
-  name: string;
-  input: number[];
-  input_bytes: number;
-  classes: number;
-  hash: string;
-}
-
-export interface DeviceHello {
-  proto: number;
-  build: string;
-  board: string;
-  core: string;
-  clock_hz: number;
-  timer: string;
-  timer_hz: number;
-  max_payload: number;
-  input_buffer: number;
-  /** int8 | pq | int8-ext (proto 3) */
-  variant: string;
-  /** bytes of the external model image the firmware expects, 0 if none (proto 3) */
-  ext_storage: number;
-  models: DeviceModelInfo[];
-}
-
-/** A SELECT reply (firmware/SPEC.md section 1): totals over `repeat` switches. */
-export interface SelectResult {
-  model: number;
-  repeat: number;
-  ticks: number;
-  storage_ticks: number;
-  storage_bytes: number;
-  storage_reads: number;
-}
-
-export interface InferResult {
-  model: number;
-  predicted: number;
-  logits: Int8Array;
-  /** Timer ticks of each timed run. */
-  ticks: number[];
-}
 
 export interface ClientOptions {
   /** Time to wait for one reply before re-sending. */
@@ -60,26 +18,14 @@ export interface ClientOptions {
   retries?: number;
 }
 
-export interface ProtocolStats {
-  commands: number;
-  resends: number;
-  badFrames: number;
-}
-
-/** What the harness expects to find on the device; a mismatch refuses the run. */
-export interface ExpectedFirmware {
-  build: string;
-  board: string;
-  models: { name: string; hash: string }[];
-}
-
 class DeviceError extends HilError {
   constructor(readonly code: number, message: string, where: string) {
     super(message, where);
   }
 }
 
-export class ProtocolClient implements ActivitySource {
+export class ProtocolClient implements DeviceProtocol {
+  readonly protocol = 'yono';
   private readonly activityListeners = new Set<(a: DeviceActivity) => void>();
   private seq = 0;
   /** Replies awaited, by sequence number: several may be in flight when pipelining. */
@@ -92,7 +38,10 @@ export class ProtocolClient implements ActivitySource {
   constructor(private readonly link: Link, options: ClientOptions = {}) {
     this.replyTimeoutMs = options.replyTimeoutMs ?? 5000;
     this.retries = options.retries ?? 3;
-    link.onFrame((bytes) => this.receive(bytes));
+    // frames are the bytes between 0x00 delimiters (COBS): split the byte stream on them
+    const frames = new ReadlineParser({ delimiter: Buffer.from([0]), encoding: 'latin1', includeDelimiter: false });
+    frames.on('data', (frame: string) => this.receive(Buffer.from(frame, 'latin1')));
+    link.onData((chunk) => frames.write(chunk));
     link.onClose((reason) => {
       this.dead = reason;
       for (const p of this.pending.values()) p.reject(new HilError(`link lost: ${reason}`, link.description));
@@ -314,19 +263,4 @@ function parseInfer(reply: Buffer): InferResult {
   const ticks: number[] = [];
   for (let i = 0; i < nRuns; i++) ticks.push(reply.readUInt32LE(runsOff + 2 + 4 * i));
   return { model: reply[0], predicted: reply[1], logits, ticks };
-}
-
-/** Refuses a device whose firmware is not the one the harness built, and says why. */
-export function checkFirmware(hello: DeviceHello, expected: ExpectedFirmware, where: string): void {
-  const problems: string[] = [];
-  if (hello.build !== expected.build) problems.push(`build hash ${hello.build} != expected ${expected.build}`);
-  if (hello.board !== expected.board) problems.push(`board ${hello.board} != rig board ${expected.board}`);
-  for (const m of expected.models) {
-    const found = hello.models.find((d) => d.name === m.name);
-    if (!found) problems.push(`model ${m.name} missing on the device`);
-    else if (found.hash !== m.hash) problems.push(`model ${m.name} hash ${found.hash} != expected ${m.hash}`);
-  }
-  if (problems.length > 0) {
-    throw new HilError(`firmware does not match what the harness built: ${problems.join('; ')}`, where);
-  }
 }

@@ -1,10 +1,12 @@
 /** `hil compress` options -> runCompress, and the one-screen summary it prints. */
-import { formatTable } from '../reports/summary.js';
+import { formatTable } from '../util/table.js';
+import type { Command } from './command.js';
+import { flag, list, positiveInt } from './options.js';
 import { HilError } from '../util/errors.js';
-import { DEFAULT_PQ_OPTIONS } from './codebooks.js';
-import type { PqOptions } from './codebooks.js';
-import { runCompress } from './compress.js';
-import type { CompressionReport, CompressOptions } from './compress.js';
+import { DEFAULT_PQ_OPTIONS } from '../compress/codebooks.js';
+import type { PqOptions } from '../compress/codebooks.js';
+import { runCompress } from '../compress/compress.js';
+import type { CompressionReport, CompressOptions } from '../compress/compress.js';
 
 export interface CompressCommandOptions {
   models?: string[];
@@ -75,9 +77,35 @@ export function formatReport(r: CompressionReport): string {
 
 export async function compressCommand(o: CompressCommandOptions): Promise<string> {
   const pq = checkOptions(o.pq, o.int8First === true);
-  const pool = o.finetune ? (await import('./finetune-pool.js')).finetuneInWorkers : undefined;
+  const pool = o.finetune ? (await import('../compress/finetune-pool.js')).finetuneInWorkers : undefined;
   const options = o.maxRounds === undefined ? {} : { rounds: o.maxRounds };
   const finetune: CompressOptions['finetune'] = pool && ((jobs, log) => pool(jobs.map((j) => ({ ...j, options })), log));
   const report = await runCompress({ models: o.models, pq, noLeaveOneOut: o.noLeaveOneOut, samples: o.samples, finetune, log: o.log });
   return formatReport(report);
 }
+
+export const compressCommandSpec: Command = {
+  name: 'compress',
+  usage: `compress [--models a,b] [--kxk-d n --kxk-k n --fc-d n --fc-k n --min-weights n --seed n] [--int8-first] [--finetune [--max-rounds n]] [--no-loo] [--samples n]
+                               YONO: shared PQ codebooks over all models -> models/<m>/pq.json, models/_codebooks/, models/compression.json`,
+  options: {
+    models: { type: 'string' }, 'kxk-d': { type: 'string' }, 'kxk-k': { type: 'string' }, 'fc-d': { type: 'string' }, 'fc-k': { type: 'string' },
+    'min-weights': { type: 'string' }, seed: { type: 'string' }, 'int8-first': { type: 'boolean' }, finetune: { type: 'boolean' },
+    'max-rounds': { type: 'string' }, 'no-loo': { type: 'boolean' }, samples: { type: 'string' }, quiet: { type: 'boolean' },
+  },
+  async run(values, _positionals, ctx) {
+    const p = (k: string) => positiveInt(values, k);
+    const report = await compressCommand({
+      models: list(values, 'models'),
+      pq: { kxkD: p('kxk-d'), kxkK: p('kxk-k'), fcD: p('fc-d'), fcK: p('fc-k'), minWeights: p('min-weights'), seed: p('seed') },
+      int8First: flag(values, 'int8-first'),
+      finetune: flag(values, 'finetune'),
+      maxRounds: p('max-rounds'),
+      noLeaveOneOut: flag(values, 'no-loo'),
+      samples: p('samples'),
+      log: ctx.log.info,
+    });
+    process.stdout.write(report + '\n');
+    return 0;
+  },
+};

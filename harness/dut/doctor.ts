@@ -4,7 +4,7 @@
  * Discovery is kept apart from the rig description; the report logic takes injected lists.
  */
 import type { Rig } from '../rig/rig.js';
-import { listSerialPorts, findPortByUsbSerial, type SerialPortInfo } from './serial-ports.js';
+import { listSerialPorts, findPortByUsbSerial, type SerialPortInfo } from '../discovery/serial-ports.js';
 
 export interface UsbDeviceInfo {
   vendorId: number;

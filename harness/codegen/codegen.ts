@@ -6,15 +6,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MAX_PAYLOAD } from '../protocol/frame.js';
+import { MAX_PAYLOAD } from '../protocol/yono/frame.js';
 import { HilError } from '../util/errors.js';
 import { FIRMWARE_DIR } from '../util/paths.js';
-import { canonicalJson, layerOutSize, modelHash, shapeSize } from './int8-model.js';
-import type { Int8Layer, Int8Model } from './int8-model.js';
+import { canonicalJson, layerOutSize, modelHash, shapeSize } from '../modeltools/int8-model.js';
+import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
 // YONO pq variant (issue #4): pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
 import { decodePqModel, deployHash, isPqLayer, isPqModel } from '../compress/pq-model.js';
 import type { Codebook, DeployModel, PqLayer } from '../compress/pq-model.js';
-import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from '../compress/pq-codegen.js';
+import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from './pq-codegen.js';
 
 /** Bump when the generated C changes meaning: it is part of inputsHash. */
 export const CODEGEN_VERSION = 'yono-codegen/2'; // 2: variant, external storage (SPEC section 5)

@@ -8,13 +8,15 @@ import { ensurePrepared, loadPrepared, PrepareOptions, PreparedSplit } from '../
 import { evaluateInt8 } from '../reference/int8.js';
 import { HilError } from '../util/errors.js';
 import { MODELS_DIR } from '../util/paths.js';
-import { makeAugment, type AugmentSpec } from './augment.js';
-import { floatModelToJson } from './float-model.js';
-import { modelHash, validateInt8Model } from './int8-model.js';
-import { Sequential } from './nn/model.js';
-import { evaluateFloat, Int8Data, trainModel } from './nn/trainer.js';
-import { quantizeModel } from './quantize.js';
-import { ZOO, zooEntry } from './zoo.js';
+import { makeAugment, type AugmentSpec } from '../modeltools/augment.js';
+import { floatModelToJson } from '../modeltools/float-model.js';
+import { modelHash, validateInt8Model } from '../modeltools/int8-model.js';
+import { Sequential } from '../modeltools/nn/model.js';
+import { evaluateFloat, Int8Data, trainModel } from '../modeltools/nn/trainer.js';
+import { quantizeModel } from '../modeltools/quantize.js';
+import { ZOO, zooEntry } from '../modeltools/zoo.js';
+import type { Command } from './command.js';
+import { nonNegativeInt, positiveInt } from './options.js';
 
 /** Evaluation-only models (ZooEntry.deploy false) live in models/_eval/<name>/. */
 export const EVAL_SUBDIR = '_eval';
@@ -159,3 +161,20 @@ export async function trainZooModel(name: string, opts: TrainZooOptions = {}): P
   log(`${name}: wrote ${dir}/{float,int8,report}.json`);
   return report;
 }
+
+export const trainCommand: Command = {
+  name: 'train',
+  usage: `train <model|all> [--seed n] [--epochs n]   retrain zoo models from their data sets`,
+  options: { seed: { type: 'string' }, epochs: { type: 'string' }, quiet: { type: 'boolean' } },
+  async run(values, positionals, ctx) {
+    if (positionals.length === 0) throw new HilError('which model? e.g. hil train fmnist_cnn (or all)', 'train');
+    const names = positionals[0] === 'all' ? Object.keys(ZOO) : positionals;
+    for (const name of names) {
+      const r = await trainZooModel(name, { seed: nonNegativeInt(values, 'seed'), epochs: positiveInt(values, 'epochs'), log: ctx.log.info });
+      process.stdout.write(
+        `${name}: fp32 ${(100 * r.fp32_top1).toFixed(2)} %, int8 ${(100 * r.int8_top1).toFixed(2)} %, ${r.params} params, ${r.macs} MACs, ${r.train_seconds} s\n`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,4 +1,4 @@
-import type { InferResult, ProtocolClient } from './client.js';
+import type { DeviceProtocol, InferResult } from '../device.js';
 
 /**
  * Classifies inputs 0..count-1 with two samples in flight: input i+1 travels over the link
@@ -7,7 +7,7 @@ import type { InferResult, ProtocolClient } from './client.js';
  * input. Results arrive in order; `stop()` is checked between samples.
  */
 export async function classifyStream(
-  client: ProtocolClient,
+  client: DeviceProtocol,
   model: number,
   count: number,
   input: (i: number) => Int8Array,

@@ -5,15 +5,17 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { DATASET_NAMES, ensurePrepared, loadPrepared } from '../../datasets/prepared.js';
-import { evaluateInt8 } from '../../reference/int8.js';
-import { evaluateFloat } from '../nn/trainer.js';
-import { HilError } from '../../util/errors.js';
-import { MODELS_DIR, rel } from '../../util/paths.js';
-import { zooEntry } from '../zoo.js';
-import type { Sequential } from '../nn/model.js';
-import type { ImportResult } from './report.js';
-import { importTfliteFile } from './tflite.js';
+import { DATASET_NAMES, ensurePrepared, loadPrepared } from '../datasets/prepared.js';
+import { evaluateInt8 } from '../reference/int8.js';
+import { evaluateFloat } from '../modeltools/nn/trainer.js';
+import { HilError } from '../util/errors.js';
+import { MODELS_DIR, rel } from '../util/paths.js';
+import { zooEntry } from '../modeltools/zoo.js';
+import type { Sequential } from '../modeltools/nn/model.js';
+import type { ImportResult } from '../modeltools/import/report.js';
+import { importTfliteFile } from '../modeltools/import/tflite.js';
+import type { Command } from './command.js';
+import { positiveInt, required } from './options.js';
 
 export interface ImportCommandOptions {
   file: string;
@@ -45,7 +47,7 @@ export async function importCommand(o: ImportCommandOptions): Promise<ImportResu
   if (ext === '.tflite') {
     result = importTfliteFile(o.file, { name: o.name, dataset: o.dataset });
   } else if (ext === '.onnx') {
-    const { importOnnxFile } = await import('./onnx.js');
+    const { importOnnxFile } = await import('../modeltools/import/onnx.js');
     result = importOnnxFile(o.file, { name: o.name, dataset: o.dataset, calibrationSamples: o.calibration ?? 1000 });
   } else {
     throw new HilError('expected a .tflite or .onnx file', o.file);
@@ -89,3 +91,23 @@ export async function importCommand(o: ImportCommandOptions): Promise<ImportResu
   for (const d of report.dropped_ops) log(`${o.name}: dropped ${d}`);
   return { model, report, dir };
 }
+
+export const importCommandSpec: Command = {
+  name: 'import',
+  usage: `import <file.tflite|file.onnx> --name <model> --dataset <set> [--calibration n]
+                               import a user's int8 TFLite or float ONNX model into models/<model>/`,
+  options: { name: { type: 'string' }, dataset: { type: 'string' }, calibration: { type: 'string' }, quiet: { type: 'boolean' } },
+  async run(values, positionals, ctx) {
+    const file = positionals[0];
+    if (!file) throw new HilError('which file? e.g. hil import model.tflite --name my_model --dataset <set>', 'import');
+    const r = await importCommand({
+      file,
+      name: required(values, 'name', 'the model name under models/', 'import'),
+      dataset: required(values, 'dataset', 'the data set the model classifies', 'import'),
+      calibration: positiveInt(values, 'calibration'),
+      log: ctx.log.info,
+    });
+    process.stdout.write(`${rel(r.dir)}/: ${r.model.layers.length} layers, ${r.report.macs} MACs, hash ${r.report.int8_model_hash}\n`);
+    return 0;
+  },
+};

@@ -5,8 +5,8 @@
  * layer) is stored as int16 << bias_shift; compression snapped the bias so that this is exact.
  */
 import { HilError } from '../util/errors.js';
-import { packedRowBytes, packIndices, pqBiasTable, rowShape } from './pq-model.js';
-import type { Codebook, DeployModel, PqLayer } from './pq-model.js';
+import { packedRowBytes, packIndices, pqBiasTable, rowShape } from '../compress/pq-model.js';
+import type { Codebook, DeployModel, PqLayer } from '../compress/pq-model.js';
 
 const align4 = (n: number): number => (n + 3) & ~3;
 

@@ -1,0 +1,42 @@
+/** `hil models` and `hil prepare`: the model set and its data sets. */
+import path from 'node:path';
+import { estimateModelFootprint } from '../codegen/codegen.js';
+import { prepareDataset } from '../datasets/prepared.js';
+import { readModelReport } from '../modeltools/model-report.js';
+import { listModels, loadModelSet } from '../session/model-set.js';
+import { MODELS_DIR } from '../util/paths.js';
+import { formatTable } from '../util/table.js';
+import type { Command } from './command.js';
+
+export const modelsCommand: Command = {
+  name: 'models',
+  usage: 'models                       list the trained and imported models',
+  options: {},
+  async run() {
+    const rows = listModels().map((name) => {
+      const r = readModelReport(path.join(MODELS_DIR, name));
+      const model = loadModelSet([name])[0];
+      const need = estimateModelFootprint(model);
+      const num = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
+      const pctOf = (k: string) => (num(k) === undefined ? '-' : `${(100 * (num(k) as number)).toFixed(2)}%`);
+      return [name, model.dataset, String(num('params') ?? '-'), String(num('macs') ?? '-'), String(need.flashBytes), String(need.ramBytes), pctOf('fp32_top1'), pctOf('int8_top1')];
+    });
+    process.stdout.write(formatTable(['model', 'dataset', 'params', 'MACs', 'flash B', 'SRAM B', 'fp32 top1', 'int8 top1'], rows) + '\n');
+    process.stdout.write('flash/SRAM: what the model adds to the firmware (weights, tables; activation arena, scratch, input); top-1 on the host, whole test split\n');
+    return 0;
+  },
+};
+
+export const prepareCommand: Command = {
+  name: 'prepare',
+  usage: 'prepare [dataset...]         prepare data sets under datasets/prepared/ (default: those of the models)',
+  options: { quiet: { type: 'boolean' } },
+  async run(_values, positionals, ctx) {
+    const names = positionals.length > 0 ? positionals : [...new Set(loadModelSet().map((m) => m.dataset))];
+    for (const name of names) {
+      const manifest = prepareDataset(name);
+      ctx.log.info(`prepared ${name}: ${JSON.stringify(manifest.counts ?? {})}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,70 @@
+/** `hil run` and `hil demo`: experiments on a rig, results in one run folder. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXPERIMENT_NAMES } from '../experiments/registry.js';
+import { DEFAULT_RIG } from '../rig/rig.js';
+import { runExperiments } from '../run/run.js';
+import { rel } from '../util/paths.js';
+import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
+import { list, nonNegativeInt, positiveInt, runVariantsOf, str } from './options.js';
+
+const RUN_OPTIONS: OptionSpec = {
+  rig: { type: 'string' },
+  models: { type: 'string' },
+  experiments: { type: 'string' },
+  samples: { type: 'string' },
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  results: { type: 'string' },
+  variant: { type: 'string' },
+  quiet: { type: 'boolean' },
+};
+
+async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string): Promise<number> {
+  const result = await runExperiments({
+    rig: str(values, 'rig') ?? DEFAULT_RIG,
+    models: list(values, 'models'),
+    experiments: list(values, 'experiments'),
+    samples: positiveInt(values, 'samples'),
+    latencyRuns: positiveInt(values, 'runs'),
+    latencyWarmup: nonNegativeInt(values, 'warmup'),
+    resultsDir: str(values, 'results') ? path.resolve(str(values, 'results') as string) : undefined,
+    variants: runVariantsOf(values, defaultVariants),
+    log: ctx.log,
+  });
+  process.stdout.write(`\n${result.summary}\n\nresults: ${rel(result.dir)}/ (${fs.readdirSync(result.dir).sort().join(', ')})\n`);
+  const disagree = [
+    ...result.accuracy.filter((r) => r.mismatches > 0).map((r) => `${r.model} (${r.mismatches})`),
+    ...result.scenario.filter((t) => t.mismatches > 0).map((t) => `scenario ${t.schedule} ${t.variant} (${t.mismatches})`),
+  ];
+  if (disagree.length > 0) {
+    process.stderr.write(`error: device and host reference disagree on ${[...new Set(disagree)].join(', ')}\n`);
+    return 3;
+  }
+  return 0;
+}
+
+const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
+      --models <a,b>           models (default: all trained models; see 'hil models')
+      --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow)
+      --samples <n>            accuracy samples per model (default: whole test split)
+      --runs <n> --warmup <n>  timed and warm-up runs per latency input (default 10, 2)
+      --results <dir>          results root (default results/)
+      --variant <v[,v]|both|all>  forms of the models, one firmware each: int8, pq (YONO, needs 'hil compress'),
+                               int8-ext (baseline: int8 in external storage, loaded on every switch);
+                               both = int8,pq (+ compression), all = int8,pq,int8-ext`;
+
+export const runCommand: Command = {
+  name: 'run',
+  usage: `run [options]                run experiments (default variant int8)\n${RUN_USAGE}`,
+  options: RUN_OPTIONS,
+  run: (values, _positionals, ctx) => run(values, ctx, 'int8'),
+};
+
+export const demoCommand: Command = {
+  name: 'demo',
+  usage: `demo [run options]           every experiment, every model and variant, whole test sets, on ${DEFAULT_RIG}`,
+  options: RUN_OPTIONS,
+  // the demo shows what YONO buys: every variant in one run
+  run: (values, _positionals, ctx) => run(values, ctx, 'all'),
+};

@@ -1,0 +1,98 @@
+/**
+ * What experiments need of a device, whatever protocol it speaks (ours, `yono`, or another
+ * front end): the handshake, model choice, inputs in, predictions and timed runs out. Each
+ * protocol driver (protocol/<name>/) implements it over a plain byte link.
+ */
+import type { ActivitySource } from '../capabilities/device-activity.js';
+import { HilError } from '../util/errors.js';
+
+export interface DeviceModelInfo {
+  id: number;
+  name: string;
+  input: number[];
+  input_bytes: number;
+  classes: number;
+  hash: string;
+}
+
+export interface DeviceHello {
+  proto: number;
+  build: string;
+  board: string;
+  core: string;
+  clock_hz: number;
+  timer: string;
+  timer_hz: number;
+  max_payload: number;
+  input_buffer: number;
+  /** int8 | pq | int8-ext (proto 3) */
+  variant: string;
+  /** bytes of the external model image the firmware expects, 0 if none (proto 3) */
+  ext_storage: number;
+  models: DeviceModelInfo[];
+}
+
+/** A SELECT reply (firmware/SPEC.md section 1): totals over `repeat` switches. */
+export interface SelectResult {
+  model: number;
+  repeat: number;
+  ticks: number;
+  storage_ticks: number;
+  storage_bytes: number;
+  storage_reads: number;
+}
+
+export interface InferResult {
+  model: number;
+  predicted: number;
+  logits: Int8Array;
+  /** Timer ticks of each timed run. */
+  ticks: number[];
+}
+
+/** The link's health as the driver saw it; reaches run.json and the summary. */
+export interface ProtocolStats {
+  commands: number;
+  /** commands sent again (timeout, corrupted reply, refused input) */
+  resends: number;
+  /** frames or lines that could not be decoded, either way */
+  badFrames: number;
+}
+
+/** What the harness expects to find on the device; a mismatch refuses the run. */
+export interface ExpectedFirmware {
+  build: string;
+  board: string;
+  models: { name: string; hash: string }[];
+}
+
+export interface DeviceProtocol extends ActivitySource {
+  /** `yono` (firmware/SPEC.md) or the name of another front end */
+  readonly protocol: string;
+  readonly stats: ProtocolStats;
+  /** Handshake, retried while the device boots (up to `totalMs`). */
+  hello(totalMs?: number): Promise<DeviceHello>;
+  /** Makes `model` the active one, `repeat` times inside one marker window. */
+  select(model: number, repeat?: number, timeoutMs?: number): Promise<SelectResult>;
+  /** Puts one input into the device's input buffer (acknowledged). */
+  upload(input: Uint8Array | Int8Array): Promise<void>;
+  /** `warmup` untimed then `runs` timed inferences of `model` on the uploaded input. */
+  infer(model: number, runs?: number, warmup?: number, timeoutMs?: number): Promise<InferResult>;
+  /** One input, one inference, as fast as the protocol allows (may pipeline with the next call). */
+  classify(model: number, input: Uint8Array | Int8Array): Promise<InferResult>;
+}
+
+/** Refuses a device whose firmware is not the one the harness built, and says why. */
+export function checkFirmware(hello: DeviceHello, expected: ExpectedFirmware, where: string): void {
+  const problems: string[] = [];
+  if (hello.build !== expected.build) problems.push(`build hash ${hello.build} != expected ${expected.build}`);
+  if (hello.board !== expected.board) problems.push(`board ${hello.board} != rig board ${expected.board}`);
+  for (const m of expected.models) {
+    const found = hello.models.find((d) => d.name === m.name);
+    if (!found) problems.push(`model ${m.name} missing on the device`);
+    else if (found.hash !== m.hash) problems.push(`model ${m.name} hash ${found.hash} != expected ${m.hash}`);
+  }
+  if (problems.length > 0) {
+    throw new HilError(`firmware does not match what the harness built: ${problems.join('; ')}`, where);
+  }
+}
