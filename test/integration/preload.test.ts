@@ -124,7 +124,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       expect(hello.preload).to.equal(board.preloadBytes);
       expect(hello.preload_base).to.equal(board.preloadBase);
       for (const [k, m] of models.entries()) {
-        const id = hello.models.findIndex((d) => d.name === m.name);
+        const id = hello.models.find((d) => d.name === m.name)?.id ?? -1;
         const withLogits = k === 0; // fmnist_cnn with its logits, hapt_cnn without
         const got = await runAll(client, id, m.classes, offsets[k], data[k].inputBytes, N, withLogits);
         expect(got).to.have.length(N);
@@ -202,6 +202,26 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       for (let i = 0; i < 20; i++) {
         expect(got[i].crc).to.equal(crc32(sample(data[0], i)));
         expect(got[i].predicted, `sample ${i}`).to.equal(predictInt8(models[0], sample(data[0], i)));
+      }
+    } finally {
+      await dut.close();
+    }
+  });
+
+  it('mps2-an500 (Cortex-M7): its own region (0x60400000) reaches the firmware through HELLO and RUN_PRELOADED', async () => {
+    const an500 = loadRig('qemu-mps2-an500');
+    const b = readBoard(an500.board);
+    const fw500 = buildFirmware(an500.board, [models[0]]);
+    const file = path.join(dir, 'an500.bin');
+    writePreload(file, [{ data: data[0], count: 40 }]);
+    const { dut, client, hello } = await boot(fw500, file, an500);
+    try {
+      expect([hello.preload, hello.preload_base]).to.deep.equal([b.preloadBytes, b.preloadBase]);
+      const got = await client.runPreloaded(0, 20 * data[0].inputBytes, 20, false);
+      for (let i = 0; i < 20; i++) {
+        const x = sample(data[0], 20 + i);
+        expect(got[i].crc).to.equal(crc32(x));
+        expect(got[i].predicted, `sample ${20 + i}`).to.equal(predictInt8(models[0], x));
       }
     } finally {
       await dut.close();
