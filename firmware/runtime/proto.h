@@ -1,8 +1,8 @@
-/* Wire protocol v3 (firmware/SPEC.md section 1): framing and command dispatch. */
+/* Wire protocol v4 (firmware/SPEC.md section 1): framing and command dispatch. */
 #ifndef YONO_PROTO_H
 #define YONO_PROTO_H
 
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 #define MAX_PAYLOAD 2048u
 
 enum {
@@ -11,6 +11,7 @@ enum {
     CMD_CHUNK = 0x03,
     CMD_INFER = 0x04,
     CMD_SELECT = 0x05,
+    CMD_RUN_PRELOADED = 0x06, /* v4: samples the loader put in the board's preload region */
     REPLY_FLAG = 0x80,
     TYPE_ERR = 0x7F,
 };

@@ -25,8 +25,9 @@ export const CODEGEN_VERSION = 'yono-codegen/2'; // 2: variant, external storage
 export const RUNTIME_FLASH_BYTES = 8 * 1024;
 export const RUNTIME_RAM_BYTES = 8 * 1024 + 5 * 1024;
 
-/** HELLO JSON without the models array, with the longest plausible values (64-hex build hash). */
-const HELLO_BASE_BYTES = 330;
+/** HELLO JSON without the models array, with the longest plausible values (64-hex build hash,
+ * 10-digit preload numbers). */
+const HELLO_BASE_BYTES = 380;
 
 const C_LAYER_BYTES = 56; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields)
 const C_MODEL_BYTES = 16; // sizeof(yono_model_t)

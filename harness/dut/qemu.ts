@@ -19,6 +19,7 @@ import { rel } from '../util/paths.js';
 import { requireTools } from '../util/tools.js';
 import type { Dut } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
+import { readBoard } from '../firmware/board.js';
 
 /** "Flashing" an emulated board is choosing the ELF that QEMU's loader puts in its flash. */
 export class QemuLoaderFlasher implements Flasher {
@@ -41,6 +42,7 @@ export class QemuDut implements Dut {
   private removeCleanup?: () => void;
   private readonly flasher = new QemuLoaderFlasher();
   private extImage?: ExtImage;
+  private preloadImage?: { file: string; base: number };
   private windowDir?: string;
   private windowFile?: WindowFile;
 
@@ -104,6 +106,8 @@ export class QemuDut implements Dut {
       ...(this.rig.dut.extra_args ?? []),
       // the int8-ext baseline's external storage: QEMU's loader fills the board's RAM region with ext.bin
       ...(this.extImage ? ['-device', `loader,file=${this.extImage.file},addr=0x${(this.extImage.base ?? 0).toString(16)},force-raw=on`] : []),
+      // test inputs for RUN_PRELOADED, in the board's preload region (SPEC section 1)
+      ...(this.preloadImage ? ['-device', `loader,file=${this.preloadImage.file},addr=0x${this.preloadImage.base.toString(16)},force-raw=on`] : []),
       '-kernel', elf,
     ];
   }
@@ -115,6 +119,25 @@ export class QemuDut implements Dut {
       if (!fs.existsSync(extImage.file)) throw new HilError('external model image not found', extImage.file);
     }
     this.extImage = extImage;
+  }
+
+  /**
+   * Raw bytes QEMU's loader puts at the board's PRELOAD_BASE at the next start(), for
+   * RUN_PRELOADED; undefined removes them.
+   */
+  preload(file: string | undefined): void {
+    if (file === undefined) {
+      this.preloadImage = undefined;
+      return;
+    }
+    const board = readBoard(this.rig.board);
+    if (board.preloadBase === undefined || board.preloadBytes === undefined) {
+      throw new HilError(`board ${board.name} has no preload region (PRELOAD_BASE/PRELOAD_SIZE in board.mk)`, this.description);
+    }
+    if (!fs.existsSync(file)) throw new HilError('preload file not found', file);
+    const bytes = fs.statSync(file).size;
+    if (bytes > board.preloadBytes) throw new HilError(`preload file of ${bytes} B exceeds the ${board.preloadBytes} B preload region of board ${board.name}`, file);
+    this.preloadImage = { file, base: board.preloadBase };
   }
 
   async start(): Promise<void> {

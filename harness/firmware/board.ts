@@ -16,6 +16,9 @@ export interface BoardFacts {
   /** External model storage (the int8-ext baseline): its size, and where QEMU maps it (mps2 PSRAM). */
   extStorageBytes?: number;
   extStorageBase?: number;
+  /** Spare memory QEMU's loader fills with test inputs for RUN_PRELOADED (SPEC section 1); undefined without one. */
+  preloadBase?: number;
+  preloadBytes?: number;
 }
 
 export function listBoards(): string[] {
@@ -51,5 +54,7 @@ export function readBoard(board: string): BoardFacts {
     qemuMachine: vars.QEMU_MACHINE,
     extStorageBytes: vars.EXT_STORAGE_SIZE ? num('EXT_STORAGE_SIZE') : undefined,
     extStorageBase: vars.EXT_STORAGE_BASE ? Number(vars.EXT_STORAGE_BASE) : undefined,
+    preloadBase: vars.PRELOAD_BASE ? num('PRELOAD_BASE') : undefined,
+    preloadBytes: vars.PRELOAD_SIZE ? num('PRELOAD_SIZE') : undefined,
   };
 }

@@ -69,7 +69,7 @@ export function measureElf(elf: string): { flashBytes: number; ramBytes: number 
 export function buildFirmware(
   boardName: string,
   models: DeployModel[],
-  options: { log?: (line: string) => void; variant?: Variant; marker?: MarkerStyle } = {},
+  options: { log?: (line: string) => void; variant?: Variant; marker?: MarkerStyle; protocol?: string } = {},
 ): FirmwareBuild {
   const log = options.log ?? (() => undefined);
   requireTools(['make', 'arm-none-eabi-gcc', 'arm-none-eabi-size']);
@@ -87,7 +87,12 @@ export function buildFirmware(
     throw e;
   }
   const marker = options.marker ?? 'level';
-  const buildHash = computeBuildHash(boardName, marker === 'level' ? gen.inputsHash : `${gen.inputsHash}\nmarker ${marker}`);
+  // firmware/runtime/proto_<protocol>.c; only a non-default front end enters the hash, so yono builds keep theirs
+  const protocol = options.protocol ?? 'yono';
+  const buildHash = computeBuildHash(
+    boardName,
+    (marker === 'level' ? gen.inputsHash : `${gen.inputsHash}\nmarker ${marker}`) + (protocol === 'yono' ? '' : `\nproto ${protocol}`),
+  );
   const out = path.join(FIRMWARE_DIR, 'build', `${boardName}-${buildHash}`);
   const elf = path.join(out, 'firmware.elf');
   const modelsInfo = gen.perModel.map((m) => ({ name: m.name, hash: m.hash }));
@@ -104,7 +109,7 @@ export function buildFirmware(
   const genDir = path.join(out, 'generated');
   fs.renameSync(staging, genDir);
   log(`building firmware ${buildHash} for ${boardName} (${models.map((m) => m.name).join(', ')})`);
-  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `MARKER=${marker}`, `-j2`], {
+  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `MARKER=${marker}`, `PROTO=${protocol}`, `-j2`], {
     encoding: 'utf8',
   });
   if (make.status !== 0) {

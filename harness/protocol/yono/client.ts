@@ -244,6 +244,37 @@ export class ProtocolClient implements DeviceProtocol {
     await this.upload(input, chunkBytes);
     return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes)))));
   }
+
+  /**
+   * RUN_PRELOADED (proto 4): runs `count` inputs the loader put in the board's preload region,
+   * starting `offset` bytes into it, one model input after the other. Each result carries the
+   * CRC-32 of the bytes the device ran, to be compared with the host's inputs.
+   */
+  async runPreloaded(
+    model: number,
+    offset: number,
+    count: number,
+    withLogits: boolean,
+    timeoutMs = this.replyTimeoutMs,
+  ): Promise<{ predicted: number; crc: number; logits?: Int8Array }[]> {
+    const payload = Buffer.alloc(8);
+    payload.writeUInt8(model, 0);
+    payload.writeUInt32LE(offset, 1);
+    payload.writeUInt16LE(count, 5);
+    payload.writeUInt8(withLogits ? 1 : 0, 7);
+    const r = await this.request(Cmd.RUN_PRELOADED, payload, timeoutMs);
+    const n = r.length >= 3 ? r.readUInt16LE(1) : -1;
+    const entry = n > 0 ? (r.length - 3) / n : 0;
+    if (n !== count || r[0] !== model || !Number.isInteger(entry) || entry < 5 || (!withLogits && entry !== 5)) {
+      throw new HilError(`RUN_PRELOADED reply of ${r.length} bytes does not hold ${count} results of model ${model}`, this.link.description);
+    }
+    const out: { predicted: number; crc: number; logits?: Int8Array }[] = [];
+    for (let i = 0, at = 3; i < n; i++, at += entry) {
+      const logits = withLogits ? new Int8Array(r.buffer.slice(r.byteOffset + at + 5, r.byteOffset + at + entry)) : undefined;
+      out.push({ predicted: r[at], crc: r.readUInt32LE(at + 1), ...(logits ? { logits } : {}) });
+    }
+    return out;
+  }
 }
 
 function inferPayload(model: number, runs: number, warmup: number, inputCrc?: number): Buffer {

@@ -3,8 +3,9 @@ import { crc32 } from 'node:zlib';
 import { cobsDecode, cobsEncode } from './cobs.js';
 
 /** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models). 3: SELECT (model switching), ERR 8/9,
- * HELLO variant/ext_storage (issue #5). */
-export const PROTO_VERSION = 3;
+ * HELLO variant/ext_storage (issue #5). 4: RUN_PRELOADED (inputs the loader put in the board's
+ * preload region), HELLO preload/preload_base. */
+export const PROTO_VERSION = 4;
 export const MAX_PAYLOAD = 2048;
 /** CHUNK payload: u32 offset + data. Kept at 1020 data bytes (the v1 size) so a chunk never
  * needs more UART buffering than before on real boards; most inputs still fit one chunk. */
@@ -18,6 +19,7 @@ export const Cmd = {
   CHUNK: 0x03,
   INFER: 0x04,
   SELECT: 0x05,
+  RUN_PRELOADED: 0x06,
 } as const;
 export const REPLY = 0x80;
 export const ERR = 0x7f;

@@ -21,15 +21,30 @@ _Static_assert(MAX_PAYLOAD_DEC == MAX_PAYLOAD, "keep MAX_PAYLOAD_DEC in sync");
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* Preload region (board.mk PRELOAD_BASE/PRELOAD_SIZE): test inputs QEMU's loader put in spare
+ * memory outside the firmware's budgets, run by RUN_PRELOADED. Size 0 on boards without one. */
+#ifdef YONO_PRELOAD_BASE
+#define PRELOAD_BASE YONO_PRELOAD_BASE
+#define PRELOAD_SIZE YONO_PRELOAD_SIZE
+#else
+#define PRELOAD_BASE 0u
+#define PRELOAD_SIZE 0u
+#endif
+#define PRELOAD_FLAG_LOGITS 0x01u
+
 /* Composed at compile time from board.mk facts (-D), BUILD_HASH (-D) and the generated
- * MODELS_JSON, so HELLO costs no RAM and no formatting code. */
-static const char hello_json[] =
+ * MODELS_JSON, so HELLO costs no RAM; only the preload numbers are printed at run time, because
+ * board.mk gives the base in hex, which JSON cannot carry. */
+static const char hello_head[] =
     "{\"proto\":" STR(PROTO_VERSION) ",\"build\":\"" YONO_BUILD_HASH "\",\"board\":\"" YONO_BOARD_NAME
     "\",\"core\":\"" YONO_CORE "\",\"clock_hz\":" STR(YONO_CLOCK_HZ) ",\"timer\":\"" YONO_TIMER
     "\",\"timer_hz\":" STR(YONO_TIMER_HZ) ",\"max_payload\":" STR(MAX_PAYLOAD_DEC)
     ",\"input_buffer\":" STR(YONO_INPUT_BUFFER_BYTES) ",\"variant\":\"" YONO_VARIANT
-    "\",\"ext_storage\":" STR(YONO_EXT_IMAGE_BYTES) ",\"models\":" YONO_MODELS_JSON "}";
-_Static_assert(sizeof(hello_json) - 1u <= MAX_PAYLOAD,
+    "\",\"ext_storage\":" STR(YONO_EXT_IMAGE_BYTES) ",\"preload\":";
+static const char hello_base_key[] = ",\"preload_base\":";
+static const char hello_tail[] = ",\"models\":" YONO_MODELS_JSON "}";
+/* + two u32 in decimal (at most 10 digits each) */
+_Static_assert(sizeof(hello_head) - 1u + sizeof(hello_base_key) - 1u + sizeof(hello_tail) - 1u + 20u <= MAX_PAYLOAD,
                "HELLO JSON exceeds MAX_PAYLOAD: too many models in one firmware");
 
 static uint8_t rx[COBS_MAX_ENCODED(RAW_MAX)];
@@ -109,10 +124,8 @@ static void cmd_hello(uint8_t seq, uint32_t n)
         send_err(seq, ERR_BAD_PAYLOAD, "HELLO takes no payload");
         return;
     }
-    const uint32_t len = sizeof(hello_json) - 1u;
-    for (uint32_t i = 0; i < len; i++) {
-        txp[i] = (uint8_t)hello_json[i];
-    }
+    uint32_t len = put_dec(put_str(0u, hello_head), PRELOAD_SIZE);
+    len = put_str(put_dec(put_str(len, hello_base_key), PRELOAD_BASE), hello_tail);
     send(CMD_HELLO | REPLY_FLAG, seq, len);
 }
 
@@ -250,6 +263,68 @@ static void cmd_select(uint8_t seq, const uint8_t *p, uint32_t n)
     send(CMD_SELECT | REPLY_FLAG, seq, 19u);
 }
 
+/* RUN_PRELOADED: u8 model, u32 offset, u16 count, u8 flags. Runs `count` consecutive inputs of
+ * the model's size from the preload region; each reply entry carries the CRC-32 of the bytes that
+ * ran, so the host can prove they were the inputs it meant. */
+static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    if (n != 8u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "RUN_PRELOADED payload is u8 model, u32 offset, u16 count, u8 flags");
+        return;
+    }
+    const uint32_t id = p[0], off = rd32(p + 1), count = rd16(p + 5), flags = p[7];
+    if ((flags & ~PRELOAD_FLAG_LOGITS) != 0u) {
+        send_err2(seq, ERR_BAD_PAYLOAD, "unknown RUN_PRELOADED flags ", flags, ", known: ", PRELOAD_FLAG_LOGITS);
+        return;
+    }
+    if (id >= YONO_N_MODELS) {
+        send_err2(seq, ERR_UNKNOWN_MODEL, "unknown model ", id, ", models: ", YONO_N_MODELS);
+        return;
+    }
+    const yono_model_t *m = &yono_models[id];
+    const uint32_t entry = 5u + ((flags & PRELOAD_FLAG_LOGITS) ? m->classes : 0u);
+    const uint32_t max_count = (MAX_PAYLOAD - 3u) / entry;
+    if (count < 1u || count > max_count) {
+        send_err2(seq, ERR_BAD_PAYLOAD, "count ", count, " not in 1..", max_count);
+        return;
+    }
+    const uint64_t end = (uint64_t)off + (uint64_t)count * m->input_bytes;
+    if (end > PRELOAD_SIZE) {
+        send_err2(seq, ERR_INPUT_OVERFLOW, "preloaded samples end at ", end > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)end,
+                  " > preload region bytes ", PRELOAD_SIZE);
+        return;
+    }
+    if (!yono_model_ready(id)) {
+        send_err(seq, ERR_NOT_LOADED, "model is in external storage and not loaded: SELECT it first");
+        return;
+    }
+    /* Each input is copied into the aligned input buffer, as an upload would leave it: the
+     * kernels may read it by words. The buffer then no longer holds an uploaded input. */
+    input_len = 0u;
+    uint8_t *out = txp + 3u;
+    for (uint32_t s = 0; s < count; s++) {
+        const int8_t *src = (const int8_t *)(uintptr_t)(PRELOAD_BASE + off + s * m->input_bytes);
+        for (uint32_t i = 0; i < m->input_bytes; i++) {
+            input_buf[i] = src[i];
+        }
+        board_marker_on(); /* one marker window per inference, as INFER */
+        const int8_t *logits = yono_model_run(m, input_buf);
+        board_marker_off();
+        out[0] = yono_argmax_s8(logits, m->classes);
+        wr32(out + 1, crc32_ieee((const uint8_t *)input_buf, m->input_bytes));
+        out += 5u;
+        if (flags & PRELOAD_FLAG_LOGITS) {
+            for (uint32_t i = 0; i < m->classes; i++) {
+                out[i] = (uint8_t)logits[i];
+            }
+            out += m->classes;
+        }
+    }
+    txp[0] = (uint8_t)id;
+    wr16(txp + 1, count);
+    send(CMD_RUN_PRELOADED | REPLY_FLAG, seq, (uint32_t)(out - txp));
+}
+
 static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
 {
     switch (type) {
@@ -268,8 +343,11 @@ static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
     case CMD_SELECT:
         cmd_select(seq, p, n);
         break;
+    case CMD_RUN_PRELOADED:
+        cmd_run_preloaded(seq, p, n);
+        break;
     default:
-        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 5u);
+        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 6u);
         break;
     }
 }
