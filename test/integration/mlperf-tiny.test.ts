@@ -5,13 +5,12 @@
  * oversized db load must be one clear error.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { ensurePrepared, loadPrepared } from '../../harness/datasets/prepared.js';
-import { QemuDut } from '../../harness/dut/qemu.js';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { MlperfTinyClient } from '../../harness/protocol/mlperf-tiny/client.js';
 import { runPerformance } from '../../harness/protocol/mlperf-tiny/performance.js';
+import { bootQemuPty, type QemuPty } from '../../harness/protocol/mlperf-tiny/qemu-pty.js';
 import { openSerialByteStream, type SerialByteStream } from '../../harness/protocol/mlperf-tiny/serial-stream.js';
 import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
 import { loadRig } from '../../harness/rig/rig.js';
@@ -25,33 +24,10 @@ const SAMPLES = 5;
 /** a shortened window so the test does not take 5 x 10 s */
 const MIN_WINDOW_SEC = 0.5;
 
-/** Boots the ELF with the rig's QEMU command line (without the cycle plugin) and returns its pty. */
-async function bootQemu(elf: string): Promise<{ child: ChildProcess; pty: string }> {
-  const rig = loadRig(RIG);
-  const args = new QemuDut({ ...rig, estimate: undefined }).args(elf);
-  const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const pty = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`QEMU offered no pty: ${text}`)), 10000);
-    const onData = (d: Buffer): void => {
-      text += d.toString();
-      const m = /char device redirected to (\/dev\/\S+)/.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`QEMU exited with ${code}: ${text}`)));
-  });
-  return { child, pty };
-}
-
 describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', function () {
   this.timeout(5 * 60 * 1000);
   let model: Int8Model;
-  let qemu: { child: ChildProcess; pty: string } | undefined;
+  let qemu: QemuPty | undefined;
   let stream: SerialByteStream | undefined;
   let client: MlperfTinyClient;
 
@@ -59,7 +35,7 @@ describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', fu
     [model] = loadModelSet([MODEL]);
     ensurePrepared(model.dataset);
     const fw = buildFirmware('mps2-an386', [model], { protocol: 'mlperf_tiny', mlperf: { profile: 'kws01' } });
-    qemu = await bootQemu(fw.elf);
+    qemu = await bootQemuPty(loadRig(RIG), fw.elf);
     stream = await openSerialByteStream({ path: qemu.pty, baudRate: 115200, label: 'QEMU mps2-an386 serial0' });
     client = new MlperfTinyClient(stream, { timeoutMs: 5000 });
     await client.waitReady(10000);
@@ -67,7 +43,7 @@ describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', fu
 
   after(async () => {
     await stream?.close();
-    qemu?.child.kill('SIGTERM');
+    await qemu?.stop();
   });
 
   it('name and profile', async () => {
