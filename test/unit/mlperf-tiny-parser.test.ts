@@ -200,7 +200,7 @@ describe('MlperfTinyClient on a scripted stream', () => {
     expect(e.toLine()).to.equal("fake-dut: 'name': no m-ready within 50 ms; nothing received");
     const w = await rejects(c.waitReady(120, { probeEveryMs: 40 }));
     expect(w.toLine()).to.equal('fake-dut: no m-ready prompt within 120 ms (nothing received): is it MLPerf Tiny firmware?');
-    expect(s.commands.filter((x) => x === 'name').length).to.be.greaterThanOrEqual(2); // probes
+    expect(s.commands.filter((x) => x === 'name').length).to.be.greaterThanOrEqual(2); // the name% command, then probes
     expect(w.message).to.not.include('\n');
   });
 
