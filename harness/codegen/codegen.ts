@@ -423,7 +423,11 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     `#define YONO_VARIANT "${variant}"\n` +
     `#define YONO_EXT_IMAGE_BYTES ${imageBytes}\n` +
     `#define YONO_EXT_IMAGE_ID 0x${inputsHash.slice(0, 8)}u\n` +
-    `#define YONO_EXT_SLOT_BYTES ${slotBytes}\n\n` +
+    `#define YONO_EXT_SLOT_BYTES ${slotBytes}\n` +
+    // Macros only (no data emitted), so firmware that does not use them is byte-identical.
+    `/* output quantization per model, real = scale * (q - zero_point): for front ends that report dequantized scores (PROTO=mlperf_tiny) */\n` +
+    `#define YONO_OUTPUT_SCALES {${models.map((m) => `${m.output.scale.toPrecision(9)}f`).join(', ')}}\n` +
+    `#define YONO_OUTPUT_ZERO_POINTS {${models.map((m) => m.output.zero_point).join(', ')}}\n\n` +
     `extern const yono_model_t yono_models[YONO_N_MODELS];\n` +
     (slotBytes ? `extern int8_t yono_ext_slot[YONO_EXT_SLOT_BYTES];\n` : '') +
     `\n#endif\n`;

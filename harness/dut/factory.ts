@@ -1,3 +1,4 @@
+import type { Link } from '../capabilities/link.js';
 import type { BoardDutSpec, Rig } from '../rig/rig.js';
 import { BoardDut } from './board.js';
 import type { Dut } from './dut.js';
@@ -10,5 +11,21 @@ export function createDut(rig: Rig): Dut {
       return new QemuDut(rig);
     case 'board':
       return new BoardDut(rig as Rig & { dut: BoardDutSpec });
+  }
+}
+
+/**
+ * Boots (or flashes and resets) `elf` on the rig's device and opens its byte link, for callers
+ * that speak to the firmware themselves (another protocol's driver, a benchmark). Close the DUT.
+ */
+export async function bootDut(rig: Rig, elf: string): Promise<{ dut: Dut; link: Link }> {
+  const dut = createDut(rig);
+  try {
+    await dut.flash(elf);
+    await dut.start();
+    return { dut, link: await dut.connect() };
+  } catch (e) {
+    await dut.close();
+    throw e;
   }
 }

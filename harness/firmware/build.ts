@@ -69,7 +69,15 @@ export function measureElf(elf: string): { flashBytes: number; ramBytes: number 
 export function buildFirmware(
   boardName: string,
   models: DeployModel[],
-  options: { log?: (line: string) => void; variant?: Variant; marker?: MarkerStyle; protocol?: string } = {},
+  options: {
+    log?: (line: string) => void;
+    variant?: Variant;
+    marker?: MarkerStyle;
+    /** host protocol front end, make PROTO (runtime/proto_<protocol>.c); default 'yono' */
+    protocol?: string;
+    /** PROTO=mlperf_tiny: index of the served model in `models` (default 0) and the profile% tag (default: its name) */
+    mlperf?: { model?: number; profile?: string };
+  } = {},
 ): FirmwareBuild {
   const log = options.log ?? (() => undefined);
   requireTools(['make', 'arm-none-eabi-gcc', 'arm-none-eabi-size']);
@@ -87,12 +95,15 @@ export function buildFirmware(
     throw e;
   }
   const marker = options.marker ?? 'level';
-  // firmware/runtime/proto_<protocol>.c; only a non-default front end enters the hash, so yono builds keep theirs
+  // Non-default settings only enter the hash, so existing build hashes stay the same.
   const protocol = options.protocol ?? 'yono';
-  const buildHash = computeBuildHash(
-    boardName,
-    (marker === 'level' ? gen.inputsHash : `${gen.inputsHash}\nmarker ${marker}`) + (protocol === 'yono' ? '' : `\nproto ${protocol}`),
-  );
+  const makeVars = [
+    ...(protocol !== 'yono' ? [`PROTO=${protocol}`] : []),
+    ...(options.mlperf?.model !== undefined && options.mlperf.model !== 0 ? [`MLPERF_MODEL=${options.mlperf.model}`] : []),
+    ...(options.mlperf?.profile ? [`MLPERF_PROFILE=${options.mlperf.profile}`] : []),
+  ];
+  const hashInputs = [gen.inputsHash, ...(marker === 'level' ? [] : [`marker ${marker}`]), ...makeVars];
+  const buildHash = computeBuildHash(boardName, hashInputs.join('\n'));
   const out = path.join(FIRMWARE_DIR, 'build', `${boardName}-${buildHash}`);
   const elf = path.join(out, 'firmware.elf');
   const modelsInfo = gen.perModel.map((m) => ({ name: m.name, hash: m.hash }));
@@ -109,7 +120,7 @@ export function buildFirmware(
   const genDir = path.join(out, 'generated');
   fs.renameSync(staging, genDir);
   log(`building firmware ${buildHash} for ${boardName} (${models.map((m) => m.name).join(', ')})`);
-  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `MARKER=${marker}`, `PROTO=${protocol}`, `-j2`], {
+  const make = spawnSync('make', ['-C', FIRMWARE_DIR, `BOARD=${boardName}`, `BUILD_HASH=${buildHash}`, `OUT=${out}`, `GEN_DIR=${genDir}`, `MARKER=${marker}`, ...makeVars, `-j2`], {
     encoding: 'utf8',
   });
   if (make.status !== 0) {

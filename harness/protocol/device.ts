@@ -30,6 +30,9 @@ export interface DeviceHello {
   /** bytes of the external model image the firmware expects, 0 if none (proto 3) */
   ext_storage: number;
   models: DeviceModelInfo[];
+  /** bytes of the region QEMU's loader can fill with test inputs, 0 if none (proto 4) */
+  preload?: number;
+  preload_base?: number;
 }
 
 /** A SELECT reply (firmware/SPEC.md section 1): totals over `repeat` switches. */

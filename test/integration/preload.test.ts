@@ -13,12 +13,13 @@ import { QemuDut } from '../../harness/dut/qemu.js';
 import { readBoard } from '../../harness/firmware/board.js';
 import { buildFirmware, type FirmwareBuild } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import { Cmd, MAX_PAYLOAD } from '../../harness/protocol/frame.js';
-import { checkFirmware, ProtocolClient, type DeviceHello } from '../../harness/protocol/client.js';
+import { Cmd, MAX_PAYLOAD } from '../../harness/protocol/yono/frame.js';
+import { checkFirmware, type DeviceHello } from '../../harness/protocol/device.js';
+import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
 import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import { loadDeploySet, loadModelSet } from '../../harness/session/model-set.js';
-import { classifyStream } from '../../harness/protocol/stream.js';
+import { classifyStream } from '../../harness/protocol/yono/stream.js';
 import { HilError } from '../../harness/util/errors.js';
 
 const rig = loadRig('qemu-mps2-an386');
