@@ -302,6 +302,9 @@ export function compareRuns(baselineDir: string, runDir: string, thresholds: Thr
   const runModels = modelsOf(run);
   for (const m of runModels) if (!baseModels.has(m)) notes.push(`new model ${m}: not in the baseline, nothing to compare`);
   for (const m of baseModels) if (!runModels.has(m)) notes.push(`model ${m} of the baseline is missing from the run`);
+  const fresh = results.filter((r) => r.status === 'new');
+  if (fresh.length) notes.push(`${fresh.length} check(s) only in the run, not judged (new rows: ${[...new Set(fresh.map((r) => r.key))].slice(0, 5).join(', ')}${fresh.length > 5 ? ', ...' : ''})`);
+  for (const m of Object.keys(thresholds.models)) if (!baseModels.has(m) && !runModels.has(m)) notes.push(`${thresholds.source}: models.${m} matches no model of either run`);
 
   return {
     baseline: { dir: base.dir, where: base.where, id: base.json.id },
@@ -339,8 +342,8 @@ export function formatMarkdown(c: Comparison): string {
   lines.push('');
   lines.push(`baseline \`${c.baseline.where}\`${c.baseline.id ? ` (${c.baseline.id})` : ''}, run \`${c.run.where}\`${c.run.id ? ` (${c.run.id})` : ''}, thresholds: ${c.thresholds}`);
   for (const w of c.warnings) lines.push('', `> warning: ${w}`);
-  for (const n of c.notes) lines.push('', `> note: ${n}`);
-  const shown = c.results.filter((r) => r.status !== 'pass' && r.status !== 'skip');
+  if (c.notes.length) lines.push('', ...c.notes.map((n) => `> note: ${n}  `));
+  const shown = failures(c);
   if (shown.length) lines.push('', ...HEADER, ...shown.map(markdownRow));
   lines.push('', `<details><summary>all ${c.results.length} checks</summary>`, '', ...HEADER, ...c.results.map(markdownRow), '', '</details>');
   return lines.join('\n') + '\n';
