@@ -122,7 +122,8 @@ function judge(spec: CheckSpec, base: Measurement | undefined, run: Measurement 
     delta = r - b;
     worse = spec.rule === 'drop' ? -delta : delta;
   }
-  // 1e-9: values written with 6 significant digits must not fail on the last digit's rounding
+  // binary floating point: a change of exactly the limit between decimal cells may come out a few
+  // ulps over it (100 x (0.72 - 0.71) = 1.0000000000000009), which must still pass
   const ok = worse <= limit + 1e-9 * Math.max(1, Math.abs(limit));
   const deltaText = `${delta >= 0 ? '+' : ''}${fmt(delta, 4)}${spec.rule === 'growth_pct' ? ' %' : unitSp}`;
   return result(ok ? 'pass' : 'fail', delta, `${spec.check} ${key}: baseline ${fmt(b)}${valueSp}, run ${fmt(r)}${valueSp}, ${deltaText}, limit ${limitText}`);

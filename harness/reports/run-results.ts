@@ -59,7 +59,8 @@ export function loadRunResults(dir: string): RunResults {
     throw new HilError(`invalid JSON: ${(e as Error).message}`, `${where}/run.json`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new HilError('expected a JSON object', `${where}/run.json`);
-  const singleVariant = json.variants?.length === 1 ? json.variants[0].variant : json.variant && !json.variant.includes(',') && json.variant !== 'both' && json.variant !== 'all' ? json.variant : LEGACY_VARIANT;
+  // the variant of rows without a variant column: such runs had a single firmware
+  const singleVariant = json.variants?.length === 1 ? json.variants[0].variant : LEGACY_VARIANT;
 
   return {
     dir,
