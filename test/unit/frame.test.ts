@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { crc32 } from 'node:zlib';
 import { cobsDecode, cobsEncode } from '../../harness/protocol/yono/cobs.js';
 import { decodeFrame, encodeFrame, MAX_PAYLOAD, wireBytes } from '../../harness/protocol/yono/frame.js';
 
@@ -62,5 +63,22 @@ describe('frames', () => {
     expect(MAX_PAYLOAD).to.equal(2048); // protocol v2
     expect(() => encodeFrame({ type: 2, seq: 0, payload: Buffer.alloc(MAX_PAYLOAD) })).to.not.throw();
     expect(() => encodeFrame({ type: 2, seq: 0, payload: Buffer.alloc(MAX_PAYLOAD + 1) })).to.throw(RangeError);
+  });
+
+  it('decoding refuses a well-formed frame (length field and CRC right) whose payload is over the maximum', () => {
+    // built by hand: encodeFrame refuses such payloads
+    const rawFrame = (n: number) => {
+      const raw = Buffer.alloc(4 + n + 4, 0x5a);
+      raw[0] = 0x82;
+      raw[1] = 7;
+      raw.writeUInt16LE(n, 2);
+      raw.writeUInt32LE(crc32(raw.subarray(0, 4 + n)), 4 + n);
+      return cobsEncode(raw);
+    };
+    const atLimit = decodeFrame(rawFrame(MAX_PAYLOAD));
+    expect(atLimit.ok).to.equal(true);
+    if (atLimit.ok) expect(atLimit.frame.payload.length).to.equal(MAX_PAYLOAD);
+    expect(decodeFrame(rawFrame(MAX_PAYLOAD + 1))).to.deep.equal({ ok: false, reason: `frame of ${MAX_PAYLOAD + 9} bytes exceeds the 2048-byte payload limit` });
+    expect(decodeFrame(rawFrame(60000)).ok).to.equal(false);
   });
 });

@@ -76,6 +76,7 @@ export function decodeFrame(wire: Uint8Array): DecodeResult {
   const raw = cobsDecode(wire);
   if (!raw) return { ok: false, reason: 'invalid COBS' };
   if (raw.length < HEADER + TRAILER) return { ok: false, reason: `frame of ${raw.length} bytes is too short` };
+  if (raw.length > HEADER + MAX_PAYLOAD + TRAILER) return { ok: false, reason: `frame of ${raw.length} bytes exceeds the ${MAX_PAYLOAD}-byte payload limit` };
   const len = raw.readUInt16LE(2);
   if (len !== raw.length - HEADER - TRAILER) {
     return { ok: false, reason: `length field ${len} but ${raw.length - HEADER - TRAILER} payload bytes` };
