@@ -62,9 +62,9 @@ thead th { border-top: 2px solid #000; border-bottom: 1px solid #000; }
 tbody tr:last-child td { border-bottom: 2px solid #000; }
 td.r, th.r { text-align: right; }
 table.kv td:first-child { color: var(--muted); white-space: nowrap; }
-.figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 20px 28px; }
+.figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 20px 28px; }
 figure { margin: 0; }
-figure .svg svg { width: 100%; max-width: 480px; height: auto; display: block; }
+figure .svg svg { width: 100%; max-width: 520px; height: auto; display: block; }
 figcaption { font-size: 0.9em; margin-top: 4px; }
 details pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding: 6px; font-size: 0.85em; }
 td.diff { background: var(--diff-bg); font-weight: 600; }

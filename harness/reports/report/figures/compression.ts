@@ -28,8 +28,8 @@ export function compressionFigures(run: LoadedRun): Figure[] {
         mark: { type: 'point', size: 36, strokeWidth: 1.2, filled: true, opacity: 1 },
         encoding: {
           x: { field: 'bytes', type: 'quantitative', scale: { type: 'log', domain, nice: false }, title: 'stored bytes (log)', axis: { format: '~s', tickCount: 5 } },
-          y: { field: 'top1_pct', type: 'quantitative', scale: { zero: false }, title: 'top-1 (%)' },
-          shape: { field: 'form', type: 'nominal', scale: { domain: FORMS, range: SHAPES.slice(0, 3) }, title: null, legend: { orient: 'bottom-right', direction: 'vertical', fillColor: 'white', padding: 2 } },
+          y: { field: 'top1_pct', type: 'quantitative', scale: { zero: false, padding: 8 }, title: 'top-1 (%)' },
+          shape: { field: 'form', type: 'nominal', scale: { domain: FORMS, range: SHAPES.slice(0, 3) }, title: null, legend: { orient: 'bottom', columns: 2 } },
           color: { field: 'form', type: 'nominal', scale: { domain: FORMS, scheme: 'viridis' }, title: null },
           tooltip: [{ field: 'model' }, { field: 'form' }, { field: 'bytes' }, { field: 'top1_pct' }],
         },

@@ -76,7 +76,7 @@ function cumulativeEnergy(run: LoadedRun, rows: Row[]): Figure | null {
   const p = provenance(run, rows, true);
   const spec = {
     ...baseSpec('Scenario: cumulative energy', p.lines, data),
-    facet: { row: { field: 'schedule', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
+    facet: { row: { field: 'schedule', type: 'nominal', sort: uniq(rows.map((r) => r.schedule)), title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
     spec: {
       width: 200,
       height: 85,

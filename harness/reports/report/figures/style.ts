@@ -33,7 +33,7 @@ export const CONFIG = {
   view: { stroke: null, continuousWidth: 200, continuousHeight: 140 },
   title: { fontSize: 9, subtitleFontSize: 8, anchor: 'start', offset: 4, subtitlePadding: 2, subtitleColor: '#333' },
   axis: { labelFontSize: 8, titleFontSize: 8, titleFontWeight: 'normal', tickSize: 3, labelPadding: 2, titlePadding: 3, gridColor: '#e6e6e6', domainColor: '#555', tickColor: '#555' },
-  legend: { labelFontSize: 8, titleFontSize: 8, titleFontWeight: 'normal', symbolSize: 40, orient: 'bottom', direction: 'horizontal', columnPadding: 6, rowPadding: 2, gradientLength: 120, gradientThickness: 8, labelLimit: 160 },
+  legend: { labelFontSize: 8, titleFontSize: 8, titleFontWeight: 'normal', symbolSize: 40, orient: 'bottom', direction: 'horizontal', columnPadding: 6, rowPadding: 2, gradientLength: 120, gradientThickness: 8, labelLimit: 220 },
   header: { labelFontSize: 8, titleFontSize: 8, labelPadding: 2, titlePadding: 2 },
   text: { fontSize: 8 },
   facet: { spacing: 8 },

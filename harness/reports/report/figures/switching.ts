@@ -111,12 +111,20 @@ function firstFigure(run: LoadedRun, rows: Row[]): Figure {
     encoding: {
       y: { field: 'to_model', type: 'nominal', sort: models, title: null },
       yOffset: { field: 'channel', type: 'nominal', sort: channels },
-      color: { field: 'channel', type: 'nominal', sort: channels, scale: { scheme: 'cividis' }, title: null, legend: { columns: 1 } },
     },
     layer: [
-      { mark: { type: 'bar', height: 4.5 }, encoding: { x: { field, type: 'quantitative', title: `switch + first inference (${unit})` } } },
+      {
+        mark: { type: 'bar', height: 4.5 },
+        encoding: {
+          x: { field, type: 'quantitative', title: `switch + first inference (${unit})` },
+          color: { field: 'channel', type: 'nominal', sort: channels, scale: { scheme: 'cividis' }, title: null, legend: { columns: 1 } },
+        },
+      },
       // min/max over every repetition of every pair into that model
       { mark: { type: 'rule', color: 'black', strokeWidth: 0.8 }, encoding: { x: { field: `${field}_min`, type: 'quantitative' }, x2: { field: `${field}_max` } } },
+      // end ticks, so the min/max stay visible when they coincide with the bar's end
+      { mark: { type: 'tick', color: 'black', thickness: 0.8, size: 5 }, encoding: { x: { field: `${field}_min`, type: 'quantitative' } } },
+      { mark: { type: 'tick', color: 'black', thickness: 0.8, size: 5 }, encoding: { x: { field: `${field}_max`, type: 'quantitative' } } },
     ],
   });
   const hasEnergy = data.some((d) => d.mJ !== null);
