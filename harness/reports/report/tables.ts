@@ -87,7 +87,7 @@ function compressionTable(run: LoadedRun): Table | null {
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows: rows.map((r) => [
       r.model, r.stored_as || '-', r.fp32_bytes, r.int8_bytes, r.pq_bytes, fmt(num(r.ratio_fp32)), fmt(num(r.ratio_int8)),
-      pct(num(r.top1_int8_device)), pct(num(r.top1_pq_device)), (100 * (num(r.top1_pq_device) - num(r.top1_int8_device))).toFixed(2),
+      pct(num(r.top1_int8_device)), pct(num(r.top1_pq_device)), pct(num(r.top1_pq_device) - num(r.top1_int8_device)),
     ]),
   };
 }

@@ -9,7 +9,8 @@ const FORMS = ['fp32 (host)', 'int8 (device)', 'pq (device)'];
 export function compressionFigures(run: LoadedRun): Figure[] {
   const rows = run.csv.compression;
   if (!rows?.length) return [];
-  const data: Datum[] = rows.flatMap((r) => [
+  // TOTAL rows sum the models: bytes without one top-1, they belong in the table only
+  const data: Datum[] = rows.filter((r) => !r.model.startsWith('TOTAL')).flatMap((r) => [
     { model: r.model, form: FORMS[0], stored_as: 'fp32', bytes: num(r.fp32_bytes), top1_pct: sig(100 * num(r.top1_fp32)) },
     { model: r.model, form: FORMS[1], stored_as: 'int8', bytes: num(r.int8_bytes), top1_pct: sig(100 * num(r.top1_int8_device)) },
     { model: r.model, form: FORMS[2], stored_as: r.stored_as || 'pq', bytes: num(r.pq_bytes), top1_pct: sig(100 * num(r.top1_pq_device)) },

@@ -36,7 +36,7 @@ function timeline(run: LoadedRun, rows: Row[]): Figure {
   const p = provenance(run, rows);
   const spec = {
     ...baseSpec('Scenario time line', p.lines, data),
-    facet: { row: { field: 'panel', type: 'nominal', sort: panels, title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelPadding: 1 } } },
+    facet: { row: { field: 'panel', type: 'nominal', sort: panels, title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelPadding: 1, labelExpr: "split(datum.value, ' / ')", labelLineHeight: 9 } } },
     spec: {
       width: 175,
       height: { step: 9 },
