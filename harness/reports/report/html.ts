@@ -38,13 +38,17 @@ const href = (p: string): string => p.split(path.sep).map(encodeURIComponent).jo
  * prefixed, since every Vega SVG numbers its clip paths from 1 and they would collide.
  */
 export function inlineSvg(svg: string, prefix: string, label: string): string {
+  const width = Number(/^<svg[^>]* width="([\d.]+)"/.exec(svg)?.[1] ?? 240);
   return svg
     .replace(/\s+xmlns(:xlink)?="[^"]*"/g, '')
     .replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`)
     .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
     .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`)
-    .replace(/^<svg /, `<svg role="img" aria-label="${esc(label)}" `);
+    .replace(/^<svg /, `<svg role="img" aria-label="${esc(label)}" style="width:${(SCREEN_SCALE * width).toFixed(0)}px" `);
 }
+
+/** Every figure shown at the same scale on screen (1.6 x its paper size), so text sizes match. */
+const SCREEN_SCALE = 1.6;
 
 const CSS = `
 :root { --fg: #111; --muted: #555; --line: #ccc; --warn-bg: #fff4d6; --diff-bg: #ffe08a; }
@@ -60,11 +64,11 @@ table { border-collapse: collapse; margin: 6px 0 4px; font-size: 0.92em; font-va
 th, td { padding: 2px 8px; text-align: left; vertical-align: top; }
 thead th { border-top: 2px solid #000; border-bottom: 1px solid #000; }
 tbody tr:last-child td { border-bottom: 2px solid #000; }
-td.r, th.r { text-align: right; }
+td.r, th.r { text-align: right; } td.r { white-space: nowrap; }
 table.kv td:first-child { color: var(--muted); white-space: nowrap; }
 .figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 20px 28px; }
 figure { margin: 0; }
-figure .svg svg { width: 100%; max-width: 520px; height: auto; display: block; }
+figure .svg svg { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9em; margin-top: 4px; }
 details pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding: 6px; font-size: 0.85em; }
 td.diff { background: var(--diff-bg); font-weight: 600; }

@@ -21,6 +21,8 @@ const fmt = (x: number, digits = 3): string => {
   if (!Number.isFinite(x)) return '-';
   if (Math.abs(x) >= 100) return x.toFixed(1);
   if (x === 0) return '0';
+  // micro-joule switch energies: 7.87e-6, not 0.00000787
+  if (Math.abs(x) < 1e-3) return x.toExponential(digits - 1).replace(/\.?0+e/, 'e');
   return Number(x.toPrecision(digits)).toString();
 };
 const pct = (x: number, d = 2) => (Number.isFinite(x) ? (100 * x).toFixed(d) : '-');
@@ -98,7 +100,9 @@ function switchingTable(run: LoadedRun): Table | null {
   const channels = uniq(rows.map(channelOf));
   const spread = (sel: Row[], col: string) => {
     const v = sel.map((r) => num(r[col])).filter(Number.isFinite);
-    return v.length ? `${fmt(median(v))} (${fmt(Math.min(...v))}–${fmt(Math.max(...v))})` : '-';
+    if (!v.length) return '-';
+    const [lo, hi] = [fmt(Math.min(...v)), fmt(Math.max(...v))];
+    return lo === hi ? fmt(median(v)) : `${fmt(median(v))} (${lo}–${hi})`;
   };
   const cut = (sel: Row[], col: string) => {
     const v = sel.map((r) => num(r[col])).filter(Number.isFinite);
@@ -107,7 +111,7 @@ function switchingTable(run: LoadedRun): Table | null {
   return {
     name: 'switching',
     title: 'Model switching',
-    caption: `Per switch, over the ordered pairs of models (each pair n = ${rows[0].reps} runs): median (min-max over pairs) of the switch alone and of the switch + first inference; cut (%) = 100 x (1 - in-memory / baseline) per pair, median (min). ${context(run, rows)}`,
+    caption: `Per switch, over the ordered pairs of models (each pair n = ${rows[0].reps} runs): median (min-max over pairs, left out when every pair gives the same value) of the switch alone and of the switch + first inference; cut (%) = 100 x (1 - in-memory / baseline) per pair, median (min). ${context(run, rows)}`,
     header: ['variant', 'storage', 'pairs', 'switch ms', 'switch mJ', '+1st inf. ms', '+1st inf. mJ', '+1st ms cut %', '+1st mJ cut %'],
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows: channels.map((c) => {
@@ -123,7 +127,7 @@ function inferenceEnergyTable(run: LoadedRun): Table | null {
   return {
     name: 'inference-energy',
     title: 'Energy per inference',
-    caption: `Energy of one inference: median [10th, 90th percentile] over n capture windows; broken windows and lost samples of the capture as reported. ${context(run, rows)}`,
+    caption: `Energy of one inference: median and 10th-90th percentile over n capture windows; broken windows and lost samples of the capture as reported. ${context(run, rows)}`,
     header: ['model', 'variant', 'storage', 'n', 'mJ', 'p10–p90 mJ', 'window ms', 'broken', 'lost %'],
     align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows: rows.map((r) => [r.model, r.variant, r.storage, r.windows, fmt(num(r.energy_mJ_median)), `${fmt(num(r.energy_mJ_p10))}–${fmt(num(r.energy_mJ_p90))}`, fmt(num(r.window_ms_median)), r.windows_broken, r.lost_samples_pct || '0']),

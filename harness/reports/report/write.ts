@@ -69,7 +69,7 @@ async function writeFigure(fig: Figure, dir: string, htmlDir: string, command: s
   write(`${base}.svg`, svg);
   const columns = uniq(fig.data.flatMap((d) => Object.keys(d)));
   write(`${base}.csv`, stringify([columns, ...fig.data.map((d) => columns.map((c) => (d[c] === null || d[c] === undefined ? '' : String(d[c]))))]));
-  write(`${base}.vl.json`, JSON.stringify(fig.spec, null, 1) + '\n');
+  write(`${base}.vl.json`, JSON.stringify(fig.spec) + '\n');
   write(`${base}.cmd`, `# redraws ${fig.name}.svg${format === 'svg' ? '' : ` and .${format}`}, .csv and .vl.json from the run's CSVs; run it from the repository root\n${command}\n`);
   let raster: string | undefined;
   if (format !== 'svg') {
@@ -111,6 +111,8 @@ export async function writeReport(runDirs: string[], outDir: string, options: Re
   const parent = path.dirname(finalDir);
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(finalDir)}.tmp-`));
+  // mkdtemp makes it private (0700); the report is an ordinary folder once in place
+  fs.chmodSync(tmp, 0o777 & ~process.umask());
   try {
     const sections: RunSection[] = [];
     const figures: string[] = [];

@@ -24,7 +24,8 @@ export function confusionFigures(run: LoadedRun): Figure[] {
         data.push({ variant: v, label, predicted, count: n, row_pct: sig((100 * n) / (perLabel.get(label) ?? 1), 3) });
       }
     }
-    const step = classes <= 6 ? 16 : 10;
+    // panels at least ~64 px wide, so the axis titles of neighbouring panels do not collide
+    const step = classes <= 6 ? Math.max(16, Math.ceil(64 / classes)) : 10;
     const spec = {
       ...baseSpec(`Confusion: ${model}`, exactProvenance(run), data),
       facet: { field: 'variant', type: 'nominal', sort: variants, title: null },
@@ -34,7 +35,7 @@ export function confusionFigures(run: LoadedRun): Figure[] {
         height: { step },
         mark: { type: 'rect' },
         encoding: {
-          x: { field: 'predicted', type: 'ordinal', title: 'device prediction', scale: { domain: [...Array(classes).keys()] }, axis: { labelAngle: classes > 9 ? -90 : 0 } },
+          x: { field: 'predicted', type: 'ordinal', title: 'predicted', scale: { domain: [...Array(classes).keys()] }, axis: { labelAngle: classes > 9 ? -90 : 0 } },
           y: { field: 'label', type: 'ordinal', title: 'label', scale: { domain: [...Array(classes).keys()] } },
           color: { field: 'row_pct', type: 'quantitative', title: '% of label', scale: { type: 'sqrt', domain: [0, 100], scheme: 'cividis' } },
           tooltip: [{ field: 'label' }, { field: 'predicted' }, { field: 'count' }, { field: 'row_pct' }],

@@ -28,6 +28,8 @@ export const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 /** Vega-Lite config: 8 pt everywhere (9 pt titles), thin strokes, no chart border. */
 export const CONFIG = {
   font: FONT,
+  // no per-mark ARIA descriptions: they triple the SVG; the page labels each figure as a whole
+  aria: false,
   background: 'white',
   padding: 4,
   view: { stroke: null, continuousWidth: 200, continuousHeight: 140 },
