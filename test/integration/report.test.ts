@@ -178,6 +178,8 @@ describe('hil report', function () {
     expect(r.figures).to.deep.equal([path.join(out, 'figures', 'latency.svg')]);
     expect(fs.existsSync(path.join(out, 'figures', 'latency.pdf'))).to.equal(true);
     expect(fs.statSync(result.html).mtimeMs).to.equal(html);
+    await writeReport([run], out, { only: ['latency'], format: 'png' });
+    expect(fs.readFileSync(path.join(out, 'figures', 'latency.png')).subarray(0, 8).toString('hex')).to.equal('89504e470d0a1a0a');
     await expectHilError(writeReport([run], out, { only: ['nope'] }), /--figure: no such figure .*available: compression/);
   });
 
@@ -204,6 +206,9 @@ describe('hil report', function () {
     expect(html).to.match(/<td>ms\/inference fmnist_cnn int8<\/td><td class="r">12\.55<\/td><td class="r diff">13\.1 \(\+4\.4%\)<\/td>/);
     expect(html).to.match(/<td>rig<\/td><td class="r">qemu-mps2-an386<\/td><td class="r diff">nucleo-l4r5zi-ppk2<\/td>/);
     expect(fs.existsSync(path.join(tmp, 'compare', '20261205-000000-nucleo-l4r5zi-ppk2', 'figures', 'latency.svg'))).to.equal(true);
+    // every figure of both runs, side by side, each once
+    expect((html.match(/<svg /g) ?? []).length).to.equal(r.figures.length);
+    expect(html).to.include('id="compare-figures"');
   });
 
   describe('bad input', () => {

@@ -71,6 +71,7 @@ figure { margin: 0; }
 figure .svg svg { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9em; margin-top: 4px; }
 details pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding: 6px; font-size: 0.85em; }
+.side { display: grid; gap: 12px 24px; }
 td.diff { background: var(--diff-bg); font-weight: 600; }
 td.diff::after { content: " \\2260"; }
 .tablewrap { overflow-x: auto; }
@@ -143,15 +144,29 @@ export function runNotes(run: LoadedRun): string[] {
   return notes;
 }
 
+function figureHtml(f: RenderedFigure, prefix: string, heading = ''): string {
+  const links = [`<a href="${href(f.files.svg)}">SVG</a>`, f.files.raster ? `<a href="${href(f.files.raster)}">${path.extname(f.files.raster).slice(1).toUpperCase()}</a>` : '', `<a href="${href(f.files.csv)}">data (CSV)</a>`, `<a href="${href(f.files.spec)}">Vega-Lite spec</a>`, `<a href="${href(f.files.cmd)}">command</a>`].filter(Boolean).join(' · ');
+  const badge = f.figure.estimated ? '<span class="badge est">emulated estimate</span>' : '';
+  return `<figure id="${esc(`fig-${prefix}`)}">${heading}<div class="svg">${inlineSvg(f.svg, prefix, f.figure.title)}</div><figcaption><b>${esc(f.figure.title)}</b>${badge}. ${esc(f.figure.caption)}<br><span class="files">${links}</span><details><summary>redraw</summary><pre>${esc(f.command)}</pre></details></figcaption></figure>`;
+}
+
+/** One row per figure name, one column per run (an empty cell when a run lacks that figure). */
+function sideBySideHtml(sections: RunSection[]): string {
+  const names = uniq(sections.flatMap((s) => s.figures.map((f) => f.figure.name)));
+  const rows = names.map((name) => {
+    const cells = sections.map((s) => {
+      const f = s.figures.find((x) => x.figure.name === name);
+      return f ? figureHtml(f, `${s.label}-${name}`, `<p class="muted">${esc(s.run.id)}</p>`) : `<p class="muted">${esc(s.run.id)}: no ${esc(name)} figure (the CSV it is drawn from is missing)</p>`;
+    });
+    return `<h3>${esc(name)}</h3><div class="side" style="grid-template-columns: repeat(${sections.length}, minmax(0, 1fr))">${cells.join('')}</div>`;
+  });
+  return `<h2 id="compare-figures">Figures side by side</h2>${rows.join('\n')}`;
+}
+
 function runHtml(s: RunSection, multi: boolean): string {
   const id = (x: string) => (multi ? `${s.label}-${x}` : x);
-  const figs = s.figures
-    .map((f) => {
-      const links = [`<a href="${href(f.files.svg)}">SVG</a>`, f.files.raster ? `<a href="${href(f.files.raster)}">${path.extname(f.files.raster).slice(1).toUpperCase()}</a>` : '', `<a href="${href(f.files.csv)}">data (CSV)</a>`, `<a href="${href(f.files.spec)}">Vega-Lite spec</a>`, `<a href="${href(f.files.cmd)}">command</a>`].filter(Boolean).join(' · ');
-      const badge = f.figure.estimated ? '<span class="badge est">emulated estimate</span>' : '';
-      return `<figure id="${esc(id(`fig-${f.figure.name}`))}"><div class="svg">${inlineSvg(f.svg, id(f.figure.name), f.figure.title)}</div><figcaption><b>${esc(f.figure.title)}</b>${badge}. ${esc(f.figure.caption)}<br><span class="files">${links}</span><details><summary>redraw</summary><pre>${esc(f.command)}</pre></details></figcaption></figure>`;
-    })
-    .join('\n');
+  // several runs: the figures sit side by side in the comparison, not once more here
+  const figs = multi ? '' : s.figures.map((f) => figureHtml(f, id(f.figure.name))).join('\n');
   const tables = s.tables
     .map((t) => `<h3 id="${esc(id(`tab-${t.table.name}`))}">${esc(t.table.title)}</h3>${tableHtml(t.table)}<p class="muted">LaTeX: <a href="${href(t.tex)}">${esc(path.basename(t.tex))}</a> · Markdown: <a href="${href(t.md)}">${esc(path.basename(t.md))}</a></p>`)
     .join('\n');
@@ -164,7 +179,7 @@ function runHtml(s: RunSection, multi: boolean): string {
     `<h${multi ? 3 : 2} id="${esc(id('notes'))}">Notes</h${multi ? 3 : 2}>`,
     notes,
     `<h${multi ? 3 : 2} id="${esc(id('figures'))}">Figures</h${multi ? 3 : 2}>`,
-    figs ? `<div class="figs">${figs}</div>` : '<p class="muted">no figure: the run has none of the CSVs they are drawn from</p>',
+    multi ? `<p>${s.figures.length} figures, side by side with the other runs' under <a href="#compare-figures">Comparison</a>.</p>` : figs ? `<div class="figs">${figs}</div>` : '<p class="muted">no figure: the run has none of the CSVs they are drawn from</p>',
     `<h${multi ? 3 : 2} id="${esc(id('tables'))}">Tables</h${multi ? 3 : 2}>`,
     tables,
     `<h${multi ? 3 : 2} id="${esc(id('data'))}">Data</h${multi ? 3 : 2}>`,
@@ -221,7 +236,7 @@ export function reportHtml(sections: RunSection[], warnings: string[], generated
   const multi = sections.length > 1;
   const title = multi ? `Report: ${sections.length} runs` : `Report: run ${sections[0].run.id}`;
   const toc = multi
-    ? ['<li><a href="#compare">Comparison</a></li>', ...sections.map((s) => `<li><a href="#${esc(s.label)}">${esc(s.run.id)}</a></li>`)]
+    ? ['<li><a href="#compare">Comparison</a></li>', '<li><a href="#compare-figures">Figures side by side</a></li>', ...sections.map((s) => `<li><a href="#${esc(s.label)}">${esc(s.run.id)}</a></li>`)]
     : ['config', 'notes', 'figures', 'tables', 'data'].map((x) => `<li><a href="#${x}">${x[0].toUpperCase() + x.slice(1)}</a></li>`).concat(sections[0].figures.map((f) => `<li><a href="#fig-${esc(f.figure.name)}">${esc(f.figure.title)}</a></li>`));
   return `<!doctype html>
 <html lang="en">
@@ -236,7 +251,7 @@ export function reportHtml(sections: RunSection[], warnings: string[], generated
 <p class="muted">yono-hil report written ${esc(generated)} from the CSVs and run.json of ${sections.map((s) => esc(s.run.id)).join(', ')}; no device was used.</p>
 ${warnings.map((w) => `<p class="warning" role="alert">warning: ${esc(w)}</p>`).join('\n')}
 <nav><ul>${toc.join('')}</ul></nav>
-${multi ? comparisonHtml(sections.map((s) => s.run), sections.map((s) => s.label)) : ''}
+${multi ? comparisonHtml(sections.map((s) => s.run), sections.map((s) => s.label)) + sideBySideHtml(sections) : ''}
 ${sections.map((s) => runHtml(s, multi)).join('\n')}
 </body>
 </html>

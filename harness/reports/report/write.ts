@@ -164,19 +164,19 @@ export async function writeReport(runDirs: string[], outDir: string, options: Re
 }
 
 async function redrawOnly(runs: LoadedRun[], runDirs: string[], finalDir: string, only: string[], format: FigureFormat, sub: (i: number) => string): Promise<ReportResult> {
+  const all = runs.map(runFigures);
+  const known = uniq(all.flat().map((f) => f.name));
+  const unknown = only.filter((n) => !known.includes(n));
+  // checked before anything is written
+  if (unknown.length) throw new HilError(`no such figure for these runs: ${unknown.join(', ')}; available: ${known.join(', ')}`, '--figure');
   const figures: string[] = [];
-  const known = new Set<string>();
-  for (const [i, run] of runs.entries()) {
+  for (const [i, figs] of all.entries()) {
     const dir = path.join(finalDir, sub(i), 'figures');
-    for (const fig of runFigures(run)) {
-      known.add(fig.name);
-      if (!only.includes(fig.name)) continue;
+    for (const fig of figs.filter((f) => only.includes(f.name))) {
       fs.mkdirSync(dir, { recursive: true });
       await writeFigure(fig, dir, finalDir, redrawCommand(runDirs, finalDir, fig.name, format), format, true);
       figures.push(path.join(dir, `${fig.name}.svg`));
     }
   }
-  const unknown = only.filter((n) => !known.has(n));
-  if (unknown.length) throw new HilError(`no such figure for these runs: ${unknown.join(', ')}; available: ${[...known].join(', ')}`, '--figure');
   return { outDir: finalDir, html: path.join(finalDir, 'report.html'), figures };
 }
