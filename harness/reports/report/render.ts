@@ -39,10 +39,12 @@ export function rsvgConvert(): string {
 }
 
 /** Converts an SVG file; PNG at 300 dpi (the SVG is at 72 px per inch). */
-export function convertSvg(svgFile: string, outFile: string, format: RasterFormat): void {
+export function convertSvg(svgFile: string, outFile: string, format: RasterFormat, epochSeconds?: number): void {
   const args = format === 'png' ? ['-f', 'png', '-d', '300', '-p', '300', '-z', String(300 / 72)] : ['-f', 'pdf'];
   try {
-    execFileSync(rsvgConvert(), [...args, '-o', outFile, svgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // cairo stamps PDFs with SOURCE_DATE_EPOCH when set: the same run gives the same bytes
+    const env = epochSeconds === undefined ? process.env : { ...process.env, SOURCE_DATE_EPOCH: String(Math.floor(epochSeconds)) };
+    execFileSync(rsvgConvert(), [...args, '-o', outFile, svgFile], { stdio: ['ignore', 'ignore', 'pipe'], env });
   } catch (e) {
     if (e instanceof HilError) throw e;
     const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n')[0];

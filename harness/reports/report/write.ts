@@ -46,6 +46,12 @@ export function redrawCommand(runDirs: string[], outDir: string, figure: string,
   return args.map(quote).join(' ');
 }
 
+/** The run's end (or start) as the date inside its PDFs, so redrawing the same run gives the same files. */
+function runEpoch(run: LoadedRun): number | undefined {
+  const t = Date.parse(run.json.finished ?? run.json.started ?? '');
+  return Number.isFinite(t) ? t / 1000 : undefined;
+}
+
 /** One folder name per run: its id, made unique when the same run is given twice. */
 function labels(runs: LoadedRun[]): string[] {
   const seen = new Map<string, number>();
@@ -62,7 +68,7 @@ function writeAtomic(file: string, data: string | Buffer): void {
   fs.renameSync(tmp, file);
 }
 
-async function writeFigure(fig: Figure, dir: string, htmlDir: string, command: string, format: FigureFormat, atomic: boolean): Promise<RenderedFigure> {
+async function writeFigure(fig: Figure, dir: string, htmlDir: string, command: string, format: FigureFormat, atomic: boolean, epoch?: number): Promise<RenderedFigure> {
   const write = atomic ? writeAtomic : (f: string, d: string | Buffer) => fs.writeFileSync(f, d);
   const svg = await renderSvg(fig);
   const base = path.join(dir, fig.name);
@@ -75,9 +81,9 @@ async function writeFigure(fig: Figure, dir: string, htmlDir: string, command: s
   if (format !== 'svg') {
     raster = `${base}.${format}`;
     if (atomic) {
-      convertSvg(`${base}.svg`, `${raster}.tmp-${process.pid}`, format);
+      convertSvg(`${base}.svg`, `${raster}.tmp-${process.pid}`, format, epoch);
       fs.renameSync(`${raster}.tmp-${process.pid}`, raster);
-    } else convertSvg(`${base}.svg`, raster, format);
+    } else convertSvg(`${base}.svg`, raster, format, epoch);
   }
   const r = (p: string) => path.relative(htmlDir, p);
   return { figure: fig, svg, command, files: { svg: r(`${base}.svg`), raster: raster && r(raster), csv: r(`${base}.csv`), spec: r(`${base}.vl.json`), cmd: r(`${base}.cmd`) } };
@@ -123,7 +129,7 @@ export async function writeReport(runDirs: string[], outDir: string, options: Re
       fs.mkdirSync(tabDir, { recursive: true });
       const rendered: RenderedFigure[] = [];
       for (const fig of runFigures(run)) {
-        rendered.push(await writeFigure(fig, figDir, tmp, redrawCommand(runDirs, finalDir, fig.name, format), format, false));
+        rendered.push(await writeFigure(fig, figDir, tmp, redrawCommand(runDirs, finalDir, fig.name, format), format, false, runEpoch(run)));
         figures.push(path.join(finalDir, sub(i), 'figures', `${fig.name}.svg`));
         options.log?.info(`figure ${path.join(sub(i), 'figures', fig.name)}`);
       }
@@ -174,7 +180,7 @@ async function redrawOnly(runs: LoadedRun[], runDirs: string[], finalDir: string
     const dir = path.join(finalDir, sub(i), 'figures');
     for (const fig of figs.filter((f) => only.includes(f.name))) {
       fs.mkdirSync(dir, { recursive: true });
-      await writeFigure(fig, dir, finalDir, redrawCommand(runDirs, finalDir, fig.name, format), format, true);
+      await writeFigure(fig, dir, finalDir, redrawCommand(runDirs, finalDir, fig.name, format), format, true, runEpoch(runs[i]));
       figures.push(path.join(dir, `${fig.name}.svg`));
     }
   }
