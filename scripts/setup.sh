@@ -6,13 +6,14 @@ cd "$(dirname "$0")/.."
 
 say() { echo "setup: $*" >&2; }
 
-# 1. Debian packages: cross compiler + C library, QEMU, host gcc, the Fashion-MNIST data set.
+# 1. Debian packages: cross compiler + C library, QEMU, host gcc, rsvg-convert, the Fashion-MNIST data set.
 declare -A need=(
   [arm-none-eabi-gcc]=gcc-arm-none-eabi
   [qemu-system-arm]=qemu-system-arm
   [make]=make
   [socat]=socat            # pseudo-terminal pairs for the power-monitor simulators in test/
   [gcc]=gcc                # host compiler for the QEMU cycle-model plugin (firmware/tools/qemu-cycles)
+  [rsvg-convert]=librsvg2-bin  # SVG -> PDF/PNG for the figures of `hil report`
 )
 missing=()
 for tool in "${!need[@]}"; do

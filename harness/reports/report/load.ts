@@ -1,0 +1,125 @@
+/**
+ * Reads one finished run folder (run.json + the CSVs it has) for `hil report`, checking that
+ * every column a figure or table uses is there, so a bad file fails with its name and column.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { readCsv } from '../csv.js';
+import { HilError } from '../../util/errors.js';
+import { rel } from '../../util/paths.js';
+
+export type Row = Record<string, string>;
+
+/** The CSVs of a run and the columns the report reads from each (others are carried along). */
+export const CSV_COLUMNS = {
+  accuracy: ['rig', 'model', 'samples', 'top1', 'host_top1', 'agreement', 'mismatches', 'firmware_hash'],
+  latency: ['model', 'runs', 'inputs', 'ms_median', 'ms_p10', 'ms_p90', 'instructions_median', 'source'],
+  compression: ['model', 'stored_as', 'fp32_bytes', 'int8_bytes', 'pq_bytes', 'ratio_fp32', 'ratio_int8', 'top1_fp32', 'top1_int8_device', 'top1_pq_device'],
+  switching: ['variant', 'storage', 'from_model', 'to_model', 'reps', 'ready_ms_median', 'ready_ms_min', 'ready_ms_max', 'ready_mJ_median', 'first_ms_median', 'first_ms_min', 'first_ms_max', 'first_mJ_median', 'first_mJ_min', 'first_mJ_max', 'ready_ms_reduction_pct', 'ready_mJ_reduction_pct', 'first_ms_reduction_pct', 'first_mJ_reduction_pct', 'source'],
+  scenario: ['variant', 'storage', 'schedule', 'event', 'model', 'correct', 'switched', 'switch_ms', 'infer_ms', 'event_ms', 'event_mJ', 'source'],
+  energy: ['what', 'variant', 'storage', 'model', 'energy_mJ_median', 'energy_mJ_p10', 'energy_mJ_p90', 'windows', 'windows_broken', 'lost_samples_pct', 'source'],
+  predictions: ['model', 'sample', 'label', 'device', 'host'],
+} as const;
+
+export type CsvName = keyof typeof CSV_COLUMNS;
+export const CSV_NAMES = Object.keys(CSV_COLUMNS) as CsvName[];
+
+/** The parts of run.json the report shows; everything is optional because older runs lack some. */
+export interface RunJson {
+  id: string;
+  status?: string;
+  error?: string;
+  started?: string;
+  finished?: string;
+  harness_version?: string;
+  host?: { node?: string; platform?: string; cpus?: number };
+  rig: { name: string; file?: string; config?: { description?: string; board?: string; dut?: { kind?: string; machine?: string }; power?: { kind?: string; source?: string }; estimate?: { core?: string; clock_hz?: number; cpi?: number } } };
+  board?: { name?: string; core?: string; flashBytes?: number; ramBytes?: number; clockHz?: number };
+  firmware?: FirmwareJson;
+  experiments?: string[];
+  variant?: string;
+  variants?: { variant: string; firmware: FirmwareJson }[];
+  options?: { models?: string[]; samples?: number | string; [k: string]: unknown };
+  notes?: string[];
+  channels?: Record<string, string[]>;
+}
+
+export interface FirmwareJson {
+  build_hash: string;
+  memory?: { flashBytes: number; ramBytes: number; flashBudget: number; ramBudget: number };
+  models?: { name: string; hash: string }[];
+}
+
+export interface LoadedRun {
+  dir: string;
+  id: string;
+  json: RunJson;
+  /** only the CSVs the run has; accuracy-only runs have no switching.csv and so on */
+  csv: Partial<Record<CsvName, Row[]>>;
+  /** absolute path of each CSV present */
+  files: Partial<Record<CsvName, string>>;
+}
+
+export function loadRun(dir: string): LoadedRun {
+  const where = rel(path.resolve(dir));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HilError('no such run folder', where);
+  const jsonFile = path.join(dir, 'run.json');
+  if (!fs.existsSync(jsonFile)) throw new HilError('not a run folder (no run.json)', where);
+  let json: RunJson;
+  try {
+    json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as RunJson;
+  } catch (e) {
+    throw new HilError(`not valid JSON (${(e as Error).message.split('\n')[0]})`, rel(jsonFile));
+  }
+  if (typeof json !== 'object' || json === null || typeof json.id !== 'string') throw new HilError('missing field "id"', rel(jsonFile));
+  if (typeof json.rig?.name !== 'string') throw new HilError('missing field "rig.name"', rel(jsonFile));
+  const csv: LoadedRun['csv'] = {};
+  const files: LoadedRun['files'] = {};
+  for (const name of CSV_NAMES) {
+    const file = path.join(dir, `${name}.csv`);
+    if (!fs.existsSync(file)) continue;
+    const text = fs.readFileSync(file, 'utf8');
+    const header = text.split('\n', 1)[0].split(',').map((h) => h.trim());
+    for (const col of CSV_COLUMNS[name]) {
+      if (!header.includes(col)) throw new HilError(`missing column "${col}"`, rel(file));
+    }
+    const rows = readCsv(text);
+    // runs of one variant (before `--variant`) have no variant column: they ran int8
+    const single = (json.variant ?? 'int8').split(',')[0];
+    for (const r of rows) if (r.variant === undefined) r.variant = single;
+    csv[name] = rows;
+    files[name] = file;
+  }
+  return { dir: path.resolve(dir), id: json.id, json, csv, files };
+}
+
+/** A number from a CSV cell; NaN for an empty cell (no usable value). */
+export function num(cell: string | undefined): number {
+  if (cell === undefined || cell.trim() === '') return NaN;
+  return Number(cell);
+}
+
+/** "emulated-estimate", "measured", or both, from the source column of some rows. */
+export function sourcesOf(rows: Row[] | undefined): string[] {
+  return [...new Set((rows ?? []).map((r) => r.source).filter((s): s is string => Boolean(s)))];
+}
+
+/** Firmware build hash per variant of the run (the first variant's for runs of one variant). */
+export function firmwareHashes(run: LoadedRun): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of run.json.variants ?? []) out[v.variant] = v.firmware.build_hash;
+  if (Object.keys(out).length === 0 && run.json.firmware) out[(run.json.variant ?? 'int8').split(',')[0]] = run.json.firmware.build_hash;
+  return out;
+}
+
+/** "emulated (QEMU mps2-an386)" or "measured on <board>": where the device-side numbers come from. */
+export function deviceKind(run: LoadedRun): string {
+  const dut = run.json.rig.config?.dut;
+  if (dut?.kind === 'qemu') return `emulated device (QEMU ${dut.machine ?? run.json.board?.name ?? ''})`.replace(' )', ')');
+  return `measured on ${run.json.board?.name ?? run.json.rig.config?.board ?? 'the board'}`;
+}
+
+/** Distinct values in first-seen order. */
+export function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
