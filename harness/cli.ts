@@ -3,9 +3,11 @@
 import { parseArgs } from 'node:util';
 import { buildCommand } from './commands/build.js';
 import type { Command } from './commands/command.js';
+import { compareCommand } from './commands/compare.js';
 import { compressCommandSpec } from './commands/compress.js';
 import { importCommandSpec } from './commands/import.js';
 import { modelsCommand, prepareCommand } from './commands/models.js';
+import { reportCommand } from './commands/report.js';
 import { rigsCommand } from './commands/rigs.js';
 import { demoCommand, runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
@@ -13,7 +15,7 @@ import { runCleanups } from './util/cleanup.js';
 import { HilError } from './util/errors.js';
 import { createLogger } from './util/log.js';
 
-const COMMANDS: Command[] = [demoCommand, runCommand, buildCommand, modelsCommand, prepareCommand, trainCommand, rigsCommand, compressCommandSpec, importCommandSpec];
+const COMMANDS: Command[] = [demoCommand, runCommand, buildCommand, modelsCommand, prepareCommand, trainCommand, rigsCommand, compressCommandSpec, importCommandSpec, compareCommand, reportCommand];
 
 function usage(): string {
   return `usage: hil <command> [options]   (hil <command> --help for one command)\n\ncommands:\n${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}\n`;

@@ -6,7 +6,9 @@ import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments } from '../run/run.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
-import { list, nonNegativeInt, positiveInt, runVariantsOf, str } from './options.js';
+import { flag, list, nonNegativeInt, positiveInt, runVariantsOf, str } from './options.js';
+import { writeRunJunit } from '../reports/junit.js';
+import { writeReport } from '../reports/report/write.js';
 
 const RUN_OPTIONS: OptionSpec = {
   rig: { type: 'string' },
@@ -18,9 +20,11 @@ const RUN_OPTIONS: OptionSpec = {
   results: { type: 'string' },
   variant: { type: 'string' },
   quiet: { type: 'boolean' },
+  junit: { type: 'string' },
+  report: { type: 'boolean' },
 };
 
-async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string): Promise<number> {
+async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
   const result = await runExperiments({
     rig: str(values, 'rig') ?? DEFAULT_RIG,
     models: list(values, 'models'),
@@ -32,7 +36,14 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     variants: runVariantsOf(values, defaultVariants),
     log: ctx.log,
   });
-  process.stdout.write(`\n${result.summary}\n\nresults: ${rel(result.dir)}/ (${fs.readdirSync(result.dir).sort().join(', ')})\n`);
+  const junit = str(values, 'junit');
+  if (junit) writeRunJunit(result.dir, path.resolve(junit));
+  const files = fs.readdirSync(result.dir).sort().join(', ');
+  process.stdout.write(`\n${result.summary}\n\nresults: ${rel(result.dir)}/ (${files})${junit ? `\nJUnit: ${junit}` : ''}\n`);
+  if (report || flag(values, 'report')) {
+    const written = await writeReport([result.dir], path.join(result.dir, 'report'), { format: 'pdf', log: ctx.log });
+    process.stdout.write(`report: ${rel(written.html)} (${written.figures.length} figures; redraw with 'hil report ${rel(result.dir)}')\n`);
+  }
   const disagree = [
     ...result.accuracy.filter((r) => r.mismatches > 0).map((r) => `${r.model} (${r.mismatches})`),
     ...result.scenario.filter((t) => t.mismatches > 0).map((t) => `scenario ${t.schedule} ${t.variant} (${t.mismatches})`),
@@ -52,13 +63,15 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --results <dir>          results root (default results/)
       --variant <v[,v]|both|all>  forms of the models, one firmware each: int8, pq (YONO, needs 'hil compress'),
                                int8-ext (baseline: int8 in external storage, loaded on every switch);
-                               both = int8,pq (+ compression), all = int8,pq,int8-ext`;
+                               both = int8,pq (+ compression), all = int8,pq,int8-ext
+      --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
+      --report                 also write the run's report (figures, tables, report.html; the demo always does)`;
 
 export const runCommand: Command = {
   name: 'run',
   usage: `run [options]                run experiments (default variant int8)\n${RUN_USAGE}`,
   options: RUN_OPTIONS,
-  run: (values, _positionals, ctx) => run(values, ctx, 'int8'),
+  run: (values, _positionals, ctx) => run(values, ctx, 'int8', false),
 };
 
 export const demoCommand: Command = {
@@ -66,5 +79,5 @@ export const demoCommand: Command = {
   usage: `demo [run options]           every experiment, every model and variant, whole test sets, on ${DEFAULT_RIG}`,
   options: RUN_OPTIONS,
   // the demo shows what YONO buys: every variant in one run
-  run: (values, _positionals, ctx) => run(values, ctx, 'all'),
+  run: (values, _positionals, ctx) => run(values, ctx, 'all', true),
 };
