@@ -201,7 +201,7 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         logits = yono_model_run(m, input_buf);
     }
     for (uint32_t i = 0; i < runs; i++) {
-        board_marker_on(); /* marker hook (issue #6): outside t0..t1, so ticks are unchanged */
+        board_marker_on(); /* marker hook: outside t0..t1, so ticks are unchanged */
         const uint64_t t0 = board_ticks();
         logits = yono_model_run(m, input_buf);
         const uint64_t dt = board_ticks() - t0;

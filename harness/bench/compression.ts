@@ -1,5 +1,5 @@
 /**
- * Benchmark (prints figures; not a test): the issue #4 targets.
+ * Benchmark (prints figures; not a test): the compression targets (docs/figures.md).
  *  - from a device run (`hil run --variant both`; the latest results/ folder with compression.csv,
  *    or a fresh run on the default emulated rig with --run): total ratio vs fp32 (all models and
  *    only the compressed ones), per-model top-1 loss on the device, instruction ratio pq / int8

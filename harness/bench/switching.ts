@@ -1,5 +1,5 @@
 /**
- * Benchmark (prints figures; not a test): the issue #5 targets, from one run that holds the YONO
+ * Benchmark (prints figures; not a test): the switching and energy targets (docs/figures.md), from one run that holds the YONO
  * firmware (pq, models in internal flash) and the external-storage baseline (int8-ext).
  *  - switch latency and energy cut against every storage model of the rig (SD over SPI first:
  *    targets >= 95 % and >= 95.5 %), median and worst pair; also with the first inference

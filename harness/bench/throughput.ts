@@ -12,7 +12,7 @@ import { loadPrepared, ensurePrepared } from '../datasets/prepared.js';
 import { buildFirmware } from '../firmware/build.js';
 import { Cmd, encodeFrame, UPLOAD_CHUNK_BYTES as MAX_CHUNK } from '../protocol/yono/frame.js';
 import { ProtocolClient } from '../protocol/yono/client.js';
-import { classifyStream } from '../protocol/yono/stream.js';
+import { classifyStream } from '../experiments/inputs.js';
 import { formatTable } from '../util/table.js';
 import { DEFAULT_RIG, loadRig } from '../rig/rig.js';
 import { loadModelSet } from '../session/model-set.js';

@@ -1,7 +1,7 @@
 /**
  * An instrument that measures the board's supply current while a GPIO marker brackets the
  * measured region (the MLPerf Tiny method). Implemented by the PPK2, LPM01A and INA226-bridge
- * drivers in harness/power/, and later by the emulated power model (issue #5).
+ * drivers in harness/power/ and by the emulated power model (power/emulated.ts).
  *
  * Note for the emulated power model: implement this same interface. `startCapture()` notes the
  * device's instruction counter, `stopCapture()` turns the instructions retired inside each

@@ -11,7 +11,7 @@ import { HilError } from '../util/errors.js';
 import { FIRMWARE_DIR } from '../util/paths.js';
 import { canonicalJson, layerOutSize, modelHash, shapeSize } from '../modeltools/int8-model.js';
 import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
-// YONO pq variant (issue #4): pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
+// YONO pq variant: pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
 import { decodePqModel, deployHash, isPqLayer, isPqModel } from '../compress/pq-model.js';
 import type { Codebook, DeployModel, PqLayer } from '../compress/pq-model.js';
 import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from './pq-codegen.js';
@@ -51,7 +51,7 @@ export interface ModelFootprint {
   ramBytes: number;
 }
 
-/** Which form of the models a firmware holds (issue #4: pq; issue #5: int8-ext, the external-storage baseline). */
+/** Which form of the models a firmware holds (int8, YONO's pq, or int8-ext: the external-storage baseline). */
 export type Variant = 'int8' | 'pq' | 'int8-ext';
 
 /** Bytes of the external image header, and the alignment of each model blob (an SD block). */

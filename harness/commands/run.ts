@@ -4,11 +4,20 @@ import path from 'node:path';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments } from '../run/run.js';
+import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
 import { flag, list, nonNegativeInt, positiveInt, runVariantsOf, str } from './options.js';
 import { writeRunJunit } from '../reports/junit.js';
 import { writeReport } from '../reports/report/write.js';
+
+const INPUT_MODES = ['auto', 'stream', 'preload'] as const;
+
+function inputsOf(values: OptionValues): (typeof INPUT_MODES)[number] | undefined {
+  const v = str(values, 'inputs');
+  if (v !== undefined && !(INPUT_MODES as readonly string[]).includes(v)) throw new HilError(`unknown input path; available: ${INPUT_MODES.join(', ')}`, '--inputs');
+  return v as (typeof INPUT_MODES)[number] | undefined;
+}
 
 const RUN_OPTIONS: OptionSpec = {
   rig: { type: 'string' },
@@ -21,6 +30,7 @@ const RUN_OPTIONS: OptionSpec = {
   variant: { type: 'string' },
   quiet: { type: 'boolean' },
   junit: { type: 'string' },
+  inputs: { type: 'string' },
   report: { type: 'boolean' },
 };
 
@@ -34,6 +44,7 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     latencyWarmup: nonNegativeInt(values, 'warmup'),
     resultsDir: str(values, 'results') ? path.resolve(str(values, 'results') as string) : undefined,
     variants: runVariantsOf(values, defaultVariants),
+    inputs: inputsOf(values),
     log: ctx.log,
   });
   const junit = str(values, 'junit');
@@ -64,6 +75,8 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --variant <v[,v]|both|all>  forms of the models, one firmware each: int8, pq (YONO, needs 'hil compress'),
                                int8-ext (baseline: int8 in external storage, loaded on every switch);
                                both = int8,pq (+ compression), all = int8,pq,int8-ext
+      --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
+                               board's memory at boot; a short command runs each), auto (default: preload where possible)
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)`;
 

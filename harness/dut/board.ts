@@ -23,6 +23,11 @@ export interface BoardDutOptions {
 export class BoardDut implements Dut {
   readonly description: string;
   readonly figures = 'measured' as const;
+  readonly canCountInstructions = false;
+  /** Writing inputs to the board's external flash before a run is not built yet: inputs stream. */
+  preloadCapacity(): number {
+    return 0;
+  }
   private readonly flasher: Flasher;
   private link?: Link;
   private flashed = false;

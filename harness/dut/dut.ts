@@ -3,6 +3,15 @@ import type { Link } from '../capabilities/link.js';
 import type { WindowSource } from '../estimate/plugin.js';
 import type { ExtImage } from '../firmware/build.js';
 
+/** How a DUT is started. */
+export interface DutOptions {
+  /**
+   * Count instruction-class windows (the QEMU cycle plugin, a 5x slowdown of the emulator): only
+   * for experiments that read them. Default true.
+   */
+  instructionWindows?: boolean;
+}
+
 /**
  * One device under test, emulated or real. Built by createDut() from a rig. Besides running
  * firmware it says how its figures are made, so no code outside dut/ asks which kind it is.
@@ -18,6 +27,14 @@ export interface Dut {
    * rig's class model); undefined otherwise. Valid after start().
    */
   readonly windows?: WindowSource;
+  /** True when this DUT can count instruction-class windows (start it with DutOptions.instructionWindows). */
+  readonly canCountInstructions: boolean;
+  /**
+   * Bytes of device memory the DUT can fill with data (test inputs) before the firmware starts;
+   * 0 when it cannot. preload() names the file for the next start().
+   */
+  preloadCapacity(): number;
+  preload?(file: string | undefined): void;
   /** What run.json records about the device (kind, command line, probe...). */
   describe(): Record<string, unknown>;
   /**

@@ -1,14 +1,14 @@
 import type { Link } from '../capabilities/link.js';
 import type { BoardDutSpec, Rig } from '../rig/rig.js';
 import { BoardDut } from './board.js';
-import type { Dut } from './dut.js';
+import type { Dut, DutOptions } from './dut.js';
 import { QemuDut } from './qemu.js';
 
 /** The one place that turns a rig description into a device adapter. */
-export function createDut(rig: Rig): Dut {
+export function createDut(rig: Rig, options: DutOptions = {}): Dut {
   switch (rig.dut.kind) {
     case 'qemu':
-      return new QemuDut(rig);
+      return new QemuDut(rig, options);
     case 'board':
       return new BoardDut(rig as Rig & { dut: BoardDutSpec });
   }

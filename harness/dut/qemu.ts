@@ -16,8 +16,8 @@ import type { Rig } from '../rig/rig.js';
 import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
-import { requireTools } from '../util/tools.js';
-import type { Dut } from './dut.js';
+import { hasTool, requireTools } from '../util/tools.js';
+import type { Dut, DutOptions } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
 import { readBoard } from '../firmware/board.js';
 
@@ -46,7 +46,10 @@ export class QemuDut implements Dut {
   private windowDir?: string;
   private windowFile?: WindowFile;
 
-  constructor(private readonly rig: Rig) {
+  constructor(
+    private readonly rig: Rig,
+    private readonly options: DutOptions = {},
+  ) {
     this.description = `QEMU ${this.machine} (rig ${rig.name})`;
   }
 
@@ -72,8 +75,16 @@ export class QemuDut implements Dut {
    * The plugin's output file, in a temporary folder made at start() and removed at close(), when
    * the rig has a class model (a placeholder path before start(), for run.json).
    */
+  get canCountInstructions(): boolean {
+    return this.rig.estimate?.class_model !== undefined;
+  }
+
+  preloadCapacity(): number {
+    return readBoard(this.rig.board).preloadBytes ?? 0;
+  }
+
   private windowsPath(create: boolean): string | undefined {
-    if (!this.rig.estimate?.class_model) return undefined;
+    if (!this.rig.estimate?.class_model || this.options.instructionWindows === false) return undefined;
     if (create) this.windowDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'yono-cycles-'));
     return path.join(this.windowDir ?? path.join(os.tmpdir(), 'yono-cycles-XXXXXX'), 'windows.jsonl');
   }
@@ -81,6 +92,7 @@ export class QemuDut implements Dut {
   private pluginArgs(start: boolean): string[] {
     const model = this.rig.estimate?.class_model;
     const out = this.windowsPath(start);
+
     if (!model || !out) return [];
     return ['-plugin', pluginOption(start ? buildPlugin() : pluginPath(), this.rig, model, out)];
   }
@@ -146,7 +158,9 @@ export class QemuDut implements Dut {
     const args = this.args(this.flasher.elf, { buildPlugin: true });
     const out = this.windowsPath(true);
     this.windowFile = out ? new WindowFile(out) : undefined;
-    const child = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the emulator dies with the harness, even a SIGKILLed one (parent-death signal; util-linux)
+    const [cmd, ...argv] = [...(hasTool('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : []), 'qemu-system-arm', ...args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exited = undefined;
     this.removeCleanup = onCleanup(() => this.close());

@@ -3,7 +3,7 @@
  * there, and compared with its label and with the bit-exact host reference prediction.
  */
 import { loadPrepared } from '../datasets/prepared.js';
-import { classifyStream } from '../protocol/yono/stream.js';
+import { classifyPreloaded, classifyStream } from './inputs.js';
 import { predictInt8 } from '../reference/int8.js';
 import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
 import type { Experiment, Table, VariantRow } from './experiment.js';
@@ -48,14 +48,15 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     let correct = 0;
     let hostCorrect = 0;
     let agree = 0;
-    await classifyStream(
-      ctx.session.device,
+    const input = (i: number) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
+    const block = ctx.session.preload?.blocks.find((b) => b.dataset === model.dataset);
+    const classify = block && ctx.session.device.runPreloaded ? classifyPreloaded.bind(undefined, ctx, block) : classifyStream.bind(undefined, ctx.session.device);
+    await classify(
       id,
       count,
-      (i) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes),
+      input,
       (i, result) => {
-        const input = data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
-        const host = predictInt8(model, input);
+        const host = predictInt8(model, input(i));
         const label = data.y[i];
         if (result.predicted === label) correct++;
         if (host === label) hostCorrect++;

@@ -1,5 +1,5 @@
 /**
- * Compression (issue #4): per model and in total, the bytes of the fp32, int8 and pq forms
+ * Compression: per model and in total, the bytes of the fp32, int8 and pq forms
  * (compress/accounting.ts definitions), and the accuracy and instructions both firmwares measured
  * in one run (`hil run --variant both`). Pure: it joins rows the accuracy and latency experiments
  * already produced, so every figure in compression.csv traces to a device run.

@@ -23,4 +23,6 @@ export interface ExperimentContext {
   provenance(datasetHash: string): Provenance;
   /** Stop early (Ctrl-C): experiments check it between samples. */
   cancelled(): boolean;
+  /** Records something a reader of the results must know (run.json notes, summary.txt). */
+  note(line: string): void;
 }

@@ -38,6 +38,11 @@ export interface ExperimentOptions {
   samples?: number;
   latencyRuns?: number;
   latencyWarmup?: number;
+  /**
+   * How test inputs reach the device for accuracy: `stream` over the link, `preload` into the
+   * device's memory before it starts (emulated boards), `auto` (default) preload where possible.
+   */
+  inputs?: 'auto' | 'stream' | 'preload';
   /** ordered-pair repetitions of the switching experiment (default 5) */
   switchReps?: number;
   /** events per schedule of the scenario (default 40) */
@@ -64,6 +69,8 @@ export interface RunInfo {
   commonModels: string[];
   options: ExperimentOptions;
   results: ResultStore;
+  /** what a reader of the results must know (models left out, inputs re-sent...): run.json and summary.txt */
+  notes: string[];
   /** each finished variant's handshake (board, build hash) */
   devices: Partial<Record<Variant, DeviceHello>>;
   log: Logger;
@@ -83,6 +90,8 @@ export interface Experiment {
   /** one line for `hil help` */
   summary: string;
   tables: AnyTable[];
+  /** What it needs of the device beyond running models (a session is started to match). */
+  needs?: { instructionWindows?: boolean };
   /** Why this experiment cannot run as planned (one line), or undefined when it can. */
   requires?(run: RunInfo): string | undefined;
   /** Runs on one variant's device session. */

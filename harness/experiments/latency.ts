@@ -127,6 +127,8 @@ export const latencyExperiment: Experiment = {
   name: 'latency',
   summary: 'timed runs per model on a few test inputs: instructions, cycles and ms (measured or estimated)',
   tables: [LATENCY_TABLE],
+  // the class-model columns come from the emulator's instruction-class windows
+  needs: { instructionWindows: true },
   async runVariant(ctx) {
     const variant = ctx.plan.variant;
     const { latencyRuns: runs, latencyWarmup: warmup } = ctx.run.options;

@@ -1,5 +1,5 @@
 /**
- * Multi-task scenario (issue #5): a schedule of sensor events, each calling one model on the next
+ * Multi-task scenario: a schedule of sensor events, each calling one model on the next
  * real test sample of its data set; a model other than the active one is switched to first.
  * Schedules: round robin over the models, and a seeded random one (same seed = same schedule on
  * every variant and every run). Per event: switch and inference time and energy per channel,

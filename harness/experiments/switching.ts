@@ -1,5 +1,5 @@
 /**
- * Model switching (issue #5): for every ordered pair (i then j), the cost to make j ready (SELECT)
+ * Model switching: for every ordered pair (i then j), the cost to make j ready (SELECT)
  * and the cost to finish j's first inference after it, repeated; then every model's steady
  * per-inference cost. Time and energy come from the session's channels (measured on a real
  * board, a stated model on an emulated one). The YONO firmware's switch is a pointer change, so
@@ -264,7 +264,7 @@ export function inMemoryReference<R extends { variant: Variant }>(rows: R[]): R[
 }
 
 /**
- * The YONO-style table of issue #5: per variant and storage, the switch (make ready) and the
+ * The YONO-style switching table: per variant and storage, the switch (make ready) and the
  * switch plus first inference, medians over every ordered pair, with the reduction against the
  * in-memory variant; per-model inference cost; the scenario totals.
  */

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkFootprint, generateFirmwareSources } from '../codegen/codegen.js';
-import type { DeployModel } from '../compress/pq-model.js'; // int8 or pq (issue #4)
+import type { DeployModel } from '../compress/pq-model.js'; // int8 or pq
 import type { Variant } from '../codegen/codegen.js';
 import { HilError } from '../util/errors.js';
 import { hashTree, sha256 } from '../util/hash.js';

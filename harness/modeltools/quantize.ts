@@ -73,7 +73,7 @@ export interface QuantizeOptions {
   calibration: Int8Data;
   calibrationSamples: number;
   seed: number;
-  /** YONO pq fine-tuning (issue #4): conv2d/dense layers (float layer index) whose int8 weights and
+  /** YONO pq fine-tuning: conv2d/dense layers (float layer index) whose int8 weights and
    * per-channel weight scales are fixed (decoded codewords); bias and requant follow them. */
   fixedWeights?: (layerIndex: number) => { weights: number[]; scales: number[] } | undefined;
 }

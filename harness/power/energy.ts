@@ -91,7 +91,7 @@ export function windowEnergies(capture: Capture): WindowEnergy[] {
   });
 }
 
-/** One CSV row of energy results; issue #5's energy experiment prefixes the provenance columns. */
+/** One CSV row of energy results; the energy table (energy.csv) prefixes the provenance columns. */
 export interface EnergyRow {
   energy_mJ_median: number;
   energy_mJ_p10: number;

@@ -83,6 +83,19 @@ export interface DeviceProtocol extends ActivitySource {
   infer(model: number, runs?: number, warmup?: number, timeoutMs?: number): Promise<InferResult>;
   /** One input, one inference, as fast as the protocol allows (may pipeline with the next call). */
   classify(model: number, input: Uint8Array | Int8Array): Promise<InferResult>;
+  /**
+   * Runs `count` consecutive inputs the device holds in memory, from byte `offset` of its preload
+   * region; per sample the prediction and the CRC-32 of the bytes it read (so the host can prove
+   * they were the right ones). Only drivers and devices that have a preload region.
+   */
+  runPreloaded?(model: number, offset: number, count: number, withLogits: boolean, timeoutMs?: number): Promise<PreloadedResult[]>;
+}
+
+export interface PreloadedResult {
+  predicted: number;
+  /** CRC-32 (zlib) of the input bytes the device read */
+  crc: number;
+  logits?: Int8Array;
 }
 
 /** Refuses a device whose firmware is not the one the harness built, and says why. */

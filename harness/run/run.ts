@@ -17,6 +17,9 @@ import { createRunFolder } from '../reports/run-folder.js';
 import { loadRig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
 import { openSession, type Session } from '../session/session.js';
+import { writePreloadImage, type PreloadImage } from '../session/preload.js';
+import { createDut } from '../dut/factory.js';
+import type { ProtocolStats } from '../protocol/device.js';
 import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -57,11 +60,12 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const variants = orderVariants(options.variants);
   const notes: string[] = [];
   const plans = planVariants(rig, options.models ?? [], variants, log, notes);
+  if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
   let interrupted = false;
   const info: RunInfo = {
-    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log,
+    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes,
     results: { rows: () => [], append: () => undefined },
     cancelled: () => interrupted,
   };
@@ -113,45 +117,86 @@ function chooseExperiments(names: string[] | undefined, info: RunInfo): Experime
   return EXPERIMENTS.filter((e) => chosen.includes(e));
 }
 
-/** One variant: its firmware boots, handshakes and is checked, then every chosen experiment runs on it. */
+/**
+ * One variant: its firmware boots, handshakes and is checked, then every chosen experiment runs
+ * on it. A session starts without the emulator's instruction counting (a 5x slowdown) and is
+ * restarted with it for the first experiment that reads it.
+ */
 async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number): Promise<void> {
-  const session: Session = await openSession(info.rig, build.firmware);
+  const preload = preloadFor(info, build, chosen);
+  const variants = record.json.variants as Record<string, unknown>[];
+  variants[k].inputs = preload ? { preloaded: preload.blocks.map((b) => b.dataset), streamed: preload.left } : 'stream';
+  let session: Session | undefined;
   let channels: Promise<MeasureChannel[]> | undefined;
+  const health: ProtocolStats = { commands: 0, resends: 0, badFrames: 0 };
+  const closeSession = async () => {
+    if (channels) await closeChannels(await channels.catch(() => []));
+    channels = undefined;
+    if (session) for (const key of Object.keys(health) as (keyof ProtocolStats)[]) health[key] += session.device.stats[key];
+    await session?.close();
+    session = undefined;
+  };
   try {
-    info.devices[build.variant] = session.hello;
-    const variants = record.json.variants as { device?: unknown; dut?: unknown }[];
-    variants[k].device = session.hello;
-    variants[k].dut = session.dut.describe();
-    record.update(k === 0 ? { device: session.hello, dut: session.dut.describe() } : {});
-    const ctx: VariantContext = {
-      session,
-      models: build.models,
-      log: info.log,
-      run: info,
-      plan: build,
-      cancelled: info.cancelled,
-      provenance: (datasetHash) => ({
-        run_id: info.id, rig: info.rig.name, board: session.hello.board, firmware_hash: session.hello.build,
-        dataset_hash: datasetHash.slice(0, 16), harness_version: info.harnessVersion,
-      }),
-      channels: () => {
-        channels ??= openChannels(ctx, build.variant === 'int8-ext').then((c) => {
-          (record.json.channels as Record<string, string[]>)[build.variant] = c.map((x) => x.description);
-          record.save();
-          return c;
-        });
-        return channels;
-      },
-    };
     for (const e of chosen) {
       if (info.cancelled()) break;
-      await e.runVariant?.(ctx);
+      if (!e.runVariant) continue;
+      const windows = e.needs?.instructionWindows === true;
+      // experiments that do not read the windows run on whatever session is up
+      if (session && windows && session.dut.windows === undefined && session.dut.canCountInstructions) await closeSession();
+      if (!session) {
+        session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload });
+        info.devices[build.variant] = session.hello;
+        variants[k].device = session.hello;
+        variants[k].dut = session.dut.describe();
+        record.update(k === 0 ? { device: session.hello, dut: session.dut.describe() } : {});
+      }
+      const s = session;
+      const ctx: VariantContext = {
+        session: s,
+        models: build.models,
+        log: info.log,
+        run: info,
+        plan: build,
+        cancelled: info.cancelled,
+        note: (line) => {
+          info.log.warn(line);
+          info.notes.push(line);
+          record.save();
+        },
+        provenance: (datasetHash) => ({
+          run_id: info.id, rig: info.rig.name, board: s.hello.board, firmware_hash: s.hello.build,
+          dataset_hash: datasetHash.slice(0, 16), harness_version: info.harnessVersion,
+        }),
+        channels: () => {
+          channels ??= openChannels(ctx, build.variant === 'int8-ext').then((c) => {
+            (record.json.channels as Record<string, string[]>)[build.variant] = c.map((x) => x.description);
+            record.save();
+            return c;
+          });
+          return channels;
+        },
+      };
+      await e.runVariant(ctx);
     }
-    record.update({ link: { ...(record.json.link as object), [build.variant]: session.device.stats } });
   } finally {
-    if (channels) await closeChannels(await channels.catch(() => []));
-    await session.close();
+    await closeSession();
+    preload?.remove();
+    record.update({ link: { ...(record.json.link as object), [build.variant]: health } });
   }
+}
+
+/** The variant's test inputs in device memory, when accuracy runs and the DUT and options allow. */
+function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
+  const mode = info.options.inputs ?? 'auto';
+  if (mode === 'stream' || !chosen.some((e) => e.name === 'accuracy')) return undefined;
+  const capacity = createDut(info.rig).preloadCapacity();
+  if (capacity === 0) {
+    if (mode === 'preload') throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', info.rig.name);
+    return undefined;
+  }
+  const image = writePreloadImage(build.models, capacity);
+  if (image?.left.length) info.notes.push(`${build.variant}: test splits of ${image.left.join(', ')} do not fit the ${capacity} B preload region and stream over the link`);
+  return image;
 }
 
 function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chosen: Experiment[], notes: string[]): RunJson {
@@ -169,15 +214,15 @@ function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chose
     firmware: firmwareJson(builds[0]),
     experiments: chosen.map((e) => e.name),
     variant: builds.map((b) => b.variant).join(','),
-    variants: builds.map((b) => ({ variant: b.variant, firmware: firmwareJson(b), device: undefined, dut: undefined })),
+    variants: builds.map((b) => ({ variant: b.variant, firmware: firmwareJson(b), device: undefined, dut: undefined, inputs: undefined })),
     options: {
       models: builds[0].models.map((m) => m.name), samples: options.samples ?? 'all', latency_runs: options.latencyRuns, latency_warmup: options.latencyWarmup,
-      switch_reps: options.switchReps, scenario_events: options.scenarioEvents, scenario_seed: options.scenarioSeed,
+      switch_reps: options.switchReps, scenario_events: options.scenarioEvents, scenario_seed: options.scenarioSeed, inputs: options.inputs ?? 'auto',
     },
     notes,
     /** per variant: how its time and energy figures are made (one entry per storage channel) */
     channels: {},
-    /** per variant: the device protocol's counts (commands, re-sends, bad frames) */
+    /** per variant: the link's health as the device protocol saw it (commands, re-sends, bad frames) */
     link: {},
     device: undefined,
   };

@@ -5,6 +5,8 @@
 import type { TickModel } from '../capabilities/figures.js';
 import type { Link } from '../capabilities/link.js';
 import { createDut } from '../dut/factory.js';
+import type { DutOptions } from '../dut/dut.js';
+import type { PreloadImage } from './preload.js';
 import type { Dut } from '../dut/dut.js';
 import type { FirmwareBuild } from '../firmware/build.js';
 import { checkFirmware, type DeviceHello, type DeviceProtocol } from '../protocol/device.js';
@@ -22,15 +24,26 @@ export interface Session {
   hello: DeviceHello;
   /** how this device's timer ticks become figures (dut.tickModel of its handshake) */
   ticks: TickModel;
+  /** test inputs the device holds in memory (RUN_PRELOADED), when preloaded */
+  preload?: PreloadImage;
   /** Model id on the device, by name. */
   modelId(name: string): number;
   close(): Promise<void>;
 }
 
-export async function openSession(rig: Rig, firmware: FirmwareBuild): Promise<Session> {
-  const dut = createDut(rig);
+export interface SessionOptions extends DutOptions {
+  /** test inputs to place in device memory before the firmware starts (DUTs that can) */
+  preload?: PreloadImage;
+}
+
+export async function openSession(rig: Rig, firmware: FirmwareBuild, options: SessionOptions = {}): Promise<Session> {
+  const dut = createDut(rig, options);
   try {
     await dut.flash(firmware.elf, firmware.extImage);
+    if (options.preload) {
+      if (!dut.preload) throw new HilError('this device cannot take preloaded inputs', dut.description);
+      dut.preload(options.preload.file);
+    }
     await dut.start();
     const link = await dut.connect();
     const device = openDeviceProtocol('yono', link, { replyTimeoutMs: rig.link.reply_timeout_ms, retries: rig.link.retries });
@@ -44,6 +57,8 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild): Promise<Se
       device,
       hello,
       ticks: dut.tickModel(hello),
+      // the firmware must have the region too (an older image, another protocol: stream)
+      preload: options.preload && (hello.preload ?? 0) >= options.preload.bytes ? options.preload : undefined,
       modelId(name: string): number {
         const m = hello.models.find((d) => d.name === name);
         if (!m) throw new HilError(`model ${name} is not on the device`, dut.description);

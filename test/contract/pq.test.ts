@@ -1,5 +1,5 @@
 /**
- * The protocol contract on a firmware holding PQ models (issue #4): the synthetic fixtures
+ * The protocol contract on a firmware holding PQ models: the synthetic fixtures
  * compressed at test time with the shared-codebook code the zoo uses, so the device runs the
  * conv2d_pq / dense_pq kernels and must match the host reference of the int8 model each pq model
  * decodes to, logit for logit. Three index layouts: 4-bit d=4 and d=2 (the zoo's defaults) and

@@ -3,6 +3,7 @@
  * board rig (its instrument on the simulator's pty), so openChannels() creates the real driver;
  * every capture the experiments take is kept, to compare it with what the simulator played.
  */
+import { createDut } from '../../harness/dut/factory.js';
 import type { Capture, PowerMonitor } from '../../harness/capabilities/power-monitor.js';
 import { openChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
 import type { ExperimentContext } from '../../harness/experiments/context.js';
@@ -28,12 +29,15 @@ export async function measureAsBoardRig(options: {
   const board = loadRig(options.boardRig);
   if (board.power?.kind !== options.instrument) throw new Error(`${options.boardRig} must name a ${options.instrument}`);
   const rig: Rig = { ...board, power: { ...board.power, port: options.port, usb_serial: undefined } };
+  // the board rig's adapter says how figures are made (measured, DWT ticks); QEMU only runs the firmware
+  const boardDut = createDut(rig);
   const ctx: ExperimentContext = {
-    session: { ...session, rig },
+    session: { ...session, rig, dut: boardDut, ticks: boardDut.tickModel(session.hello) },
     models: options.models,
     log: createLogger({ quiet: true }),
     provenance: (dataset_hash) => ({ run_id: options.runId, rig: rig.name, board: rig.board, firmware_hash: options.firmwareHash, dataset_hash, harness_version: 'test' }),
     cancelled: () => false,
+    note: () => undefined,
   };
   const channels = await openChannels(ctx, false);
   const captures = options.captures ?? [];

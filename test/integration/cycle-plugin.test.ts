@@ -1,5 +1,5 @@
 /**
- * The QEMU cycle plugin for real (issue #5, "estimates worth trusting"): loaded into Debian's
+ * The QEMU cycle plugin for real: loaded into Debian's
  * qemu-system-arm 7.2, it must count the marker windows of a tiny firmware consistently with the
  * SysTick count the firmware reports, and classify a hand-countable Cortex-M4 loop exactly.
  */

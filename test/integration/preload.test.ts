@@ -19,7 +19,7 @@ import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
 import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import { loadDeploySet, loadModelSet } from '../../harness/session/model-set.js';
-import { classifyStream } from '../../harness/protocol/yono/stream.js';
+import { classifyStream } from '../../harness/experiments/inputs.js';
 import { HilError } from '../../harness/util/errors.js';
 
 const rig = loadRig('qemu-mps2-an386');

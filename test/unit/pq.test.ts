@@ -1,5 +1,5 @@
 /**
- * YONO pq (issue #4): index packing, decoding, k-means determinism, re-assignment, validation,
+ * YONO pq: index packing, decoding, k-means determinism, re-assignment, validation,
  * and the firmware kernels compiled natively (plain C and emulated-DSP paths) from the code the
  * generator emits, checked bit for bit against the host reference on random inputs.
  */

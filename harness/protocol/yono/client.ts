@@ -8,7 +8,7 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import type { Link } from '../../capabilities/link.js';
 import type { DeviceActivity } from '../../capabilities/device-activity.js';
 import { HilError } from '../../util/errors.js';
-import type { DeviceHello, DeviceProtocol, InferResult, ProtocolStats, SelectResult } from '../device.js';
+import type { DeviceHello, DeviceProtocol, InferResult, PreloadedResult, ProtocolStats, SelectResult } from '../device.js';
 import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface ClientOptions {
@@ -256,7 +256,7 @@ export class ProtocolClient implements DeviceProtocol {
     count: number,
     withLogits: boolean,
     timeoutMs = this.replyTimeoutMs,
-  ): Promise<{ predicted: number; crc: number; logits?: Int8Array }[]> {
+  ): Promise<PreloadedResult[]> {
     const payload = Buffer.alloc(8);
     payload.writeUInt8(model, 0);
     payload.writeUInt32LE(offset, 1);
@@ -268,7 +268,7 @@ export class ProtocolClient implements DeviceProtocol {
     if (n !== count || r[0] !== model || !Number.isInteger(entry) || entry < 5 || (!withLogits && entry !== 5)) {
       throw new HilError(`RUN_PRELOADED reply of ${r.length} bytes does not hold ${count} results of model ${model}`, this.link.description);
     }
-    const out: { predicted: number; crc: number; logits?: Int8Array }[] = [];
+    const out: PreloadedResult[] = [];
     for (let i = 0, at = 3; i < n; i++, at += entry) {
       const logits = withLogits ? new Int8Array(r.buffer.slice(r.byteOffset + at + 5, r.byteOffset + at + entry)) : undefined;
       out.push({ predicted: r[at], crc: r.readUInt32LE(at + 1), ...(logits ? { logits } : {}) });

@@ -3,7 +3,7 @@ import { crc32 } from 'node:zlib';
 import { cobsDecode, cobsEncode } from './cobs.js';
 
 /** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models). 3: SELECT (model switching), ERR 8/9,
- * HELLO variant/ext_storage (issue #5). 4: RUN_PRELOADED (inputs the loader put in the board's
+ * HELLO variant/ext_storage. 4: RUN_PRELOADED (inputs the loader put in the board's
  * preload region), HELLO preload/preload_base. */
 export const PROTO_VERSION = 4;
 export const MAX_PAYLOAD = 2048;
