@@ -5,7 +5,10 @@
  *    upload + infer with an input CRC, two samples in flight), wire bytes per
  *    sample, and the same input as MLPerf Tiny's hex text ("db <hex>%" lines of 31 bytes)
  *  - efficiency: achieved samples/s over the bound the link capacity and inference time allow
- * Usage: npm run bench -- [--rig name] [--samples n]
+ *  - emulated rigs, preloaded inputs: the accuracy experiment's samples/s (device == host checked
+ *    on each) against the compute bound, QEMU's own instructions/s / instructions per sample,
+ *    both measured in this run on a QEMU without the cycle plugin
+ * Usage: npm run bench -- [--rig name] [--samples n] [--preloaded n]
  */
 import { parseArgs } from 'node:util';
 import { loadPrepared, ensurePrepared } from '../datasets/prepared.js';
@@ -18,6 +21,15 @@ import { DEFAULT_RIG, loadRig } from '../rig/rig.js';
 import { loadModelSet } from '../session/model-set.js';
 import { openSession } from '../session/session.js';
 import { runCleanups } from '../util/cleanup.js';
+import { createDut } from '../dut/factory.js';
+import { runAccuracy } from '../experiments/accuracy.js';
+import type { ExperimentContext } from '../experiments/context.js';
+import type { FirmwareBuild } from '../firmware/build.js';
+import type { Int8Model } from '../modeltools/int8-model.js';
+import type { Rig } from '../rig/rig.js';
+import { writePreloadImage } from '../session/preload.js';
+import { createLogger } from '../util/log.js';
+import { median } from '../util/stats.js';
 import { HilError } from '../util/errors.js';
 
 /** Host->device bytes MLPerf Tiny's runner sends for one input of n bytes, and the replies. */
@@ -35,7 +47,7 @@ export function mlperfHexBytes(n: number): { out: number; in: number } {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rig: { type: 'string' }, samples: { type: 'string' } } });
+  const { values } = parseArgs({ options: { rig: { type: 'string' }, samples: { type: 'string' }, preloaded: { type: 'string' } } });
   const samples = Number(values.samples ?? 300);
   const rig = loadRig(values.rig ?? DEFAULT_RIG);
   const models = loadModelSet();
@@ -120,6 +132,57 @@ async function main(): Promise<void> {
     console.log(`bound = 1 / (device-bound wire bytes per sample / link capacity + device compute time); compute = inference round trip - empty round trip (${(pingSeconds * 1000).toFixed(2)} ms); hex est. = the same bound for MLPerf's hex text`);
   } finally {
     await session.close();
+  }
+  await preloadedEfficiency(rig, firmware, models, Number(values.preloaded ?? 3000));
+}
+
+/** The preloaded path's samples/s against what the emulator's own speed allows. */
+async function preloadedEfficiency(rig: Rig, firmware: FirmwareBuild, models: Int8Model[], samples: number): Promise<void> {
+  const dut = createDut(rig);
+  const capacity = dut.preloadCapacity();
+  if (capacity === 0) {
+    console.log(`rig ${rig.name}: no preload region, no preloaded figures`);
+    return;
+  }
+  const image = writePreloadImage(models, capacity);
+  if (!image) return;
+  const session = await openSession(rig, firmware, { preload: image, instructionWindows: false });
+  try {
+    const rows: string[][] = [];
+    const client = session.device;
+    for (const model of models) {
+      const data = loadPrepared(model.dataset, 'test');
+      if (!image.blocks.some((b) => b.dataset === model.dataset) || data.count < 100) continue;
+      const id = session.modelId(model.name);
+      // the emulator's speed: many timed runs inside one command, no link traffic between them
+      await client.upload(data.x.subarray(0, data.inputBytes));
+      const runs = 200;
+      let t0 = process.hrtime.bigint();
+      await client.infer(id, 1, 0);
+      const oneSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      t0 = process.hrtime.bigint();
+      const r = await client.infer(id, runs, 0, 300000);
+      const loopSeconds = Number(process.hrtime.bigint() - t0) / 1e9 - oneSeconds;
+      const perSample = median(r.ticks.map((t) => session.ticks.instructions(t) ?? NaN));
+      const instrPerSecond = (perSample * (runs - 1)) / loopSeconds;
+      const n = Math.min(samples, data.count);
+      const ctx: ExperimentContext = {
+        session, models: [model], log: createLogger({ quiet: true }), cancelled: () => false, note: (l) => console.log(`note: ${l}`),
+        provenance: (h) => ({ run_id: 'bench', rig: rig.name, board: rig.board, firmware_hash: firmware.buildHash, dataset_hash: h, harness_version: 'bench' }),
+      };
+      t0 = process.hrtime.bigint();
+      const [row] = await runAccuracy(ctx, { samples: n });
+      const achieved = n / (Number(process.hrtime.bigint() - t0) / 1e9);
+      const bound = instrPerSecond / perSample;
+      if (row.mismatches !== 0) throw new HilError(`${model.name}: device and host disagree on ${row.mismatches} samples`, rig.name);
+      rows.push([model.name, String(n), String(Math.round(perSample)), (instrPerSecond / 1e6).toFixed(0), bound.toFixed(0), achieved.toFixed(0), `${((100 * achieved) / bound).toFixed(1)}%`]);
+    }
+    console.log(`\npreloaded inputs (accuracy experiment path, device == host on every sample), rig ${rig.name}, QEMU without the cycle plugin:`);
+    console.log(formatTable(['model', 'samples', 'instructions/sample', 'QEMU M instr/s', 'compute bound/s', 'samples/s', 'efficiency'], rows));
+    console.log('compute bound = QEMU instructions/s (200 timed runs inside one INFER) / instructions per sample; efficiency = samples/s / compute bound');
+  } finally {
+    await session.close();
+    image.remove();
   }
 }
 
