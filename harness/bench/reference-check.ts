@@ -1,6 +1,6 @@
 /**
  * Reproduces a kept reference run and compares every CSV row with it: `npm run check:reference`
- * [-- --reference <run folder>]. Same rig, models, variants, samples and options (from its
+ * [-- --reference <run folder>] [--inputs stream|preload|auto]. Same rig, models, variants, samples and options (from its
  * run.json); rows must be identical except the columns that name the run, the harness version
  * and the firmware build (a build hash covers the firmware sources), and the figures read from
  * the device timer: the emulated core busy-waits for the UART in host time, so the timer's phase
@@ -61,7 +61,7 @@ export function diffTables(name: string, kept: string, fresh: string): string[] 
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { reference: { type: 'string' } } });
+  const { values } = parseArgs({ options: { reference: { type: 'string' }, inputs: { type: 'string' } } });
   const refDir = path.resolve(values.reference ?? path.join(ROOT, 'results', 'reference', 'regression-200-qemu-mps2-an386'));
   const runFile = path.join(refDir, 'run.json');
   if (!fs.existsSync(runFile)) throw new HilError('not a run folder (no run.json)', rel(refDir));
@@ -73,6 +73,7 @@ async function main(): Promise<number> {
     models: o.models,
     variants: kept.variant.split(',') as Variant[],
     samples: o.samples === 'all' ? undefined : o.samples,
+    inputs: (values.inputs as 'auto' | 'stream' | 'preload' | undefined) ?? 'auto',
     latencyRuns: o.latency_runs, latencyWarmup: o.latency_warmup, switchReps: o.switch_reps, scenarioEvents: o.scenario_events, scenarioSeed: o.scenario_seed,
     resultsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'yono-reference-')),
     log: createLogger(),

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       const inBefore = link.stats.bytesIn;
       t0 = process.hrtime.bigint();
       // The accuracy experiment's own streaming path.
-      await classifyStream(client, id, n, (i) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes), () => undefined);
+      await classifyStream(client, id, 0, n, (i) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes), () => undefined);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const outPerSample = (link.stats.bytesOut - outBefore) / n;
       const inPerSample = (link.stats.bytesIn - inBefore) / n;

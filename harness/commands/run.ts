@@ -31,6 +31,7 @@ const RUN_OPTIONS: OptionSpec = {
   quiet: { type: 'boolean' },
   junit: { type: 'string' },
   inputs: { type: 'string' },
+  resume: { type: 'string' },
   report: { type: 'boolean' },
 };
 
@@ -45,6 +46,7 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     resultsDir: str(values, 'results') ? path.resolve(str(values, 'results') as string) : undefined,
     variants: runVariantsOf(values, defaultVariants),
     inputs: inputsOf(values),
+    resume: str(values, 'resume'),
     log: ctx.log,
   });
   const junit = str(values, 'junit');
@@ -77,6 +79,7 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
                                both = int8,pq (+ compression), all = int8,pq,int8-ext
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
                                board's memory at boot; a short command runs each), auto (default: preload where possible)
+      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)`;
 

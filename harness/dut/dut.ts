@@ -10,6 +10,11 @@ export interface DutOptions {
    * for experiments that read them. Default true.
    */
   instructionWindows?: boolean;
+  /**
+   * Where the harness opens the device's serial port, given the port the device offers: e.g. a
+   * fault-injecting proxy in front of it (tests, benchmarks). Default: the port itself.
+   */
+  route?: (path: string) => Promise<string>;
 }
 
 /**

@@ -195,6 +195,11 @@ export class QemuDut implements Dut {
     });
   }
 
+  /** The emulator's process id while it runs (fault injection: pause or kill it). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async reset(): Promise<void> {
     await this.close();
     await this.start();
@@ -202,7 +207,8 @@ export class QemuDut implements Dut {
 
   async connect(): Promise<Link> {
     if (!this.ptyPath || this.exited) throw new HilError(`QEMU is not running${this.exited ? ` (${this.exited})` : ''}`, this.description);
-    this.link = await SerialLink.open({ path: this.ptyPath, baudRate: this.rig.link.baud ?? 115200, label: `QEMU ${this.machine} serial0` });
+    const path = this.options.route ? await this.options.route(this.ptyPath) : this.ptyPath;
+    this.link = await SerialLink.open({ path, baudRate: this.rig.link.baud ?? 115200, label: `QEMU ${this.machine} serial0` });
     return this.link;
   }
 

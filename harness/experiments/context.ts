@@ -25,4 +25,9 @@ export interface ExperimentContext {
   cancelled(): boolean;
   /** Records something a reader of the results must know (run.json notes, summary.txt). */
   note(line: string): void;
+  /**
+   * Restarts the device (emulator restart, or reset through the probe) and replaces `session`
+   * with a fresh one; where the run can do it.
+   */
+  resetDevice?(): Promise<void>;
 }

@@ -30,7 +30,12 @@ export type VariantRow<R> = R & { variant: Variant };
 export interface ResultStore {
   rows<R extends object>(table: Table<R>): R[];
   append<R extends object>(table: Table<R>, rows: R[]): void;
+  /** Removes the rows `drop` selects, from memory and from the CSV (rewritten atomically). */
+  remove<R extends object>(table: Table<R>, drop: (row: R) => boolean): void;
 }
+
+/** Samples already measured, for a resumed run (by variant and model). */
+export type DonePredictions = (variant: string, model: string) => { model: string; sample: number; label: number; device: number; host: number }[];
 
 /** Options the experiments read (each takes what it needs; undefined = its default). */
 export interface ExperimentOptions {
@@ -71,6 +76,8 @@ export interface RunInfo {
   results: ResultStore;
   /** what a reader of the results must know (models left out, inputs re-sent...): run.json and summary.txt */
   notes: string[];
+  /** a resumed run's predictions so far (accuracy continues after them) */
+  done?: DonePredictions;
   /** each finished variant's handshake (board, build hash) */
   devices: Partial<Record<Variant, DeviceHello>>;
   log: Logger;
@@ -90,6 +97,11 @@ export interface Experiment {
   /** one line for `hil help` */
   summary: string;
   tables: AnyTable[];
+  /**
+   * Which rows of its tables it wrote (default: all), where a table is shared: a resumed run
+   * drops an unfinished experiment's rows of a variant before running it again.
+   */
+  ownsRow?(table: AnyTable, row: Record<string, unknown>): boolean;
   /** What it needs of the device beyond running models (a session is started to match). */
   needs?: { instructionWindows?: boolean };
   /** Why this experiment cannot run as planned (one line), or undefined when it can. */

@@ -10,7 +10,7 @@ import { HilError } from '../util/errors.js';
 import type { ExperimentContext } from './context.js';
 
 /**
- * Classifies inputs 0..count-1 with two samples in flight: input i+1 travels over the link
+ * Classifies inputs first..count-1 with two samples in flight: input i+1 travels over the link
  * while input i is classified on the device. classify() writes all its frames when called, so
  * frames of different samples never interleave, and its input CRC protects against a stale
  * input. Results arrive in order; `stop()` is checked between samples.
@@ -18,6 +18,7 @@ import type { ExperimentContext } from './context.js';
 export async function classifyStream(
   client: DeviceProtocol,
   model: number,
+  first: number,
   count: number,
   input: (i: number) => Int8Array,
   onResult: (i: number, result: InferResult) => void,
@@ -28,8 +29,8 @@ export async function classifyStream(
     p.catch(() => undefined); // awaited below; if an earlier sample fails first, this one is dropped, not unhandled
     return p;
   };
-  let inFlight = count > 0 ? send(0) : undefined;
-  for (let i = 0; i < count && inFlight; i++) {
+  let inFlight = first < count ? send(first) : undefined;
+  for (let i = first; i < count && inFlight; i++) {
     const current = inFlight;
     inFlight = i + 1 < count && !stop() ? send(i + 1) : undefined;
     onResult(i, await current);
@@ -53,6 +54,7 @@ export async function classifyPreloaded(
   ctx: ExperimentContext,
   block: PreloadBlock,
   model: number,
+  first: number,
   count: number,
   input: (i: number) => Int8Array,
   onResult: (i: number, result: { predicted: number }) => void,
@@ -62,13 +64,13 @@ export async function classifyPreloaded(
   const run = device.runPreloaded?.bind(device);
   if (!run) throw new HilError('the device protocol cannot run preloaded inputs', ctx.session.dut.description);
   const batch = Math.min(PRELOAD_BATCH, Math.floor((ctx.session.hello.max_payload - 3) / 5));
-  const send = (first: number) => {
-    const n = Math.min(batch, count - first);
-    const p = run(model, block.offset + first * block.inputBytes, n, false, 120000);
+  const send = (from: number) => {
+    const n = Math.min(batch, count - from);
+    const p = run(model, block.offset + from * block.inputBytes, n, false, 120000);
     p.catch(() => undefined); // awaited below
-    return { first, p };
+    return { first: from, p };
   };
-  let inFlight = count > 0 ? send(0) : undefined;
+  let inFlight = first < count ? send(first) : undefined;
   while (inFlight) {
     const current = inFlight;
     const next = current.first + batch;

@@ -58,9 +58,23 @@ export interface ProtocolStats {
   commands: number;
   /** commands sent again (timeout, corrupted reply, refused input) */
   resends: number;
-  /** frames or lines that could not be decoded, either way */
+  /** frames or lines from the device that could not be decoded */
   badFrames: number;
+  /** the device's reports of a corrupted command (each answered by an immediate re-send) */
+  naks: number;
+  /** replies waited out to the end of the reply timeout */
+  timeouts: number;
+  /** inputs uploaded again, one at a time, after the pipelined path failed */
+  recoveries: number;
 }
+
+export const NO_TRAFFIC: ProtocolStats = { commands: 0, resends: 0, badFrames: 0, naks: 0, timeouts: 0, recoveries: 0 };
+
+/**
+ * The link failed, not the command: the device stopped answering or the link closed. A run may
+ * reset the device and go on from the first unfinished sample.
+ */
+export class LinkFault extends HilError {}
 
 /** What the harness expects to find on the device; a mismatch refuses the run. */
 export interface ExpectedFirmware {

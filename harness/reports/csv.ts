@@ -8,18 +8,20 @@ import { RESULTS_DIR } from '../util/paths.js';
 import { stringify } from 'csv-stringify/sync';
 
 export class CsvTable<Row extends object> {
-  constructor(readonly file: string, private readonly columns: (keyof Row & string)[]) {
-    fs.writeFileSync(file, stringify([columns]));
+  /** Writes the header, or with `keep` carries on after the rows already in the file. */
+  constructor(readonly file: string, private readonly columns: (keyof Row & string)[], keep = false) {
+    if (!keep) fs.writeFileSync(file, stringify([columns]));
   }
 
   append(rows: Row[]): void {
     if (rows.length === 0) return;
-    const records = rows.map((r) => this.columns.map((c) => format((r as Record<string, unknown>)[c])));
+    const records = rows.map((r) => this.columns.map((c) => formatCell((r as Record<string, unknown>)[c])));
     fs.appendFileSync(this.file, stringify(records));
   }
 }
 
-function format(value: unknown): string {
+/** A CSV cell: numbers to 6 significant digits, NaN and missing values empty. */
+export function formatCell(value: unknown): string {
   // NaN = no usable value (e.g. every window of a capture broken): an empty cell, not "NaN"
   if (typeof value === 'number' && !Number.isFinite(value)) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));

@@ -26,3 +26,15 @@ export function createRunFolder(rigName: string, root = RESULTS_DIR, now = new D
     writeText: (name, text) => fs.writeFileSync(path.join(dir, name), text),
   };
 }
+
+/** An existing run folder (a resumed run writes into it). */
+export function openRunFolder(dir: string): RunFolder {
+  const abs = path.resolve(dir);
+  return {
+    id: path.basename(abs),
+    dir: abs,
+    file: (name) => path.join(abs, name),
+    writeJson: (name, value) => fs.writeFileSync(path.join(abs, name), JSON.stringify(value, null, 2) + '\n'),
+    writeText: (name, text) => fs.writeFileSync(path.join(abs, name), text),
+  };
+}

@@ -2,24 +2,27 @@
  * One harness run: plan -> build -> record -> per-variant session loop -> joins -> summary.
  * results/<run id>/ holds the CSVs (rows written as they are made), run.json and summary.txt.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { MeasureChannel } from '../experiments/channels.js';
 import { closeChannels, openChannels } from '../experiments/channels.js';
 import type { AccuracyRow } from '../experiments/accuracy.js';
-import { ACCURACY_TABLE } from '../experiments/accuracy.js';
+import { ACCURACY_TABLE, PREDICTION_TABLE } from '../experiments/accuracy.js';
 import { COMPRESSION_TABLE, type CompressionRow } from '../experiments/compression.js';
 import type { Experiment, ExperimentOptions, RunInfo, VariantContext, VariantRow } from '../experiments/experiment.js';
 import { LATENCY_TABLE, type LatencyRow } from '../experiments/latency.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.js';
-import { SCENARIO_TOTALS, type ScenarioTotal } from '../experiments/scenario.js';
+import { SCENARIO_TABLE, scenarioTotals, type ScenarioTotal } from '../experiments/scenario.js';
 import { ENERGY_TABLE, SWITCH_TABLE, type EnergyResultRow, type SwitchRow } from '../experiments/switching.js';
-import { createRunFolder } from '../reports/run-folder.js';
+import { createRunFolder, openRunFolder } from '../reports/run-folder.js';
 import { loadRig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
 import { openSession, type Session } from '../session/session.js';
 import { writePreloadImage, type PreloadImage } from '../session/preload.js';
 import { createDut } from '../dut/factory.js';
-import type { ProtocolStats } from '../protocol/device.js';
+import type { DutOptions } from '../dut/dut.js';
+import { NO_TRAFFIC, type DeviceHello, type ProtocolStats } from '../protocol/device.js';
 import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -38,6 +41,13 @@ export interface RunOptions extends ExperimentOptions {
   resultsDir?: string;
   /** forms of the models, one firmware and session each, run in the order int8, pq, int8-ext */
   variants?: Variant[];
+  /**
+   * A run folder to continue (interrupted, failed or killed): its own options are used, finished
+   * experiments are kept, accuracy continues after the last prediction written.
+   */
+  resume?: string;
+  /** where the device's serial port is opened (a fault-injecting proxy in tests and benchmarks) */
+  route?: DutOptions['route'];
   log: Logger;
 }
 
@@ -56,27 +66,36 @@ export interface RunResult {
 
 export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const { log } = options;
+  const resumed = options.resume ? readResumable(options.resume) : undefined;
+  if (resumed) options = { ...optionsOf(resumed.json), log, resume: options.resume };
   const rig = loadRig(options.rig);
   const variants = orderVariants(options.variants);
-  const notes: string[] = [];
-  const plans = planVariants(rig, options.models ?? [], variants, log, notes);
+  const notes: string[] = resumed ? [...((resumed.json.notes as string[] | undefined) ?? [])] : [];
+  const plans = planVariants(rig, options.models ?? [], variants, log, resumed ? [] : notes);
   if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
   let interrupted = false;
   const info: RunInfo = {
     id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes,
-    results: { rows: () => [], append: () => undefined },
+    results: { rows: () => [], append: () => undefined, remove: () => undefined },
     cancelled: () => interrupted,
   };
   const chosen = chooseExperiments(options.experiments, info);
   const builds = buildVariants(rig, plans, log);
 
-  const folder = createRunFolder(rig.name, options.resultsDir);
+  const folder = resumed ? openRunFolder(resumed.dir) : createRunFolder(rig.name, options.resultsDir);
   info.id = folder.id;
-  const results = new CsvResultStore(folder, chosen.flatMap((e) => e.tables));
+  const results = new CsvResultStore(folder, chosen.flatMap((e) => e.tables), resumed !== undefined);
   info.results = results;
-  const record = new RunRecord(folder, initialRunJson(folder.id, info, builds, chosen, notes));
+  const record = new RunRecord(folder, resumed ? resumeRunJson(resumed.json, builds, info) : initialRunJson(folder.id, info, builds, chosen, notes));
+  if (resumed) {
+    info.done = (variant, model) => results.rows(PREDICTION_TABLE).filter((p) => p.variant === variant && p.model === model);
+    builds.forEach((b, k) => {
+      const device = (record.json.variants as { device?: DeviceHello }[])[k]?.device;
+      if (device) info.devices[b.variant] = device;
+    });
+  }
 
   const removeCleanup = onCleanup(() => {
     interrupted = true;
@@ -85,10 +104,11 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   try {
     for (const [k, build] of builds.entries()) {
       if (interrupted) break;
-      await runVariant(info, build, chosen, record, k);
+      await runVariant(info, build, chosen, record, k, options.route);
     }
     if (!interrupted) for (const e of chosen) await e.afterVariants?.(info);
     const parts = chosen.map((e) => e.summarize?.(info, chosen.map((c) => c.name))).filter((p): p is string => Boolean(p));
+    parts.push(linkHealth(record.json.link as Record<string, ProtocolStats>));
     if (notes.length) parts.push(notes.map((n) => `note: ${n}`).join('\n'));
     const summary = parts.join('\n\n');
     folder.writeText('summary.txt', summary + '\n');
@@ -96,7 +116,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     return {
       id: folder.id, dir: folder.dir, experiments: chosen.map((e) => e.name), summary,
       accuracy: results.rows(ACCURACY_TABLE), latency: results.rows(LATENCY_TABLE), compression: results.rows(COMPRESSION_TABLE),
-      switching: results.rows(SWITCH_TABLE), scenario: results.rows(SCENARIO_TOTALS), energy: results.rows(ENERGY_TABLE),
+      switching: results.rows(SWITCH_TABLE), scenario: scenarioTotals(results.rows(SCENARIO_TABLE)), energy: results.rows(ENERGY_TABLE),
     };
   } catch (e) {
     record.finish('failed', e instanceof HilError ? e.toLine() : String(e));
@@ -104,6 +124,13 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   } finally {
     removeCleanup();
   }
+}
+
+/** One line per variant: what the link went through (a degrading cable shows here). */
+function linkHealth(link: Record<string, ProtocolStats>): string {
+  const lines = Object.entries(link).map(([v, s]) =>
+    `  ${v}: ${s.commands} commands, ${s.resends} re-sent, ${s.recoveries} inputs re-uploaded, ${s.naks} NAKs, ${s.timeouts} timeouts, ${s.badFrames} bad frames from the device`);
+  return `Link health\n${lines.join('\n')}`;
 }
 
 /** Explicit names must all be possible; by default every experiment the plan allows runs. */
@@ -122,37 +149,45 @@ function chooseExperiments(names: string[] | undefined, info: RunInfo): Experime
  * on it. A session starts without the emulator's instruction counting (a 5x slowdown) and is
  * restarted with it for the first experiment that reads it.
  */
-async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number): Promise<void> {
-  const preload = preloadFor(info, build, chosen);
+async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number, route: DutOptions['route']): Promise<void> {
+  const progress = record.json.progress as Record<string, string[]>;
+  const finished = (progress[build.variant] ??= []);
+  const todo = chosen.filter((e) => e.runVariant && !finished.includes(e.name));
+  if (todo.length === 0) return;
+  const preload = preloadFor(info, build, todo);
   const variants = record.json.variants as Record<string, unknown>[];
   variants[k].inputs = preload ? { preloaded: preload.blocks.map((b) => b.dataset), streamed: preload.left } : 'stream';
   let session: Session | undefined;
   let channels: Promise<MeasureChannel[]> | undefined;
-  const health: ProtocolStats = { commands: 0, resends: 0, badFrames: 0 };
+  const link = record.json.link as Record<string, ProtocolStats & { resets: number }>;
+  const health = (link[build.variant] ??= { ...NO_TRAFFIC, resets: 0 });
   const closeSession = async () => {
     if (channels) await closeChannels(await channels.catch(() => []));
     channels = undefined;
-    if (session) for (const key of Object.keys(health) as (keyof ProtocolStats)[]) health[key] += session.device.stats[key];
-    await session?.close();
+    if (session) for (const key of Object.keys(NO_TRAFFIC) as (keyof ProtocolStats)[]) health[key] += session.device.stats[key];
+    const s = session;
     session = undefined;
+    await s?.close();
+    record.save();
+  };
+  const open = async (windows: boolean) => {
+    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route });
+    info.devices[build.variant] = session.hello;
+    variants[k].device = session.hello;
+    variants[k].dut = session.dut.describe();
+    record.update(k === 0 ? { device: session.hello, dut: session.dut.describe() } : {});
+    return session;
   };
   try {
-    for (const e of chosen) {
+    for (const e of todo) {
       if (info.cancelled()) break;
-      if (!e.runVariant) continue;
       const windows = e.needs?.instructionWindows === true;
       // experiments that do not read the windows run on whatever session is up
       if (session && windows && session.dut.windows === undefined && session.dut.canCountInstructions) await closeSession();
-      if (!session) {
-        session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload });
-        info.devices[build.variant] = session.hello;
-        variants[k].device = session.hello;
-        variants[k].dut = session.dut.describe();
-        record.update(k === 0 ? { device: session.hello, dut: session.dut.describe() } : {});
-      }
-      const s = session;
+      // a resumed variant: rows of an experiment that did not finish are made again
+      for (const t of e.tables) info.results.remove(t, (r) => (r as { variant?: string }).variant === build.variant && e.name !== 'accuracy' && (e.ownsRow?.(t, r as Record<string, unknown>) ?? true));
       const ctx: VariantContext = {
-        session: s,
+        session: session ?? (await open(windows)),
         models: build.models,
         log: info.log,
         run: info,
@@ -164,7 +199,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
           record.save();
         },
         provenance: (datasetHash) => ({
-          run_id: info.id, rig: info.rig.name, board: s.hello.board, firmware_hash: s.hello.build,
+          run_id: info.id, rig: info.rig.name, board: ctx.session.hello.board, firmware_hash: ctx.session.hello.build,
           dataset_hash: datasetHash.slice(0, 16), harness_version: info.harnessVersion,
         }),
         channels: () => {
@@ -175,13 +210,22 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
           });
           return channels;
         },
+        // the emulator restarted, or the board reset through its flasher: a fresh session
+        resetDevice: async () => {
+          health.resets++;
+          await closeSession();
+          ctx.session = await open(windows);
+        },
       };
-      await e.runVariant(ctx);
+      await e.runVariant?.(ctx);
+      if (!info.cancelled()) {
+        finished.push(e.name);
+        record.save();
+      }
     }
   } finally {
     await closeSession();
     preload?.remove();
-    record.update({ link: { ...(record.json.link as object), [build.variant]: health } });
   }
 }
 
@@ -222,8 +266,57 @@ function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chose
     notes,
     /** per variant: how its time and energy figures are made (one entry per storage channel) */
     channels: {},
-    /** per variant: the link's health as the device protocol saw it (commands, re-sends, bad frames) */
+    /** per variant: the link's health as the device protocol saw it (commands, re-sends, bad frames), and device resets */
     link: {},
+    /** per variant: the experiments that finished (a resumed run skips them) */
+    progress: {},
     device: undefined,
   };
+}
+
+interface Resumable {
+  dir: string;
+  json: RunJson;
+}
+
+/** A run folder that can be continued: its run.json, checked. */
+function readResumable(dir: string): Resumable {
+  const file = path.join(dir, 'run.json');
+  if (!fs.existsSync(file)) throw new HilError('not a run folder (no run.json)', dir);
+  let json: RunJson;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8')) as RunJson;
+  } catch {
+    throw new HilError('run.json is not valid JSON', file);
+  }
+  if (json.status === 'complete') throw new HilError('this run is complete: nothing to resume', dir);
+  if (!json.progress) throw new HilError('this run was made by an older harness and cannot be resumed', file);
+  return { dir: path.resolve(dir), json };
+}
+
+/** The options a run was started with, from its run.json. */
+function optionsOf(json: RunJson): Omit<RunOptions, 'log'> {
+  const o = json.options as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    rig: (json.rig as { file: string }).file,
+    models: o.models as string[],
+    experiments: json.experiments as string[],
+    variants: String(json.variant).split(',') as Variant[],
+    samples: num(o.samples),
+    latencyRuns: num(o.latency_runs), latencyWarmup: num(o.latency_warmup), switchReps: num(o.switch_reps),
+    scenarioEvents: num(o.scenario_events), scenarioSeed: num(o.scenario_seed), inputs: o.inputs as RunOptions['inputs'],
+  };
+}
+
+/** run.json of a resumed run: the same firmware required, the interruption recorded. */
+function resumeRunJson(json: RunJson, builds: VariantBuild[], info: RunInfo): RunJson {
+  const kept = (json.variants as { variant: string; firmware: { build_hash: string } }[]).map((v) => `${v.variant} ${v.firmware.build_hash}`);
+  const now = builds.map((b) => `${b.variant} ${b.firmware.buildHash}`);
+  if (kept.join() !== now.join()) throw new HilError(`the firmware differs from the interrupted run's (${kept.join(', ')} then, ${now.join(', ')} now): start a new run`, String(json.id));
+  // 'running' in run.json: the harness died without a word (SIGKILL, power loss)
+  const previous = json.status === 'running' ? 'killed' : json.status;
+  const resumes = [...((json.resumes as unknown[] | undefined) ?? []), { at: new Date().toISOString(), previous_status: previous, previous_error: json.error }];
+  info.notes.push(`resumed after the run was ${previous}${json.error ? ` (${json.error})` : ''}`);
+  return { ...json, status: 'running', error: undefined, finished: undefined, resumes, notes: info.notes };
 }

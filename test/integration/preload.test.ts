@@ -251,7 +251,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
         let bad = 0;
         for (let i = 0; i < count; i++) if (got[i].crc !== crc32(sample(d, i)) || got[i].predicted !== predictInt8(models[0], sample(d, i))) bad++;
         t0 = performance.now();
-        await classifyStream(client, 0, streamed, (i) => sample(d, i), () => undefined);
+        await classifyStream(client, 0, 0, streamed, (i) => sample(d, i), () => undefined);
         const str = streamed / ((performance.now() - t0) / 1000);
         console.log(`      fmnist_cnn ${label}: RUN_PRELOADED ${count} samples ${pre.toFixed(1)}/s (mismatches ${bad}); streamed ${streamed} samples ${str.toFixed(1)}/s; ${(pre / str).toFixed(1)}x`);
         expect(bad).to.equal(0);

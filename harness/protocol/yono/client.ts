@@ -8,7 +8,7 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import type { Link } from '../../capabilities/link.js';
 import type { DeviceActivity } from '../../capabilities/device-activity.js';
 import { HilError } from '../../util/errors.js';
-import type { DeviceHello, DeviceProtocol, InferResult, PreloadedResult, ProtocolStats, SelectResult } from '../device.js';
+import { LinkFault, NO_TRAFFIC, type DeviceHello, type DeviceProtocol, type InferResult, type PreloadedResult, type ProtocolStats, type SelectResult } from '../device.js';
 import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface ClientOptions {
@@ -33,7 +33,9 @@ export class ProtocolClient implements DeviceProtocol {
   private dead?: string;
   private readonly replyTimeoutMs: number;
   private readonly retries: number;
-  readonly stats: ProtocolStats = { commands: 0, resends: 0, badFrames: 0 };
+  readonly stats: ProtocolStats = { ...NO_TRAFFIC };
+  /** one recovery at a time: the device has a single input buffer (see classify) */
+  private recovery: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly link: Link, options: ClientOptions = {}) {
     this.replyTimeoutMs = options.replyTimeoutMs ?? 5000;
@@ -44,7 +46,7 @@ export class ProtocolClient implements DeviceProtocol {
     link.onData((chunk) => frames.write(chunk));
     link.onClose((reason) => {
       this.dead = reason;
-      for (const p of this.pending.values()) p.reject(new HilError(`link lost: ${reason}`, link.description));
+      for (const p of this.pending.values()) p.reject(new LinkFault(`link lost: ${reason}`, link.description));
       this.pending.clear();
     });
   }
@@ -58,8 +60,14 @@ export class ProtocolClient implements DeviceProtocol {
     }
     const frame = decoded.frame;
     if (frame.type === ERR && frame.seq === 0xff) {
-      // The device saw a corrupted command: the timeout re-sends it.
-      this.stats.badFrames++;
+      // The device saw a corrupted command and dropped it: re-send the oldest unanswered one now
+      // instead of waiting out its timeout (commands are idempotent; a duplicate answer is ignored).
+      this.stats.naks++;
+      const oldest = this.pending.entries().next();
+      if (!oldest.done) {
+        this.pending.delete(oldest.value[0]);
+        oldest.value[1].resolve(undefined);
+      }
       return;
     }
     const pending = this.pending.get(frame.seq);
@@ -75,10 +83,11 @@ export class ProtocolClient implements DeviceProtocol {
 
   /** Writes one command and returns its reply, or undefined after the timeout (no re-send). */
   private send(type: number, seq: number, payload: Buffer, timeoutMs: number): Promise<Frame | undefined> {
-    if (this.dead) return Promise.reject(new HilError(`link lost: ${this.dead}`, this.link.description));
+    if (this.dead) return Promise.reject(new LinkFault(`link lost: ${this.dead}`, this.link.description));
     const reply = new Promise<Frame | undefined>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
+        this.stats.timeouts++;
         resolve(undefined);
       }, timeoutMs);
       this.pending.set(seq, {
@@ -118,7 +127,7 @@ export class ProtocolClient implements DeviceProtocol {
       const frame = await this.send(type, seq, payload, timeoutMs);
       if (frame) return this.payloadOf(type, frame);
     }
-    throw new HilError(
+    throw new LinkFault(
       `device did not answer command 0x${type.toString(16)} after ${this.retries + 1} tries of ${timeoutMs} ms`,
       this.link.description,
     );
@@ -215,6 +224,8 @@ export class ProtocolClient implements DeviceProtocol {
    * input; any failure falls back to the acknowledged upload() + infer() path.
    */
   async classify(model: number, input: Uint8Array | Int8Array, chunkBytes = UPLOAD_CHUNK_BYTES): Promise<InferResult> {
+    // never write a sample's frames into a recovery in progress: it owns the input buffer
+    await this.recovery;
     const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const sends: { type: number; reply: Promise<Frame | undefined>; expectAck?: number }[] = [];
     for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
@@ -237,12 +248,32 @@ export class ProtocolClient implements DeviceProtocol {
         if (acked) return this.reportInfer(result);
       }
     } catch (e) {
-      // A stale or partial input (CRC, size) is recovered below; any other refusal is real.
-      if (!(e instanceof DeviceError) || !([DeviceErr.INPUT_SIZE, DeviceErr.INPUT_CRC] as number[]).includes(e.code)) throw e;
+      if (!recoverable(e)) throw e;
     }
-    this.stats.resends++;
-    await this.upload(input, chunkBytes);
-    return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes)))));
+    return this.recover(model, input, chunkBytes);
+  }
+
+  /**
+   * The acknowledged path for one input, one recovery at a time: with two samples in flight both
+   * may fail together, and two interleaved uploads into the device's one input buffer would
+   * corrupt each other. A stale input (CRC) is uploaded again, a few times.
+   */
+  private recover(model: number, input: Uint8Array | Int8Array, chunkBytes: number): Promise<InferResult> {
+    const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const run = this.recovery.then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        this.stats.recoveries++;
+        this.stats.resends++;
+        try {
+          await this.upload(input, chunkBytes);
+          return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes)))));
+        } catch (e) {
+          if (attempt > this.retries || !recoverable(e) || e instanceof LinkFault) throw e;
+        }
+      }
+    });
+    this.recovery = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -275,6 +306,11 @@ export class ProtocolClient implements DeviceProtocol {
     }
     return out;
   }
+}
+
+/** A refusal the acknowledged path repairs: a stale or partial input (CRC, size) or a chunk out of order. */
+function recoverable(e: unknown): boolean {
+  return e instanceof DeviceError && ([DeviceErr.INPUT_SIZE, DeviceErr.INPUT_CRC, DeviceErr.BAD_PAYLOAD] as number[]).includes(e.code);
 }
 
 function inferPayload(model: number, runs: number, warmup: number, inputCrc?: number): Buffer {
