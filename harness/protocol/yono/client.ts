@@ -265,7 +265,8 @@ export class ProtocolClient implements DeviceProtocol {
         this.stats.recoveries++;
         this.stats.resends++;
         try {
-          await this.upload(input, chunkBytes);
+          // short chunks: on a noisy link a short frame is likelier to arrive whole
+          await this.upload(input, Math.min(chunkBytes, RECOVERY_CHUNK_BYTES));
           return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes)))));
         } catch (e) {
           if (attempt > this.retries || !recoverable(e) || e instanceof LinkFault) throw e;
@@ -307,6 +308,9 @@ export class ProtocolClient implements DeviceProtocol {
     return out;
   }
 }
+
+/** Upload chunk size of the recovery path. */
+const RECOVERY_CHUNK_BYTES = 256;
 
 /** A refusal the acknowledged path repairs: a stale or partial input (CRC, size) or a chunk out of order. */
 function recoverable(e: unknown): boolean {
