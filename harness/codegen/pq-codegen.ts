@@ -1,5 +1,5 @@
 /**
- * C emission of the pq parts of a firmware (used by harness/modeltools/codegen.ts): each shared
+ * C emission of the pq parts of a firmware (used by harness/codegen/codegen.ts): each shared
  * codebook once for the whole model set, and per pq layer its packed index rows plus the
  * per-channel tables. The effective bias (bias - in_zp * sum of the decoded weights, as for an int8
  * layer) is stored as int16 << bias_shift; compression snapped the bias so that this is exact.

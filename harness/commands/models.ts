@@ -5,6 +5,8 @@ import { prepareDataset } from '../datasets/prepared.js';
 import { readModelReport } from '../modeltools/model-report.js';
 import { listModels, loadModelSet } from '../session/model-set.js';
 import { MODELS_DIR } from '../util/paths.js';
+import { HilError } from '../util/errors.js';
+import type { Int8Model } from '../modeltools/int8-model.js';
 import { formatTable } from '../util/table.js';
 import type { Command } from './command.js';
 
@@ -12,10 +14,18 @@ export const modelsCommand: Command = {
   name: 'models',
   usage: 'models                       list the trained and imported models',
   options: {},
-  async run() {
+  async run(_values, _positionals, ctx) {
     const rows = listModels().map((name) => {
       const r = readModelReport(path.join(MODELS_DIR, name));
-      const model = loadModelSet([name])[0];
+      let model: Int8Model;
+      try {
+        model = loadModelSet([name])[0];
+      } catch (e) {
+        // one broken folder is reported on its row; the others are still listed
+        const why = e instanceof HilError ? e.toLine() : String(e);
+        ctx.log.warn(why);
+        return [name, 'invalid', '-', '-', '-', '-', '-', '-'];
+      }
       const need = estimateModelFootprint(model);
       const num = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
       const pctOf = (k: string) => (num(k) === undefined ? '-' : `${(100 * (num(k) as number)).toFixed(2)}%`);

@@ -65,6 +65,11 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     process.stderr.write(`error: device and host reference disagree on ${[...new Set(disagree)].join(', ')}\n`);
     return 3;
   }
+  const failed = result.accuracy.filter((r) => r.failed > 0).map((r) => `${r.model} ${r.variant} (${r.failed})`);
+  if (failed.length > 0) {
+    process.stderr.write(`error: the device failed on samples even after resets: ${failed.join(', ')} (see the notes in ${rel(result.dir)}/run.json)\n`);
+    return 3;
+  }
   return 0;
 }
 

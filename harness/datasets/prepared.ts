@@ -22,6 +22,8 @@ export interface PrepareOptions {
   fmnistDir?: string;
   /** root of prepared sets (default <repo>/datasets/prepared) */
   root?: string;
+  /** where a re-preparation is announced (default: a warning line on stderr) */
+  warn?: (line: string) => void;
 }
 
 const VERSIONS: Record<DatasetName, string> = {
@@ -69,7 +71,8 @@ export function ensurePrepared(name: string, opts: PrepareOptions = {}): Prepare
       if (m.prep_version === VERSIONS[n]) return m;
     } catch (e) {
       if (!(e instanceof HilError)) throw e;
-      // corrupt manifest: fall through and rebuild
+      // a corrupt manifest: said once, then the set is prepared again from the raw data
+      (opts.warn ?? ((l: string) => process.stderr.write(`warning: ${l}\n`)))(`${e.toLine()}: preparing ${n} again from the raw data`);
     }
   }
   return prepareDataset(n, opts);

@@ -64,9 +64,11 @@ export async function classifyPreloaded(
   const run = device.runPreloaded?.bind(device);
   if (!run) throw new HilError('the device protocol cannot run preloaded inputs', ctx.session.dut.description);
   const batch = Math.min(PRELOAD_BATCH, Math.floor((ctx.session.hello.max_payload - 3) / 5));
+  const replyTimeoutMs = ctx.session.rig.link.reply_timeout_ms ?? 5000;
   const send = (from: number) => {
     const n = Math.min(batch, count - from);
-    const p = run(model, block.offset + from * block.inputBytes, n, false, 120000);
+    // a batch is n inferences before one reply: its timeout grows with it
+    const p = run(model, block.offset + from * block.inputBytes, n, false, replyTimeoutMs * Math.ceil(n / 16));
     p.catch(() => undefined); // awaited below
     return { first: from, p };
   };

@@ -65,7 +65,8 @@ export async function runLatency(ctx: ExperimentContext, options: LatencyOptions
     const n = Math.min(inputs, data.count);
     for (let i = 0; i < n && !ctx.cancelled(); i++) {
       await ctx.session.device.upload(data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes));
-      const result = await ctx.session.device.infer(id, runs, warmup, 60000);
+      // runs + warmup inferences before one reply: the timeout grows with them
+      const result = await ctx.session.device.infer(id, runs, warmup, (ctx.session.rig.link.reply_timeout_ms ?? 5000) * (runs + warmup));
       ticks.push(...result.ticks);
       if (windows && classModel && classOk) {
         // one window per timed run, closed before the reply was sent: the last `runs` ones

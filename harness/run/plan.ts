@@ -3,6 +3,8 @@
  * Everything is built before any session starts, so a model set that does not fit fails first.
  */
 import { ensurePrepared } from '../datasets/prepared.js';
+import type { PreparedManifest } from '../datasets/prepared-io.js';
+import type { Int8Model } from '../modeltools/int8-model.js';
 import { decodePqModel, isPqModel } from '../compress/pq-model.js';
 import { checkFootprint } from '../codegen/codegen.js';
 import type { VariantPlan } from '../experiments/experiment.js';
@@ -30,7 +32,7 @@ export function planVariants(rig: Rig, models: string[], variants: Variant[], lo
     if (v === 'int8-ext') deploy = fitExternal(rig, deploy, log, notes);
     // experiments run the host reference on the int8 model a pq model decodes to (bit-exact twin)
     const int8 = deploy.map((m) => (isPqModel(m) ? decodePqModel(m) : m));
-    for (const dataset of new Set(int8.map((m) => m.dataset))) ensurePrepared(dataset);
+    for (const m of int8) checkAgainstDataset(m, ensurePrepared(m.dataset));
     return { variant: v, deploy, models: int8 };
   });
 }
@@ -69,6 +71,17 @@ function fitExternal<M extends Parameters<typeof checkFootprint>[0][number]>(rig
       return false;
     }
   });
+}
+
+/** A model that cannot take its data set's inputs is refused before anything is built. */
+function checkAgainstDataset(model: Int8Model, data: PreparedManifest): void {
+  const bytes = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const problems: string[] = [];
+  if (bytes(model.input.shape) !== bytes(data.input_shape)) {
+    problems.push(`input [${model.input.shape.join(',')}] (${bytes(model.input.shape)} B) but data set ${data.name} has [${data.input_shape.join(',')}] (${bytes(data.input_shape)} B)`);
+  }
+  if (model.classes < data.class_names.length) problems.push(`${model.classes} outputs but data set ${data.name} has ${data.class_names.length} classes`);
+  if (problems.length) throw new HilError(`model does not fit its data set: ${problems.join('; ')}`, `models/${model.name}`);
 }
 
 function pct(a: number, b: number): string {

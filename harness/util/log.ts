@@ -20,7 +20,9 @@ export function createLogger(options: { quiet?: boolean } = {}): Logger {
   };
   return {
     info: write,
-    warn: (line) => process.stderr.write(`warning: ${line}\n`),
+    warn: (line) => {
+      if (!options.quiet) process.stderr.write(`warning: ${line}\n`);
+    },
     progress(label: string, total: number): Progress {
       if (options.quiet) return { tick: () => undefined, stop: () => undefined };
       if (isTty) {

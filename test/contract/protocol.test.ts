@@ -79,8 +79,34 @@ describe('protocol client recovery (fake device)', () => {
     await client.hello();
     expect(await client.ping(Buffer.from('a'))).to.deep.equal(Buffer.from('a')); // reply dropped, re-sent
     expect(await client.ping(Buffer.from('b'))).to.deep.equal(Buffer.from('b')); // request corrupted, re-sent
-    expect(client.stats.resends).to.be.greaterThanOrEqual(1);
-    expect(client.stats.badFrames).to.be.greaterThanOrEqual(1);
+    expect(client.stats.resends).to.be.greaterThanOrEqual(2);
+    expect(client.stats.naks).to.equal(1);
+    expect(client.stats.timeouts).to.equal(1);
+  });
+
+  it("acts on the device's NAK at once instead of waiting out the reply timeout", async () => {
+    const link = new FakeDeviceLink({ models: [fixture()], corruptRequests: new Set([1]) });
+    const client = new ProtocolClient(link, { replyTimeoutMs: 5000, retries: 3 });
+    await client.hello();
+    const t0 = Date.now();
+    expect(await client.ping(Buffer.from('x'))).to.deep.equal(Buffer.from('x'));
+    expect(Date.now() - t0, 'ms to recover').to.be.lessThan(1000);
+    expect([client.stats.naks, client.stats.timeouts, client.stats.resends]).to.deep.equal([1, 0, 1]);
+  });
+
+  it('two samples in flight that both fail recover one at a time (no interleaved uploads)', async () => {
+    const models = [fixture()];
+    const bytes = models[0].input.shape.reduce((a, b) => a * b, 1);
+    const a = new Int8Array(bytes).fill(5);
+    const b = new Int8Array(bytes).fill(-9);
+    // both samples' INFER replies are lost: both fall back to the acknowledged upload together
+    const link = new FakeDeviceLink({ models, dropReplies: new Set([2, 4]) });
+    const client = new ProtocolClient(link, { replyTimeoutMs: 100, retries: 3 });
+    await client.hello();
+    const [ra, rb] = await Promise.all([client.classify(0, a), client.classify(0, b)]);
+    expect(Array.from(ra.logits)).to.deep.equal(Array.from(runInt8(models[0], a)));
+    expect(Array.from(rb.logits)).to.deep.equal(Array.from(runInt8(models[0], b)));
+    expect(client.stats.recoveries).to.equal(2);
   });
 
   it('a chunk corrupted in a pipelined classify never runs a stale input', async () => {

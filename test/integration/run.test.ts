@@ -37,7 +37,7 @@ for (const rig of ['qemu-mps2-an386', 'qemu-mps2-an500', 'qemu-netduinoplus2']) 
       const files = fs.readdirSync(r.dir).sort();
       expect(files).to.include.members(['accuracy.csv', 'latency.csv', 'predictions.csv', 'run.json', 'summary.txt']);
       const header = fs.readFileSync(path.join(r.dir, 'accuracy.csv'), 'utf8').split('\n')[0];
-      expect(header).to.equal('run_id,rig,board,firmware_hash,dataset_hash,harness_version,variant,model,dataset,samples,correct,top1,host_correct,host_top1,agreement,mismatches');
+      expect(header).to.equal('run_id,rig,board,firmware_hash,dataset_hash,harness_version,variant,model,dataset,samples,correct,top1,host_correct,host_top1,agreement,mismatches,failed');
       const run = JSON.parse(fs.readFileSync(path.join(r.dir, 'run.json'), 'utf8')) as { status: string; device: { build: string } };
       expect(run.status).to.equal('complete');
       expect(run.device.build).to.match(/^[0-9a-f]{16}$/);

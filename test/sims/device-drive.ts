@@ -1,6 +1,6 @@
 /**
  * A board the instrument simulators can "measure" while the real firmware runs on QEMU: it
- * listens to the protocol client's device activity (harness/power/activity.ts) and turns every
+ * listens to the protocol client's device activity (harness/capabilities/device-activity.ts) and turns every
  * timed region the device reports into the supply current a board would have drawn, sampled on
  * the instrument's grid:
  *  - idle current between commands (the MCU waiting on its UART), GPIO marker low;
