@@ -95,7 +95,7 @@ describe('hil report', function () {
     for (const name of ['latency', 'switch-latency', 'switch-cut', 'switch-first', 'scenario-timeline', 'scenario-energy']) {
       expect(fs.readFileSync(path.join(out, 'figures', `${name}.svg`), 'utf8'), name).to.include('emulated-estimate, not measured');
     }
-    expect(fs.readFileSync(path.join(out, 'figures', 'compression.svg'), 'utf8')).to.include('emulated device (QEMU mps2-an386)');
+    expect(fs.readFileSync(path.join(out, 'figures', 'compression.svg'), 'utf8')).to.include('device: rig qemu-mps2-an386');
   });
 
   it('sizes figures for one column of a paper, text at 8 pt or more', () => {

@@ -2,11 +2,9 @@
  * Reads one finished run folder (run.json + the CSVs it has) for `hil report`, checking that
  * every column a figure or table uses is there, so a bad file fails with its name and column.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { readCsv } from '../csv.js';
+import { loadRunResults } from '../run-results.js';
 import { HilError } from '../../util/errors.js';
-import { rel } from '../../util/paths.js';
 
 export type Row = Record<string, string>;
 
@@ -42,6 +40,7 @@ export interface RunJson {
   options?: { models?: string[]; samples?: number | string; [k: string]: unknown };
   notes?: string[];
   channels?: Record<string, string[]>;
+  dut?: { kind?: string; description?: string };
 }
 
 export interface FirmwareJson {
@@ -61,34 +60,19 @@ export interface LoadedRun {
 }
 
 export function loadRun(dir: string): LoadedRun {
-  const where = rel(path.resolve(dir));
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HilError('no such run folder', where);
-  const jsonFile = path.join(dir, 'run.json');
-  if (!fs.existsSync(jsonFile)) throw new HilError('not a run folder (no run.json)', where);
-  let json: RunJson;
-  try {
-    json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as RunJson;
-  } catch (e) {
-    throw new HilError(`not valid JSON (${(e as Error).message.split('\n')[0]})`, rel(jsonFile));
-  }
-  if (typeof json !== 'object' || json === null || typeof json.id !== 'string') throw new HilError('missing field "id"', rel(jsonFile));
-  if (typeof json.rig?.name !== 'string') throw new HilError('missing field "rig.name"', rel(jsonFile));
+  // the folder, run.json and each CSV's columns are checked by the one run-folder reader
+  const results = loadRunResults(dir);
+  const json = results.json as unknown as RunJson;
+  const jsonFile = `${results.where}/run.json`;
+  if (typeof json.id !== 'string') throw new HilError('missing field "id"', jsonFile);
+  if (typeof json.rig?.name !== 'string') throw new HilError('missing field "rig.name"', jsonFile);
   const csv: LoadedRun['csv'] = {};
   const files: LoadedRun['files'] = {};
   for (const name of CSV_NAMES) {
-    const file = path.join(dir, `${name}.csv`);
-    if (!fs.existsSync(file)) continue;
-    const text = fs.readFileSync(file, 'utf8');
-    const header = text.split('\n', 1)[0].split(',').map((h) => h.trim());
-    for (const col of CSV_COLUMNS[name]) {
-      if (!header.includes(col)) throw new HilError(`missing column "${col}"`, rel(file));
-    }
-    const rows = readCsv(text);
-    // runs of one variant (before `--variant`) have no variant column: they ran int8
-    const single = (json.variant ?? 'int8').split(',')[0];
-    for (const r of rows) if (r.variant === undefined) r.variant = single;
+    const rows = results.table(`${name}.csv`, [...CSV_COLUMNS[name]]);
+    if (!rows) continue;
     csv[name] = rows;
-    files[name] = file;
+    files[name] = path.join(path.resolve(dir), `${name}.csv`);
   }
   return { dir: path.resolve(dir), id: json.id, json, csv, files };
 }
@@ -112,11 +96,10 @@ export function firmwareHashes(run: LoadedRun): Record<string, string> {
   return out;
 }
 
-/** "emulated (QEMU mps2-an386)" or "measured on <board>": where the device-side numbers come from. */
+/** The device the numbers come from, as the run recorded it (its DUT describes itself in run.json). */
 export function deviceKind(run: LoadedRun): string {
-  const dut = run.json.rig.config?.dut;
-  if (dut?.kind === 'qemu') return `emulated device (QEMU ${dut.machine ?? run.json.board?.name ?? ''})`.replace(' )', ')');
-  return `measured on ${run.json.board?.name ?? run.json.rig.config?.board ?? 'the board'}`;
+  const described = run.json.dut?.description;
+  return described ? `device: ${described}` : `device: rig ${run.json.rig.name} (${run.json.board?.name ?? run.json.rig.config?.board ?? 'board'})`;
 }
 
 /** Distinct values in first-seen order. */

@@ -41,7 +41,7 @@ export function wilson(correct: number, n: number): [number, number] {
 function context(run: LoadedRun, rows: Row[] | undefined, exact = false): string {
   const hashes = Object.entries(firmwareHashes(run)).map(([v, h]) => `${v} ${h}`).join(', ');
   const sources = sourcesOf(rows);
-  const how = exact ? `top-1 as computed by the firmware on the ${deviceKind(run)}` : sources.length ? sources.join(' + ') : 'measured';
+  const how = exact ? `top-1 as computed by the firmware (${deviceKind(run)})` : sources.length ? sources.join(' + ') : 'measured';
   return `Rig ${run.json.rig.name} (board ${run.json.board?.name ?? '?'}), firmware ${hashes || '?'}; ${how}; run ${run.id}.`;
 }
 
