@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
+import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments } from '../run/run.js';
 import { HilError } from '../util/errors.js';
@@ -32,7 +33,12 @@ const RUN_OPTIONS: OptionSpec = {
   junit: { type: 'string' },
   inputs: { type: 'string' },
   report: { type: 'boolean' },
+  protocol: { type: 'string' },
+  firmware: { type: 'string' },
+  'load-address': { type: 'string' },
+  profile: { type: 'string' },
 };
+
 
 async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
   const result = await runExperiments({
@@ -45,6 +51,10 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     resultsDir: str(values, 'results') ? path.resolve(str(values, 'results') as string) : undefined,
     variants: runVariantsOf(values, defaultVariants),
     inputs: inputsOf(values),
+    protocol: str(values, 'protocol'),
+    firmware: str(values, 'firmware'),
+    loadAddress: str(values, 'load-address'),
+    profile: str(values, 'profile'),
     log: ctx.log,
   });
   const junit = str(values, 'junit');
@@ -78,7 +88,13 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
                                board's memory at boot; a short command runs each), auto (default: preload where possible)
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
-      --report                 also write the run's report (figures, tables, report.html; the demo always does)`;
+      --report                 also write the run's report (figures, tables, report.html; the demo always does)
+      --protocol <p>           device protocol: ${DEVICE_PROTOCOLS.join(', ')} (default: the rig's dut.firmware.protocol, else yono);
+                               mlperf-tiny builds our firmware with the MLPerf Tiny front end (one model: --models m)
+      --profile <tag>          mlperf-tiny: the profile tag (kws01, ic01, vww01, ad01...) to build with and require of
+                               the device (default: the model's name for our build; unchecked for a prebuilt image)
+      --firmware <image>       boot this prebuilt image (.elf, .hex, or .bin with --load-address 0x...) instead of
+                               building; not checked on the device; firmware_hash = its SHA-256 (first 16 hex)`;
 
 export const runCommand: Command = {
   name: 'run',

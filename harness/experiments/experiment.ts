@@ -68,6 +68,8 @@ export interface RunInfo {
   /** models every variant holds: switching and the scenario compare like with like */
   commonModels: string[];
   options: ExperimentOptions;
+  /** the device protocol of the run's firmware (protocol/drivers.ts name) */
+  protocol: string;
   results: ResultStore;
   /** what a reader of the results must know (models left out, inputs re-sent...): run.json and summary.txt */
   notes: string[];

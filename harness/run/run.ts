@@ -25,7 +25,8 @@ import { HilError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { rel } from '../util/paths.js';
 import { harnessVersion } from '../util/version.js';
-import { buildVariants, orderVariants, planVariants, type VariantBuild } from './plan.js';
+import { buildVariants, firmwareSource, orderVariants, planVariants, type VariantBuild } from './plan.js';
+import { protocolCanPreload } from '../protocol/drivers.js';
 import { CsvResultStore } from './result-store.js';
 import { RunRecord, type RunJson } from './run-record.js';
 
@@ -38,6 +39,14 @@ export interface RunOptions extends ExperimentOptions {
   resultsDir?: string;
   /** forms of the models, one firmware and session each, run in the order int8, pq, int8-ext */
   variants?: Variant[];
+  /** the device protocol (protocol/drivers.ts): our firmware is built with its front end (default: the rig's, else yono) */
+  protocol?: string;
+  /** a prebuilt image to boot instead of building (overrides the rig's dut.firmware) */
+  firmware?: string;
+  /** a .bin image's load address ("0x...") */
+  loadAddress?: string;
+  /** mlperf-tiny: the profile tag to build with / to require of the device */
+  profile?: string;
   log: Logger;
 }
 
@@ -59,18 +68,20 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const rig = loadRig(options.rig);
   const variants = orderVariants(options.variants);
   const notes: string[] = [];
+  const source = firmwareSource(rig, options);
   const plans = planVariants(rig, options.models ?? [], variants, log, notes);
   if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
+  if (options.inputs === 'preload' && !protocolCanPreload(source.protocol)) throw new HilError(`the ${source.protocol} protocol cannot run preloaded inputs; use --inputs stream (or auto)`, '--inputs');
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
   let interrupted = false;
   const info: RunInfo = {
-    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes,
+    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes, protocol: source.protocol,
     results: { rows: () => [], append: () => undefined },
     cancelled: () => interrupted,
   };
   const chosen = chooseExperiments(options.experiments, info);
-  const builds = buildVariants(rig, plans, log);
+  const builds = buildVariants(rig, plans, log, source);
 
   const folder = createRunFolder(rig.name, options.resultsDir);
   info.id = folder.id;
@@ -144,7 +155,11 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
       // experiments that do not read the windows run on whatever session is up
       if (session && windows && session.dut.windows === undefined && session.dut.canCountInstructions) await closeSession();
       if (!session) {
-        session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload });
+        session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, models: build.models });
+        if (build.firmware.prebuilt || session.hello.build === '') {
+          const why = build.firmware.prebuilt ? 'a prebuilt image' : `the ${session.device.protocol} protocol reports no build`;
+          if (!info.notes.some((n) => n.startsWith(`${build.variant}: firmware not checked`))) info.notes.push(`${build.variant}: firmware not checked against a build (${why}); firmware_hash is ${build.firmware.prebuilt ? "the image file's SHA-256" : 'the build the harness booted'}`);
+        }
         info.devices[build.variant] = session.hello;
         variants[k].device = session.hello;
         variants[k].dut = session.dut.describe();
@@ -164,7 +179,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
           record.save();
         },
         provenance: (datasetHash) => ({
-          run_id: info.id, rig: info.rig.name, board: s.hello.board, firmware_hash: s.hello.build,
+          run_id: info.id, rig: info.rig.name, board: s.hello.board, firmware_hash: s.firmware.buildHash,
           dataset_hash: datasetHash.slice(0, 16), harness_version: info.harnessVersion,
         }),
         channels: () => {
@@ -188,7 +203,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
 /** The variant's test inputs in device memory, when accuracy runs and the DUT and options allow. */
 function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
   const mode = info.options.inputs ?? 'auto';
-  if (mode === 'stream' || !chosen.some((e) => e.name === 'accuracy')) return undefined;
+  if (mode === 'stream' || !chosen.some((e) => e.name === 'accuracy') || !protocolCanPreload(info.protocol)) return undefined;
   const capacity = createDut(info.rig).preloadCapacity();
   if (capacity === 0) {
     if (mode === 'preload') throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', info.rig.name);
@@ -201,7 +216,14 @@ function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): P
 
 function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chosen: Experiment[], notes: string[]): RunJson {
   const { rig, options } = info;
-  const firmwareJson = (b: VariantBuild) => ({ build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models });
+  const firmwareJson = (b: VariantBuild) => {
+    const pre = b.firmware.prebuilt;
+    return {
+      build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models, protocol: b.firmware.protocol ?? 'yono',
+      ...(b.firmware.profile ? { profile: b.firmware.profile } : {}),
+      ...(pre ? { prebuilt: { image: pre.file, format: pre.format, load_address: pre.loadAddress, sha256: pre.sha256, bytes: pre.bytes } } : {}),
+    };
+  };
   return {
     id,
     status: 'running',
@@ -213,6 +235,7 @@ function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chose
     // firmware / device / dut: the first variant's; `variants` has each one's
     firmware: firmwareJson(builds[0]),
     experiments: chosen.map((e) => e.name),
+    protocol: info.protocol,
     variant: builds.map((b) => b.variant).join(','),
     variants: builds.map((b) => ({ variant: b.variant, firmware: firmwareJson(b), device: undefined, dut: undefined, inputs: undefined })),
     options: {
