@@ -8,7 +8,7 @@ import { runExperiments } from '../run/run.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
-import { flag, list, nonNegativeInt, positiveInt, runVariantsOf, str } from './options.js';
+import { flag, list, nonNegativeInt, positiveInt, positiveNumber, runVariantsOf, str } from './options.js';
 import { writeRunJunit } from '../reports/junit.js';
 import { writeReport } from '../reports/report/write.js';
 
@@ -37,6 +37,8 @@ const RUN_OPTIONS: OptionSpec = {
   firmware: { type: 'string' },
   'load-address': { type: 'string' },
   profile: { type: 'string' },
+  'perf-window': { type: 'string' },
+  'dataset-folder': { type: 'string' },
 };
 
 
@@ -55,6 +57,8 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     firmware: str(values, 'firmware'),
     loadAddress: str(values, 'load-address'),
     profile: str(values, 'profile'),
+    perfWindowSec: positiveNumber(values, 'perf-window'),
+    datasetFolder: str(values, 'dataset-folder') ? path.resolve(str(values, 'dataset-folder') as string) : undefined,
     log: ctx.log,
   });
   const junit = str(values, 'junit');
@@ -94,7 +98,10 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --profile <tag>          mlperf-tiny: the profile tag (kws01, ic01, vww01, ad01...) to build with and require of
                                the device (default: the model's name for our build; unchecked for a prebuilt image)
       --firmware <image>       boot this prebuilt image (.elf, .hex, or .bin with --load-address 0x...) instead of
-                               building; not checked on the device; firmware_hash = its SHA-256 (first 16 hex)`;
+                               building; not checked on the device; firmware_hash = its SHA-256 (first 16 hex)
+      --perf-window <s>        mlperf-performance: minimum device seconds per window (default 10, the MLPerf Tiny rule)
+      --dataset-folder <dir>   accuracy on an MLPerf Tiny data-set folder (.bin inputs + y_labels.csv, e.g. kws01)
+                               instead of the model's prepared test split (one model)`;
 
 export const runCommand: Command = {
   name: 'run',

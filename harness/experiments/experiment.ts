@@ -48,6 +48,13 @@ export interface ExperimentOptions {
   /** events per schedule of the scenario (default 40) */
   scenarioEvents?: number;
   scenarioSeed?: number;
+  /** mlperf-performance: each window lasts at least this many seconds of device time (MLPerf Tiny: 10) */
+  perfWindowSec?: number;
+  /**
+   * An MLPerf Tiny data-set folder (.bin inputs + y_labels.csv) that replaces the model's
+   * prepared test split for the accuracy experiment (one model).
+   */
+  datasetFolder?: string;
 }
 
 /** One firmware of a run: the variant it holds, its models as deployed, their host-reference twins. */

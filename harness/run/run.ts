@@ -241,6 +241,7 @@ function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chose
     options: {
       models: builds[0].models.map((m) => m.name), samples: options.samples ?? 'all', latency_runs: options.latencyRuns, latency_warmup: options.latencyWarmup,
       switch_reps: options.switchReps, scenario_events: options.scenarioEvents, scenario_seed: options.scenarioSeed, inputs: options.inputs ?? 'auto',
+      perf_window_s: options.perfWindowSec, dataset_folder: options.datasetFolder,
     },
     notes,
     /** per variant: how its time and energy figures are made (one entry per storage channel) */
