@@ -3,6 +3,7 @@
  * there, and compared with its label and with the bit-exact host reference prediction.
  */
 import { loadPrepared } from '../datasets/prepared.js';
+import { loadDatasetFolder, type TestInputs } from './dataset-folder.js';
 import { classifyPreloaded, classifyStream } from './inputs.js';
 import { predictInt8 } from '../reference/int8.js';
 import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
@@ -33,13 +34,15 @@ export interface PredictionRow {
 export interface AccuracyOptions {
   /** Samples per model; undefined = the whole test split. */
   samples?: number;
+  /** an MLPerf Tiny data-set folder replacing the prepared test split (dataset-folder.ts) */
+  datasetFolder?: string;
   onRow?: (row: AccuracyRow, predictions: PredictionRow[]) => void;
 }
 
 export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptions = {}): Promise<AccuracyRow[]> {
   const rows: AccuracyRow[] = [];
   for (const model of ctx.models) {
-    const data = loadPrepared(model.dataset, 'test');
+    const data: TestInputs = options.datasetFolder ? loadDatasetFolder(options.datasetFolder, model) : { dataset: model.dataset, ...loadPrepared(model.dataset, 'test') };
     const count = Math.min(data.count, options.samples ?? data.count);
     const id = ctx.session.modelId(model.name);
     await ctx.session.device.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
@@ -49,7 +52,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     let hostCorrect = 0;
     let agree = 0;
     const input = (i: number) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
-    const block = ctx.session.preload?.blocks.find((b) => b.dataset === model.dataset);
+    const block = options.datasetFolder ? undefined : ctx.session.preload?.blocks.find((b) => b.dataset === model.dataset);
     const classify = block && ctx.session.device.runPreloaded ? classifyPreloaded.bind(undefined, ctx, block) : classifyStream.bind(undefined, ctx.session.device);
     await classify(
       id,
@@ -71,7 +74,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     const row: AccuracyRow = {
       ...ctx.provenance(data.sha256),
       model: model.name,
-      dataset: model.dataset,
+      dataset: data.dataset,
       samples: n,
       correct,
       top1: n ? correct / n : 0,
@@ -104,6 +107,7 @@ export const accuracyExperiment: Experiment = {
     const variant = ctx.plan.variant;
     await runAccuracy(ctx, {
       samples: ctx.run.options.samples,
+      datasetFolder: ctx.run.options.datasetFolder,
       onRow: (row, predictions) => {
         ctx.run.results.append(ACCURACY_TABLE, [{ ...row, variant }]);
         ctx.run.results.append(PREDICTION_TABLE, predictions.map((p) => ({ ...p, variant })));

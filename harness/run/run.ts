@@ -25,6 +25,7 @@ import { HilError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { rel } from '../util/paths.js';
 import { harnessVersion } from '../util/version.js';
+import { loadDatasetFolder } from '../experiments/dataset-folder.js';
 import { buildVariants, firmwareSource, orderVariants, planVariants, type VariantBuild } from './plan.js';
 import { protocolCanPreload } from '../protocol/drivers.js';
 import { CsvResultStore } from './result-store.js';
@@ -81,6 +82,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     cancelled: () => interrupted,
   };
   const chosen = chooseExperiments(options.experiments, info);
+  if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, info, chosen);
   const builds = buildVariants(rig, plans, log, source);
 
   const folder = createRunFolder(rig.name, options.resultsDir);
@@ -115,6 +117,14 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   } finally {
     removeCleanup();
   }
+}
+
+/** A data-set folder replaces one model's test split for accuracy: checked whole before anything is built or booted. */
+function checkDatasetFolder(dir: string, info: RunInfo, chosen: Experiment[]): void {
+  if (!chosen.some((e) => e.name === 'accuracy')) throw new HilError('only the accuracy experiment reads a data-set folder; add accuracy to --experiments', '--dataset-folder');
+  const models = info.plans[0].models;
+  if (models.length !== 1) throw new HilError(`a data-set folder holds one model's inputs; choose the model with --models (planned: ${models.map((m) => m.name).join(', ')})`, '--dataset-folder');
+  loadDatasetFolder(dir, models[0]);
 }
 
 /** Explicit names must all be possible; by default every experiment the plan allows runs. */
@@ -203,7 +213,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
 /** The variant's test inputs in device memory, when accuracy runs and the DUT and options allow. */
 function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
   const mode = info.options.inputs ?? 'auto';
-  if (mode === 'stream' || !chosen.some((e) => e.name === 'accuracy') || !protocolCanPreload(info.protocol)) return undefined;
+  if (mode === 'stream' || info.options.datasetFolder !== undefined || !chosen.some((e) => e.name === 'accuracy') || !protocolCanPreload(info.protocol)) return undefined;
   const capacity = createDut(info.rig).preloadCapacity();
   if (capacity === 0) {
     if (mode === 'preload') throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', info.rig.name);
