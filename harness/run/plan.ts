@@ -30,17 +30,21 @@ export interface FirmwareSource {
   prebuilt?: PrebuiltSpec & { where: { image: string; loadAddress: string } };
 }
 
-/** Run options first, then the rig's dut.firmware, then the harness's own yono build. */
+/**
+ * The image: --firmware, else the rig's dut.firmware, else the harness builds its own. The
+ * protocol: --protocol, else the rig's dut.firmware.protocol, else yono.
+ */
 export function firmwareSource(rig: Rig, options: { protocol?: string; firmware?: string; loadAddress?: string; profile?: string }): FirmwareSource {
   const fw = rig.dut.firmware;
-  const protocol = options.protocol !== undefined ? checkProtocol(options.protocol, '--protocol') : options.firmware === undefined ? (fw?.protocol ?? 'yono') : 'yono';
+  const protocol = checkProtocol(options.protocol ?? fw?.protocol ?? 'yono', options.protocol !== undefined ? '--protocol' : `${rel(rig.file)}: dut.firmware.protocol`);
   const profile = options.profile ?? (options.firmware === undefined ? fw?.profile : undefined);
+  if (profile !== undefined && protocol !== 'mlperf-tiny') throw new HilError(`a profile tag is an mlperf-tiny notion; the run speaks ${protocol}`, '--profile');
   if (options.firmware !== undefined) {
     const loadAddress = options.loadAddress === undefined ? undefined : parseAddress(options.loadAddress, '--load-address');
     return { protocol, profile, prebuilt: { image: options.firmware, protocol, loadAddress, profile, where: { image: '--firmware', loadAddress: '--load-address' } } };
   }
   if (options.loadAddress !== undefined) throw new HilError('only with --firmware <image.bin>', '--load-address');
-  if (fw && options.protocol === undefined) {
+  if (fw) {
     const where = rel(rig.file);
     const loadAddress = fw.load_address === undefined ? undefined : parseAddress(fw.load_address, `${where}: dut.firmware.load_address`);
     return {
