@@ -99,6 +99,7 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
                                the device (default: the model's name for our build; unchecked for a prebuilt image)
       --firmware <image>       boot this prebuilt image (.elf, .hex, or .bin with --load-address 0x...) instead of
                                building; not checked on the device; firmware_hash = its SHA-256 (first 16 hex)
+      --load-address <addr>    where a --firmware .bin goes (e.g. 0x0 on mps2, 0x08000000 on STM32)
       --perf-window <s>        mlperf-performance: minimum device seconds per window (default 10, the MLPerf Tiny rule)
       --dataset-folder <dir>   accuracy on an MLPerf Tiny data-set folder (.bin inputs + y_labels.csv, e.g. kws01)
                                instead of the model's prepared test split (one model)`;
