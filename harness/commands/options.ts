@@ -20,6 +20,14 @@ export function positiveInt(values: OptionValues, key: string): number | undefin
   return n;
 }
 
+export function positiveNumber(values: OptionValues, key: string): number | undefined {
+  const v = str(values, key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new HilError(`expected a positive number, got "${v}"`, `--${key}`);
+  return n;
+}
+
 export function nonNegativeInt(values: OptionValues, key: string): number | undefined {
   const v = str(values, key);
   if (v === undefined) return undefined;

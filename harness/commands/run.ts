@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
+import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments } from '../run/run.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
-import { flag, list, nonNegativeInt, positiveInt, runVariantsOf, str } from './options.js';
+import { flag, list, nonNegativeInt, positiveInt, positiveNumber, runVariantsOf, str } from './options.js';
 import { writeRunJunit } from '../reports/junit.js';
 import { writeReport } from '../reports/report/write.js';
 
@@ -33,7 +34,14 @@ const RUN_OPTIONS: OptionSpec = {
   inputs: { type: 'string' },
   resume: { type: 'string' },
   report: { type: 'boolean' },
+  protocol: { type: 'string' },
+  firmware: { type: 'string' },
+  'load-address': { type: 'string' },
+  profile: { type: 'string' },
+  'perf-window': { type: 'string' },
+  'dataset-folder': { type: 'string' },
 };
+
 
 async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
   const result = await runExperiments({
@@ -47,6 +55,12 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     variants: runVariantsOf(values, defaultVariants),
     inputs: inputsOf(values),
     resume: str(values, 'resume'),
+    protocol: str(values, 'protocol'),
+    firmware: str(values, 'firmware'),
+    loadAddress: str(values, 'load-address'),
+    profile: str(values, 'profile'),
+    perfWindowSec: positiveNumber(values, 'perf-window'),
+    datasetFolder: str(values, 'dataset-folder') ? path.resolve(str(values, 'dataset-folder') as string) : undefined,
     log: ctx.log,
   });
   const junit = str(values, 'junit');
@@ -86,7 +100,17 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
                                board's memory at boot; a short command runs each), auto (default: preload where possible)
       --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
-      --report                 also write the run's report (figures, tables, report.html; the demo always does)`;
+      --report                 also write the run's report (figures, tables, report.html; the demo always does)
+      --protocol <p>           device protocol: ${DEVICE_PROTOCOLS.join(', ')} (default: the rig's dut.firmware.protocol, else yono);
+                               mlperf-tiny builds our firmware with the MLPerf Tiny front end (one model: --models m)
+      --profile <tag>          mlperf-tiny: the profile tag (kws01, ic01, vww01, ad01...) to build with and require of
+                               the device (default: the model's name for our build; unchecked for a prebuilt image)
+      --firmware <image>       boot this prebuilt image (.elf, .hex, or .bin with --load-address 0x...) instead of
+                               building; not checked on the device; firmware_hash = its SHA-256 (first 16 hex)
+      --load-address <addr>    where a --firmware .bin goes (e.g. 0x0 on mps2, 0x08000000 on STM32)
+      --perf-window <s>        mlperf-performance: minimum device seconds per window (default 10, the MLPerf Tiny rule)
+      --dataset-folder <dir>   accuracy on an MLPerf Tiny data-set folder (.bin inputs + y_labels.csv, e.g. kws01)
+                               instead of the model's prepared test split (one model)`;
 
 export const runCommand: Command = {
   name: 'run',

@@ -11,7 +11,7 @@ import { createFlasher } from '../flashers/factory.js';
 import { SerialLink } from '../link/serial-link.js';
 import type { BoardDutSpec, Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
-import type { Dut } from './dut.js';
+import type { ImageLayout, Dut } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
 
 export interface BoardDutOptions {
@@ -74,7 +74,8 @@ export class BoardDut implements Dut {
     return port.path;
   }
 
-  async flash(elfPath: string, extImage?: ExtImage): Promise<void> {
+  async flash(elfPath: string, extImage?: ExtImage, layout?: ImageLayout): Promise<void> {
+    if (layout && layout.format !== 'elf') throw new HilError(`a board rig flashes ELF images only; convert the .${layout.format} image to an ELF`, this.description);
     if (extImage) {
       // writing QSPI/SD needs a flash loader for the external part (e.g. OpenOCD's stmqspi); not done yet
       throw new HilError(`cannot write the external model image (${extImage.bytes} B) with the ${this.flasher.kind} flasher yet: write ${extImage.file} to the board's external storage at offset 0 by hand`, this.description);

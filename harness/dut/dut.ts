@@ -1,7 +1,14 @@
 import type { DeviceClock, FigureSource, TickModel } from '../capabilities/figures.js';
 import type { Link } from '../capabilities/link.js';
 import type { WindowSource } from '../estimate/plugin.js';
-import type { ExtImage } from '../firmware/build.js';
+import type { ExtImage, ImageFormat } from '../firmware/build.js';
+
+/** A prebuilt image that is not an ELF: how to place it (firmware/prebuilt.ts). */
+export interface ImageLayout {
+  format: ImageFormat;
+  /** .bin: where it goes */
+  loadAddress?: number;
+}
 
 /** How a DUT is started. */
 export interface DutOptions {
@@ -44,9 +51,10 @@ export interface Dut {
   describe(): Record<string, unknown>;
   /**
    * Puts the firmware on the device (for QEMU: remembers the ELF it boots) and, for the int8-ext
-   * baseline, the model image into the board's external storage.
+   * baseline, the model image into the board's external storage. `layout` places a prebuilt
+   * image that is not an ELF (a .bin at its load address, an Intel HEX file).
    */
-  flash(elfPath: string, extImage?: ExtImage): Promise<void>;
+  flash(elfPath: string, extImage?: ExtImage, layout?: ImageLayout): Promise<void>;
   /** Powers up / boots the device with the flashed firmware. */
   start(): Promise<void>;
   /** Restarts the firmware from its reset vector. */

@@ -17,7 +17,7 @@ import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import { hasTool, requireTools } from '../util/tools.js';
-import type { Dut, DutOptions } from './dut.js';
+import type { Dut, DutOptions, ImageLayout } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
 import { readBoard } from '../firmware/board.js';
 
@@ -43,6 +43,7 @@ export class QemuDut implements Dut {
   private readonly flasher = new QemuLoaderFlasher();
   private extImage?: ExtImage;
   private preloadImage?: { file: string; base: number };
+  private layout?: ImageLayout;
   private windowDir?: string;
   private windowFile?: WindowFile;
 
@@ -120,12 +121,19 @@ export class QemuDut implements Dut {
       ...(this.extImage ? ['-device', `loader,file=${this.extImage.file},addr=0x${(this.extImage.base ?? 0).toString(16)},force-raw=on`] : []),
       // test inputs for RUN_PRELOADED, in the board's preload region (SPEC section 1)
       ...(this.preloadImage ? ['-device', `loader,file=${this.preloadImage.file},addr=0x${this.preloadImage.base.toString(16)},force-raw=on`] : []),
-      '-kernel', elf,
+      // a raw .bin goes to its load address and an Intel HEX file to its own addresses through
+      // QEMU's generic loader; an M-profile core then fetches its vector table from there
+      ...(this.layout?.format === 'bin'
+        ? ['-device', `loader,file=${elf},addr=0x${(this.layout.loadAddress ?? 0).toString(16)},force-raw=on`]
+        : this.layout?.format === 'hex'
+          ? ['-device', `loader,file=${elf}`]
+          : ['-kernel', elf]),
     ];
   }
 
-  async flash(elfPath: string, extImage?: ExtImage): Promise<void> {
+  async flash(elfPath: string, extImage?: ExtImage, layout?: ImageLayout): Promise<void> {
     await this.flasher.flash(elfPath);
+    this.layout = layout;
     if (extImage) {
       if (extImage.base === undefined) throw new HilError('board has no emulated external storage (EXT_STORAGE_BASE in board.mk)', this.description);
       if (!fs.existsSync(extImage.file)) throw new HilError('external model image not found', extImage.file);

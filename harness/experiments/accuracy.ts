@@ -4,6 +4,7 @@
  */
 import { loadPrepared } from '../datasets/prepared.js';
 import { LinkFault } from '../protocol/device.js';
+import { loadDatasetFolder, type TestInputs } from './dataset-folder.js';
 import { classifyPreloaded, classifyStream } from './inputs.js';
 import { predictInt8 } from '../reference/int8.js';
 import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
@@ -37,6 +38,8 @@ export interface PredictionRow {
 export interface AccuracyOptions {
   /** Samples per model; undefined = the whole test split. */
   samples?: number;
+  /** an MLPerf Tiny data-set folder replacing the prepared test split (dataset-folder.ts) */
+  datasetFolder?: string;
   /** Predictions already made (a resumed run): those samples are not run again. */
   done?: (model: string) => PredictionRow[];
   /** Each prediction as soon as it is made. */
@@ -53,7 +56,7 @@ export const FAILS_PER_SAMPLE = 2;
 export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptions = {}): Promise<AccuracyRow[]> {
   const rows: AccuracyRow[] = [];
   for (const model of ctx.models) {
-    const data = loadPrepared(model.dataset, 'test');
+    const data: TestInputs = options.datasetFolder ? loadDatasetFolder(options.datasetFolder, model) : { dataset: model.dataset, ...loadPrepared(model.dataset, 'test') };
     const count = Math.min(data.count, options.samples ?? data.count);
     const input = (i: number) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
     const predictions = [...(options.done?.(model.name) ?? [])].filter((p) => p.sample < count).sort((a, b) => a.sample - b.sample);
@@ -71,7 +74,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     const failures = new Map<number, number>();
     while (next < count && !ctx.cancelled()) {
       const id = ctx.session.modelId(model.name);
-      const block = ctx.session.preload?.blocks.find((b) => b.dataset === model.dataset);
+      const block = options.datasetFolder ? undefined : ctx.session.preload?.blocks.find((b) => b.dataset === model.dataset);
       const classify = block && ctx.session.device.runPreloaded ? classifyPreloaded.bind(undefined, ctx, block) : classifyStream.bind(undefined, ctx.session.device);
       try {
         await ctx.session.device.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
@@ -94,7 +97,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
       }
     }
     progress.stop();
-    const row = accuracyRow(ctx, model.name, model.dataset, data.sha256, predictions.sort((a, b) => a.sample - b.sample));
+    const row = accuracyRow(ctx, model.name, data.dataset, data.sha256, predictions.sort((a, b) => a.sample - b.sample));
     rows.push(row);
     options.onRow?.(row, predictions);
     if (ctx.cancelled()) break;
@@ -144,6 +147,7 @@ export const accuracyExperiment: Experiment = {
     ctx.run.results.remove(ACCURACY_TABLE, (r) => r.variant === variant);
     await runAccuracy(ctx, {
       samples: ctx.run.options.samples,
+      datasetFolder: ctx.run.options.datasetFolder,
       done: done && ((model) => done(variant, model)),
       // every prediction is durable when it is made
       onPrediction: (p) => ctx.run.results.append(PREDICTION_TABLE, [{ ...p, variant }]),

@@ -53,6 +53,13 @@ export interface ExperimentOptions {
   /** events per schedule of the scenario (default 40) */
   scenarioEvents?: number;
   scenarioSeed?: number;
+  /** mlperf-performance: each window lasts at least this many seconds of device time (MLPerf Tiny: 10) */
+  perfWindowSec?: number;
+  /**
+   * An MLPerf Tiny data-set folder (.bin inputs + y_labels.csv) that replaces the model's
+   * prepared test split for the accuracy experiment (one model).
+   */
+  datasetFolder?: string;
 }
 
 /** One firmware of a run: the variant it holds, its models as deployed, their host-reference twins. */
@@ -73,6 +80,8 @@ export interface RunInfo {
   /** models every variant holds: switching and the scenario compare like with like */
   commonModels: string[];
   options: ExperimentOptions;
+  /** the device protocol of the run's firmware (protocol/drivers.ts name) */
+  protocol: string;
   results: ResultStore;
   /** what a reader of the results must know (models left out, inputs re-sent...): run.json and summary.txt */
   notes: string[];

@@ -7,10 +7,11 @@ import { accuracyExperiment } from './accuracy.js';
 import { compressionExperiment } from './compression.js';
 import type { Experiment } from './experiment.js';
 import { latencyExperiment } from './latency.js';
+import { mlperfPerformanceExperiment } from './mlperf-performance.js';
 import { scenarioExperiment } from './scenario.js';
 import { switchingExperiment } from './switching.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [accuracyExperiment, latencyExperiment, compressionExperiment, switchingExperiment, scenarioExperiment];
+export const EXPERIMENTS: readonly Experiment[] = [accuracyExperiment, latencyExperiment, compressionExperiment, switchingExperiment, scenarioExperiment, mlperfPerformanceExperiment];
 
 export const EXPERIMENT_NAMES = EXPERIMENTS.map((e) => e.name);
 

@@ -240,7 +240,8 @@ export const scenarioExperiment: Experiment = {
   summary: 'a multi-task schedule of sensor events (round robin and seeded random): busy time and energy of every switch + inference',
   tables: [SCENARIO_TABLE, ENERGY_TABLE],
   ownsRow: (table, row) => table !== ENERGY_TABLE || row.what === 'scenario_event',
-  requires: (run) => (run.commonModels.length >= 1 ? undefined : 'needs a model that every variant holds'),
+  requires: (run) =>
+    run.protocol !== 'yono' ? `needs the yono protocol (model switches between events); the run speaks ${run.protocol}` : run.commonModels.length >= 1 ? undefined : 'needs a model that every variant holds',
   async runVariant(ctx) {
     const { scenarioEvents, scenarioSeed } = ctx.run.options;
     const sub = { ...ctx, models: ctx.models.filter((m) => ctx.run.commonModels.includes(m.name)) };

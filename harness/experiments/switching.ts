@@ -316,7 +316,8 @@ export const switchingExperiment: Experiment = {
   summary: 'every ordered pair of models: switch time and energy, and switch + first inference; steady per-inference cost',
   tables: [SWITCH_TABLE, ENERGY_TABLE],
   ownsRow: (table, row) => table !== ENERGY_TABLE || row.what !== 'scenario_event',
-  requires: (run) => (run.commonModels.length >= 2 ? undefined : 'needs at least two models that every variant holds'),
+  requires: (run) =>
+    run.protocol !== 'yono' ? `needs the yono protocol (SELECT with storage counters); the run speaks ${run.protocol}` : run.commonModels.length >= 2 ? undefined : 'needs at least two models that every variant holds',
   async runVariant(ctx) {
     const sub = { ...ctx, models: ctx.models.filter((m) => ctx.run.commonModels.includes(m.name)) };
     await runSwitching(sub, {

@@ -33,6 +33,27 @@ export interface FirmwareBuild {
   variant: Variant;
   /** int8-ext: the image the flasher puts in the board's external storage (SPEC section 5) */
   extImage?: ExtImage;
+  /** the device protocol the firmware speaks (a protocol/drivers.ts name); default 'yono' */
+  protocol?: string;
+  /** mlperf-tiny: the profile tag the device must report */
+  profile?: string;
+  /**
+   * A prebuilt image the harness did not build (bring your own firmware): `elf` is its path,
+   * `buildHash` the first 16 hex of its SHA-256, and nothing on the device is checked against it.
+   */
+  prebuilt?: PrebuiltImage;
+}
+
+/** How a prebuilt image is laid out: an ELF carries its addresses, a raw .bin needs one, Intel HEX has them. */
+export type ImageFormat = 'elf' | 'bin' | 'hex';
+
+export interface PrebuiltImage {
+  file: string;
+  format: ImageFormat;
+  /** .bin only: where the image goes in the device's address space */
+  loadAddress?: number;
+  sha256: string;
+  bytes: number;
 }
 
 /**

@@ -16,7 +16,9 @@ export interface DeviceModelInfo {
 }
 
 export interface DeviceHello {
+  /** the yono protocol version (firmware/SPEC.md); 0 from a driver of another protocol (mlperf-tiny) */
   proto: number;
+  /** the firmware's build hash; '' when the protocol cannot report one (mlperf-tiny) */
   build: string;
   board: string;
   core: string;
@@ -33,6 +35,8 @@ export interface DeviceHello {
   /** bytes of the region QEMU's loader can fill with test inputs, 0 if none (proto 4) */
   preload?: number;
   preload_base?: number;
+  /** an MLPerf Tiny device's own words: m-name-<dut>-[<vendor>] and the profile tag of profile% */
+  mlperf?: { dut: string; vendor: string; profile: string };
 }
 
 /** A SELECT reply (firmware/SPEC.md section 1): totals over `repeat` switches. */
@@ -48,7 +52,10 @@ export interface SelectResult {
 export interface InferResult {
   model: number;
   predicted: number;
+  /** int8 logits; empty when the protocol carries none (mlperf-tiny: see `scores`) */
   logits: Int8Array;
+  /** the device's score vector as printed (mlperf-tiny m-results), when the protocol has one */
+  scores?: number[];
   /** Timer ticks of each timed run. */
   ticks: number[];
 }

@@ -4,7 +4,8 @@
  */
 import type { Link } from '../capabilities/link.js';
 import { HilError } from '../util/errors.js';
-import type { DeviceProtocol } from './device.js';
+import type { DeviceModelInfo, DeviceProtocol } from './device.js';
+import { MlperfTinyDriver } from './mlperf-tiny/driver.js';
 import { ProtocolClient } from './yono/client.js';
 
 export interface DriverOptions {
@@ -12,16 +13,54 @@ export interface DriverOptions {
   replyTimeoutMs?: number;
   /** Re-sends of one command before giving up. */
   retries?: number;
+  /** what the harness knows of the device, for protocols that cannot say it (mlperf-tiny) */
+  board?: string;
+  model?: Omit<DeviceModelInfo, 'id'>;
+  /** mlperf-tiny: the profile tag the device must report */
+  profile?: string;
 }
 
-const DRIVERS: Record<string, (link: Link, options: DriverOptions) => DeviceProtocol> = {
-  yono: (link, options) => new ProtocolClient(link, options),
+interface DriverEntry {
+  make: (link: Link, options: DriverOptions) => DeviceProtocol;
+  /** the firmware's front end for this protocol: make PROTO=<firmware> (runtime/proto_<firmware>.c) */
+  firmware: string;
+  /** the driver can run inputs preloaded into device memory (runPreloaded) */
+  preload: boolean;
+}
+
+const DRIVERS: Record<string, DriverEntry> = {
+  yono: { make: (link, options) => new ProtocolClient(link, options), firmware: 'yono', preload: true },
+  'mlperf-tiny': {
+    make: (link, o) => new MlperfTinyDriver(link, { replyTimeoutMs: o.replyTimeoutMs, board: o.board, model: o.model, profile: o.profile }),
+    firmware: 'mlperf_tiny',
+    preload: false,
+  },
 };
 
 export const DEVICE_PROTOCOLS = Object.keys(DRIVERS);
 
+function entry(name: string, where: string): DriverEntry {
+  const e = DRIVERS[name];
+  if (!e) throw new HilError(`unknown device protocol "${name}"; available: ${DEVICE_PROTOCOLS.join(', ')}`, where);
+  return e;
+}
+
 export function openDeviceProtocol(name: string, link: Link, options: DriverOptions = {}): DeviceProtocol {
-  const make = DRIVERS[name];
-  if (!make) throw new HilError(`unknown device protocol "${name}"; available: ${DEVICE_PROTOCOLS.join(', ')}`, link.description);
-  return make(link, options);
+  return entry(name, link.description).make(link, options);
+}
+
+/** The firmware front end (make PROTO value) of a protocol name: 'mlperf-tiny' -> 'mlperf_tiny'. */
+export function firmwareProtocol(name: string, where = '--protocol'): string {
+  return entry(name, where).firmware;
+}
+
+/** Whether the protocol's driver can run preloaded inputs. */
+export function protocolCanPreload(name: string): boolean {
+  return entry(name, '--protocol').preload;
+}
+
+/** Checks a protocol name (one line naming the source of the name on error). */
+export function checkProtocol(name: string, where: string): string {
+  entry(name, where);
+  return name;
 }

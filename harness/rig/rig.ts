@@ -67,8 +67,19 @@ export interface ClassCostModel {
   source: string;
 }
 
+/** A prebuilt image the rig boots instead of the harness's own build (bring your own firmware). */
+export interface DutFirmwareSpec {
+  /** resolved to an absolute path when the rig is loaded */
+  image: string;
+  protocol?: 'yono' | 'mlperf-tiny';
+  /** .bin only; "0x..." in the file, a number once loaded */
+  load_address?: number | string;
+  profile?: string;
+}
+
 export interface QemuDutSpec {
   kind: 'qemu';
+  firmware?: DutFirmwareSpec;
   machine?: string;
   icount_shift?: number;
   extra_args?: string[];
@@ -80,6 +91,7 @@ export type ProbeKind = 'stlink' | 'cmsis-dap' | 'jlink';
 /** A real board behind a debug probe. The `never` fields keep `rig.dut.icount_shift` readable on any rig. */
 export interface BoardDutSpec {
   kind: 'board';
+  firmware?: DutFirmwareSpec;
   probe: { kind: ProbeKind; usb_serial?: string };
   boot_timeout_ms?: number;
   reset_settle_ms?: number;
@@ -210,6 +222,14 @@ function checkPowerAndStorage(rig: Omit<Rig, 'file'>): string | undefined {
   if (rig.dut.kind === 'qemu' && power !== undefined && power !== 'emulated' && power !== 'none') {
     return `power.kind: "${power}" measures a real board; a qemu rig takes "emulated" or "none"`;
   }
+  const fw = rig.dut.firmware;
+  if (fw) {
+    const ext = path.extname(fw.image).toLowerCase();
+    if (!['.elf', '.axf', '.bin', '.hex', '.ihex'].includes(ext)) return `dut.firmware.image: "${fw.image}" is not a .elf, .bin or .hex image`;
+    if (!fs.existsSync(fw.image) || !fs.statSync(fw.image).isFile()) return `dut.firmware.image: ${fw.image} not found`;
+    if (ext === '.bin' && fw.load_address === undefined) return 'dut.firmware.load_address: a raw .bin image needs its load address (e.g. 0x08000000)';
+    if (ext !== '.bin' && fw.load_address !== undefined) return `dut.firmware.load_address: only a raw .bin takes one; a ${ext} image carries its own addresses`;
+  }
   const seen = new Set<string>();
   for (const [i, s] of (rig.storage ?? []).entries()) {
     if (seen.has(s.name)) return `storage.${i}.name: "${s.name}" is used by an earlier entry`;
@@ -240,6 +260,11 @@ export function loadRig(nameOrPath: string): Rig {
     throw new HilError(errors.map(describe).join('; '), where);
   }
   const rig = { ...(data as Omit<Rig, 'file'>), file };
+  const fw = rig.dut.firmware;
+  if (fw) {
+    rig.dut = { ...rig.dut, firmware: { ...fw, image: path.resolve(path.dirname(file), fw.image) } } as Rig['dut'];
+    if (typeof fw.load_address === 'string') (rig.dut.firmware as DutFirmwareSpec).load_address = parseInt(fw.load_address, 16);
+  }
   const consistency = checkPowerAndStorage(rig);
   if (consistency) throw new HilError(consistency, where);
   const stem = path.basename(file).replace(/\.ya?ml$/, '');

@@ -9,6 +9,9 @@ import { decodePqModel, isPqModel } from '../compress/pq-model.js';
 import { checkFootprint } from '../codegen/codegen.js';
 import type { VariantPlan } from '../experiments/experiment.js';
 import { buildFirmware, type FirmwareBuild } from '../firmware/build.js';
+import { parseAddress, prebuiltFirmware, type PrebuiltSpec } from '../firmware/prebuilt.js';
+import { checkProtocol, firmwareProtocol } from '../protocol/drivers.js';
+import { rel } from '../util/paths.js';
 import { readBoard } from '../firmware/board.js';
 import { markerStyle } from '../power/factory.js';
 import type { Rig } from '../rig/rig.js';
@@ -18,6 +21,41 @@ import type { Logger } from '../util/log.js';
 
 export interface VariantBuild extends VariantPlan {
   firmware: FirmwareBuild;
+}
+
+/** Where a run's firmware comes from: the harness's build with a protocol front end, or a prebuilt image. */
+export interface FirmwareSource {
+  /** the device protocol (protocol/drivers.ts name) */
+  protocol: string;
+  /** mlperf-tiny: the profile tag (our build prints it; any device must report it) */
+  profile?: string;
+  prebuilt?: PrebuiltSpec & { where: { image: string; loadAddress: string } };
+}
+
+/**
+ * The image: --firmware, else the rig's dut.firmware, else the harness builds its own. The
+ * protocol: --protocol, else the rig's dut.firmware.protocol, else yono.
+ */
+export function firmwareSource(rig: Rig, options: { protocol?: string; firmware?: string; loadAddress?: string; profile?: string }): FirmwareSource {
+  const fw = rig.dut.firmware;
+  const protocol = checkProtocol(options.protocol ?? fw?.protocol ?? 'yono', options.protocol !== undefined ? '--protocol' : `${rel(rig.file)}: dut.firmware.protocol`);
+  const profile = options.profile ?? (options.firmware === undefined ? fw?.profile : undefined);
+  if (profile !== undefined && protocol !== 'mlperf-tiny') throw new HilError(`a profile tag is an mlperf-tiny notion; the run speaks ${protocol}`, '--profile');
+  if (options.firmware !== undefined) {
+    const loadAddress = options.loadAddress === undefined ? undefined : parseAddress(options.loadAddress, '--load-address');
+    return { protocol, profile, prebuilt: { image: options.firmware, protocol, loadAddress, profile, where: { image: '--firmware', loadAddress: '--load-address' } } };
+  }
+  if (options.loadAddress !== undefined) throw new HilError('only with --firmware <image.bin>', '--load-address');
+  if (fw) {
+    const where = rel(rig.file);
+    const loadAddress = fw.load_address === undefined ? undefined : parseAddress(fw.load_address, `${where}: dut.firmware.load_address`);
+    return {
+      protocol,
+      profile,
+      prebuilt: { image: fw.image, protocol, loadAddress, profile, where: { image: `${where}: dut.firmware.image`, loadAddress: `${where}: dut.firmware.load_address` } },
+    };
+  }
+  return { protocol, profile };
 }
 
 /** The chosen variants in run order: the in-memory forms first, then the baseline compared with them. */
@@ -37,11 +75,34 @@ export function planVariants(rig: Rig, models: string[], variants: Variant[], lo
   });
 }
 
-/** Builds (or finds cached) the firmware of every planned variant. */
-export function buildVariants(rig: Rig, plans: VariantPlan[], log: Logger): VariantBuild[] {
+/**
+ * Builds (or finds cached) the firmware of every planned variant, with the source's protocol
+ * front end; a prebuilt image is the firmware of the run's one variant.
+ */
+export function buildVariants(rig: Rig, plans: VariantPlan[], log: Logger, source: FirmwareSource = { protocol: 'yono' }): VariantBuild[] {
+  const one = source.protocol === 'mlperf-tiny';
+  for (const plan of plans) {
+    if (one && plan.deploy.length !== 1) {
+      throw new HilError(`an mlperf-tiny device serves one model; choose it with --models (planned: ${plan.deploy.map((m) => m.name).join(', ')})`, '--models');
+    }
+  }
+  if (source.prebuilt) {
+    if (plans.length !== 1) throw new HilError(`a prebuilt image is one firmware: run one variant, not ${plans.map((p) => p.variant).join(', ')}`, '--variant');
+    const firmware = prebuiltFirmware(rig.board, source.prebuilt, source.prebuilt.where);
+    log.info(`prebuilt ${firmware.prebuilt?.format} image ${rel(firmware.elf)} (sha256 ${firmware.buildHash}..., protocol ${source.protocol}): not built by the harness, not checked on the device`);
+    return [{ ...plans[0], firmware }];
+  }
   return plans.map((plan) => {
     const v = plan.variant;
-    const firmware = buildFirmware(rig.board, plan.deploy, { log: log.info, variant: v, marker: markerStyle(rig) });
+    const profile = one ? (source.profile ?? plan.deploy[0].name) : undefined;
+    const built = buildFirmware(rig.board, plan.deploy, {
+      log: log.info,
+      variant: v,
+      marker: markerStyle(rig),
+      protocol: firmwareProtocol(source.protocol),
+      ...(one ? { mlperf: { profile: source.profile } } : {}),
+    });
+    const firmware: FirmwareBuild = { ...built, protocol: source.protocol, profile };
     const mem = firmware.memory;
     log.info(
       `${v} firmware ${firmware.buildHash}${firmware.cached ? ' (cached)' : ''}: flash ${mem.flashBytes} / ${mem.flashBudget} B (${pct(mem.flashBytes, mem.flashBudget)}), ` +

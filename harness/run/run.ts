@@ -28,7 +28,9 @@ import { HilError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { rel } from '../util/paths.js';
 import { harnessVersion } from '../util/version.js';
-import { buildVariants, orderVariants, planVariants, type VariantBuild } from './plan.js';
+import { loadDatasetFolder } from '../experiments/dataset-folder.js';
+import { buildVariants, firmwareSource, orderVariants, planVariants, type VariantBuild } from './plan.js';
+import { protocolCanPreload } from '../protocol/drivers.js';
 import { CsvResultStore } from './result-store.js';
 import { RunRecord, type RunJson } from './run-record.js';
 
@@ -48,6 +50,14 @@ export interface RunOptions extends ExperimentOptions {
   resume?: string;
   /** where the device's serial port is opened (a fault-injecting proxy in tests and benchmarks) */
   route?: DutOptions['route'];
+  /** the device protocol (protocol/drivers.ts): our firmware is built with its front end (default: the rig's, else yono) */
+  protocol?: string;
+  /** a prebuilt image to boot instead of building (overrides the rig's dut.firmware) */
+  firmware?: string;
+  /** a .bin image's load address ("0x...") */
+  loadAddress?: string;
+  /** mlperf-tiny: the profile tag to build with / to require of the device */
+  profile?: string;
   log: Logger;
 }
 
@@ -71,18 +81,21 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const rig = loadRig(options.rig);
   const variants = orderVariants(options.variants);
   const notes: string[] = resumed ? [...((resumed.json.notes as string[] | undefined) ?? [])] : [];
+  const source = firmwareSource(rig, options);
   const plans = planVariants(rig, options.models ?? [], variants, log, resumed ? [] : notes);
   if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
+  if (options.inputs === 'preload' && !protocolCanPreload(source.protocol)) throw new HilError(`the ${source.protocol} protocol cannot run preloaded inputs; use --inputs stream (or auto)`, '--inputs');
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
   let interrupted = false;
   const info: RunInfo = {
-    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes,
+    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes, protocol: source.protocol,
     results: { rows: () => [], append: () => undefined, remove: () => undefined },
     cancelled: () => interrupted,
   };
   const chosen = chooseExperiments(options.experiments, info);
-  const builds = buildVariants(rig, plans, log);
+  if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, info, chosen);
+  const builds = buildVariants(rig, plans, log, source);
 
   const folder = resumed ? openRunFolder(resumed.dir) : createRunFolder(rig.name, options.resultsDir);
   info.id = folder.id;
@@ -133,6 +146,14 @@ function linkHealth(link: Record<string, ProtocolStats>): string {
   return `Link health\n${lines.join('\n')}`;
 }
 
+/** A data-set folder replaces one model's test split for accuracy: checked whole before anything is built or booted. */
+function checkDatasetFolder(dir: string, info: RunInfo, chosen: Experiment[]): void {
+  if (!chosen.some((e) => e.name === 'accuracy')) throw new HilError('only the accuracy experiment reads a data-set folder; add accuracy to --experiments', '--dataset-folder');
+  const models = info.plans[0].models;
+  if (models.length !== 1) throw new HilError(`a data-set folder holds one model's inputs; choose the model with --models (planned: ${models.map((m) => m.name).join(', ')})`, '--dataset-folder');
+  loadDatasetFolder(dir, models[0]);
+}
+
 /** Explicit names must all be possible; by default every experiment the plan allows runs. */
 function chooseExperiments(names: string[] | undefined, info: RunInfo): Experiment[] {
   if (names === undefined) return EXPERIMENTS.filter((e) => e.requires?.(info) === undefined);
@@ -171,7 +192,11 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
     record.save();
   };
   const open = async (windows: boolean) => {
-    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route });
+    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route, models: build.models });
+    if (build.firmware.prebuilt || session.hello.build === '') {
+      const why = build.firmware.prebuilt ? 'a prebuilt image' : `the ${session.device.protocol} protocol reports no build`;
+      if (!info.notes.some((n) => n.startsWith(`${build.variant}: firmware not checked`))) info.notes.push(`${build.variant}: firmware not checked against a build (${why}); firmware_hash is ${build.firmware.prebuilt ? "the image file's SHA-256" : 'the build the harness booted'}`);
+    }
     info.devices[build.variant] = session.hello;
     variants[k].device = session.hello;
     variants[k].dut = session.dut.describe();
@@ -199,7 +224,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
           record.save();
         },
         provenance: (datasetHash) => ({
-          run_id: info.id, rig: info.rig.name, board: ctx.session.hello.board, firmware_hash: ctx.session.hello.build,
+          run_id: info.id, rig: info.rig.name, board: ctx.session.hello.board, firmware_hash: ctx.session.firmware.buildHash,
           dataset_hash: datasetHash.slice(0, 16), harness_version: info.harnessVersion,
         }),
         channels: () => {
@@ -232,7 +257,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
 /** The variant's test inputs in device memory, when accuracy runs and the DUT and options allow. */
 function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
   const mode = info.options.inputs ?? 'auto';
-  if (mode === 'stream' || !chosen.some((e) => e.name === 'accuracy')) return undefined;
+  if (mode === 'stream' || info.options.datasetFolder !== undefined || !chosen.some((e) => e.name === 'accuracy') || !protocolCanPreload(info.protocol)) return undefined;
   const capacity = createDut(info.rig).preloadCapacity();
   if (capacity === 0) {
     if (mode === 'preload') throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', info.rig.name);
@@ -245,7 +270,14 @@ function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): P
 
 function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chosen: Experiment[], notes: string[]): RunJson {
   const { rig, options } = info;
-  const firmwareJson = (b: VariantBuild) => ({ build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models });
+  const firmwareJson = (b: VariantBuild) => {
+    const pre = b.firmware.prebuilt;
+    return {
+      build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models, protocol: b.firmware.protocol ?? 'yono',
+      ...(b.firmware.profile ? { profile: b.firmware.profile } : {}),
+      ...(pre ? { prebuilt: { image: pre.file, format: pre.format, load_address: pre.loadAddress, sha256: pre.sha256, bytes: pre.bytes } } : {}),
+    };
+  };
   return {
     id,
     status: 'running',
@@ -257,11 +289,14 @@ function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chose
     // firmware / device / dut: the first variant's; `variants` has each one's
     firmware: firmwareJson(builds[0]),
     experiments: chosen.map((e) => e.name),
+    protocol: info.protocol,
     variant: builds.map((b) => b.variant).join(','),
     variants: builds.map((b) => ({ variant: b.variant, firmware: firmwareJson(b), device: undefined, dut: undefined, inputs: undefined })),
     options: {
       models: builds[0].models.map((m) => m.name), samples: options.samples ?? 'all', latency_runs: options.latencyRuns, latency_warmup: options.latencyWarmup,
       switch_reps: options.switchReps, scenario_events: options.scenarioEvents, scenario_seed: options.scenarioSeed, inputs: options.inputs ?? 'auto',
+      perf_window_s: options.perfWindowSec, dataset_folder: options.datasetFolder,
+      protocol: options.protocol, firmware: options.firmware, load_address: options.loadAddress, profile: options.profile,
     },
     notes,
     /** per variant: how its time and energy figures are made (one entry per storage channel) */
@@ -298,6 +333,7 @@ function readResumable(dir: string): Resumable {
 function optionsOf(json: RunJson): Omit<RunOptions, 'log'> {
   const o = json.options as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   return {
     rig: (json.rig as { file: string }).file,
     models: o.models as string[],
@@ -306,6 +342,8 @@ function optionsOf(json: RunJson): Omit<RunOptions, 'log'> {
     samples: num(o.samples),
     latencyRuns: num(o.latency_runs), latencyWarmup: num(o.latency_warmup), switchReps: num(o.switch_reps),
     scenarioEvents: num(o.scenario_events), scenarioSeed: num(o.scenario_seed), inputs: o.inputs as RunOptions['inputs'],
+    perfWindowSec: num(o.perf_window_s), datasetFolder: str(o.dataset_folder),
+    protocol: str(o.protocol), firmware: str(o.firmware), loadAddress: str(o.load_address), profile: str(o.profile),
   };
 }
 

@@ -13,6 +13,7 @@ import { checkFirmware, type DeviceHello, type DeviceProtocol } from '../protoco
 import { openDeviceProtocol } from '../protocol/drivers.js';
 import type { Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
+import { shapeSize, type Int8Model } from '../modeltools/int8-model.js';
 
 export interface Session {
   rig: Rig;
@@ -34,21 +35,40 @@ export interface Session {
 export interface SessionOptions extends DutOptions {
   /** test inputs to place in device memory before the firmware starts (DUTs that can) */
   preload?: PreloadImage;
+  /** the models the harness runs on the device (a protocol that cannot describe them, mlperf-tiny, is told the first) */
+  models?: Int8Model[];
+}
+
+/**
+ * What the session checks of the device: the whole handshake against the build (a yono firmware
+ * the harness built); nothing for a prebuilt image (the harness cannot know its build) nor for a
+ * protocol that reports no build (mlperf-tiny: its driver checks the profile tag instead).
+ */
+export function firmwareCheck(firmware: FirmwareBuild, hello: DeviceHello): 'full' | 'none' {
+  return firmware.prebuilt || hello.build === '' ? 'none' : 'full';
 }
 
 export async function openSession(rig: Rig, firmware: FirmwareBuild, options: SessionOptions = {}): Promise<Session> {
   const dut = createDut(rig, options);
   try {
-    await dut.flash(firmware.elf, firmware.extImage);
+    const pre = firmware.prebuilt;
+    await dut.flash(firmware.elf, firmware.extImage, pre && { format: pre.format, loadAddress: pre.loadAddress });
     if (options.preload) {
       if (!dut.preload) throw new HilError('this device cannot take preloaded inputs', dut.description);
       dut.preload(options.preload.file);
     }
     await dut.start();
     const link = await dut.connect();
-    const device = openDeviceProtocol('yono', link, { replyTimeoutMs: rig.link.reply_timeout_ms, retries: rig.link.retries });
+    const m = options.models?.[0];
+    const device = openDeviceProtocol(firmware.protocol ?? 'yono', link, {
+      replyTimeoutMs: rig.link.reply_timeout_ms,
+      retries: rig.link.retries,
+      board: rig.board,
+      profile: firmware.profile,
+      model: m && { name: m.name, input: [...m.input.shape], input_bytes: shapeSize(m.input.shape), classes: m.classes, hash: firmware.models.find((x) => x.name === m.name)?.hash ?? '' },
+    });
     const hello = await device.hello(rig.dut.boot_timeout_ms ?? 10000);
-    checkFirmware(hello, { build: firmware.buildHash, board: firmware.board.name, models: firmware.models }, dut.description);
+    if (firmwareCheck(firmware, hello) === 'full') checkFirmware(hello, { build: firmware.buildHash, board: firmware.board.name, models: firmware.models }, dut.description);
     return {
       rig,
       firmware,
