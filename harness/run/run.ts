@@ -101,7 +101,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   info.id = folder.id;
   const results = new CsvResultStore(folder, chosen.flatMap((e) => e.tables), resumed !== undefined);
   info.results = results;
-  const record = new RunRecord(folder, resumed ? resumeRunJson(resumed.json, builds, info) : initialRunJson(folder.id, info, builds, chosen, notes));
+  const record = new RunRecord(folder, resumed ? resumeRunJson(resumed.json, builds, info) : initialRunJson(folder.id, info, options, builds, chosen, notes));
   if (resumed) {
     info.done = (variant, model) => results.rows(PREDICTION_TABLE).filter((p) => p.variant === variant && p.model === model);
     builds.forEach((b, k) => {
@@ -268,8 +268,8 @@ function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): P
   return image;
 }
 
-function initialRunJson(id: string, info: RunInfo, builds: VariantBuild[], chosen: Experiment[], notes: string[]): RunJson {
-  const { rig, options } = info;
+function initialRunJson(id: string, info: RunInfo, options: RunOptions, builds: VariantBuild[], chosen: Experiment[], notes: string[]): RunJson {
+  const { rig } = info;
   const firmwareJson = (b: VariantBuild) => {
     const pre = b.firmware.prebuilt;
     return {
