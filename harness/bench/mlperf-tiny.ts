@@ -12,7 +12,7 @@ import { ensurePrepared, loadPrepared } from '../datasets/prepared.js';
 import { buildFirmware } from '../firmware/build.js';
 import { DB_BYTES_ENERGY, DB_BYTES_PERFORMANCE, MlperfTinyClient } from '../protocol/mlperf-tiny/client.js';
 import { median, runPerformance } from '../protocol/mlperf-tiny/performance.js';
-import { bootDut } from '../dut/factory.js';
+import { bootDut, createDut } from '../dut/factory.js';
 import { predictInt8 } from '../reference/int8.js';
 import { loadRig } from '../rig/rig.js';
 import { loadModelSet } from '../session/model-set.js';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     options: { rig: { type: 'string' }, model: { type: 'string' }, profile: { type: 'string' }, uploads: { type: 'string' }, window: { type: 'string' } },
   });
   const rig = loadRig(values.rig ?? 'qemu-mps2-an386');
-  if (rig.dut.kind !== 'qemu') throw new HilError('this benchmark boots QEMU: pick a qemu rig', rig.name);
+  if (createDut(rig).figures !== 'emulated-estimate') throw new HilError('this benchmark boots an emulated board: pick a qemu rig', rig.name);
   const [model] = loadModelSet([values.model ?? 'kws_dscnn']);
   const uploads = Number(values.uploads ?? 5);
   const minWindowSec = Number(values.window ?? 10);
