@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what `npm run demo` and `npm test` need when it is missing, then builds the harness.
+# Installs what `npm run demo` and `npm test` (--test) need when it is missing, then builds the harness.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,10 @@ declare -A need=(
   [gcc]=gcc                # host compiler for the QEMU cycle-model plugin (firmware/tools/qemu-cycles)
   [rsvg-convert]=librsvg2-bin  # SVG -> PDF/PNG for the figures of `hil report`
 )
+# `npm test` only: headless Chromium opens the report page (test/integration/report.test.ts)
+if [ "${1:-}" = "--test" ]; then
+  need[chromium]=chromium
+fi
 missing=()
 for tool in "${!need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}")
