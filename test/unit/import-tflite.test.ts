@@ -122,9 +122,20 @@ describe('TFLite import', () => {
     const lstm = join(TFLM, 'examples', 'micro_speech_lstm', 'micro_speech_lstm.tflite');
     const e = hilError(() => importTfliteFile(lstm, opts));
     expect(e.where).to.equal('micro_speech_lstm.tflite');
-    expect(e.message).to.match(/^operator 0 \(UNIDIRECTIONAL_SEQUENCE_LSTM, output "[^"]+"\): not supported; supported: CONV_2D, DEPTHWISE_CONV_2D/);
+    expect(e.message).to.match(/^operator 0 \(UNIDIRECTIONAL_SEQUENCE_LSTM, output "[^"]+", input "serving_default_x:0"\): not supported; supported: CONV_2D, DEPTHWISE_CONV_2D/);
     const add = hilError(() => importTfliteFile(join(TFLM, 'examples', 'memory_footprint', 'models', 'simple_add_model.tflite'), opts));
-    expect(add.message).to.match(/^operator 0 \(ADD, output "PartitionedCall:0"\): not supported/);
+    expect(add.message).to.match(/^operator 0 \(ADD, output "PartitionedCall:0", inputs "serving_default_input_1:0", "serving_default_input_2:0"\): not supported/);
+  });
+
+  it('names every unsupported operator at once, in one line, with index and tensor names', () => {
+    const dtln = hilError(() => importTfliteFile(join(TFLM, 'examples', 'dtln', 'dtln_noise_suppression.tflite'), opts));
+    expect(dtln.message).to.not.include('\n');
+    expect(dtln.message).to.match(/^3 operators not supported: operator 0 \(UNIDIRECTIONAL_SEQUENCE_LSTM, output "tfl.unidirectional_sequence_lstm", input "serving_default_input_7:0"\); operator 1 \(UNIDIRECTIONAL_SEQUENCE_LSTM, output "tfl.unidirectional_sequence_lstm1", input "tfl.unidirectional_sequence_lstm"\); operator 3 \(LOGISTIC, output "StatefulPartitionedCall:0", input "[^"]+"\); supported: CONV_2D/);
+    const kws = hilError(() => importTfliteFile(join(TFLM, 'models', 'keyword_scrambled.tflite'), opts));
+    const named = [...kws.message.matchAll(/operator (\d+) \(([A-Z_0-9]+),/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(kws.message).to.match(/^\d+ operators not supported: /);
+    expect(named.length).to.equal(Number(/^(\d+)/.exec(kws.message)?.[1]));
+    expect(named).to.include('0:QUANTIZE').and.include('1:SVDF');
   });
 
   it('refuses a float model with a hint', () => {

@@ -118,6 +118,18 @@ class Importer {
     throw new HilError(`operator ${this.op.index} (${this.op.opName}, output "${out?.name ?? '?'}"): ${msg}`, this.file);
   }
 
+  /** `operator 3 (ADD, output "y", inputs "a", "b")`: its index, name, output and activation inputs
+   * (graph inputs and other operators' outputs; weights and other constants are left out). */
+  private describe(op: TfliteOperator): string {
+    const name = (i: number) => JSON.stringify(this.g.tensors[i]?.name ?? `tensor${i}`);
+    const outs = op.outputs.map(name);
+    const live = new Set<number>([...this.g.inputs, ...this.g.operators.flatMap((x) => x.outputs)]);
+    const ins = op.inputs.filter((i) => live.has(i)).map(name);
+    const o = outs.length === 1 ? `output ${outs[0]}` : `outputs ${outs.join(', ')}`;
+    const n = ins.length === 0 ? '' : `, ${ins.length === 1 ? 'input' : 'inputs'} ${ins.join(', ')}`;
+    return `operator ${op.index} (${op.opName}, ${o}${n})`;
+  }
+
   private tensor(i: number | undefined, what: string): TfliteTensor {
     const t = i === undefined || i < 0 ? undefined : this.g.tensors[i];
     return t ?? this.fail(`${what} tensor ${i} does not exist`);
@@ -134,14 +146,14 @@ class Importer {
 
   run() {
     const g = this.g;
-    // unsupported operators first: the most useful message for a model we cannot take
-    for (const op of g.operators) {
-      if (!SUPPORTED_CODES.has(op.code)) {
-        this.op = op;
-        this.fail(`not supported; supported: ${TFLITE_SUPPORTED.join(', ')}`);
-      }
+    // unsupported operators first, all of them in one line: the most useful message for a model
+    // we cannot take (fixing one at a time would take as many round trips as there are ops)
+    const unsupported = g.operators.filter((op) => !SUPPORTED_CODES.has(op.code));
+    if (unsupported.length > 0) {
+      const list = unsupported.map((op) => this.describe(op)).join('; ');
+      const head = unsupported.length === 1 ? '' : `${unsupported.length} operators not supported: `;
+      throw new HilError(`${head}${list}${unsupported.length === 1 ? ': not supported' : ''}; supported: ${TFLITE_SUPPORTED.join(', ')}`, this.file);
     }
-    this.op = undefined;
     if (g.inputs.length !== 1 || g.outputs.length !== 1) {
       throw new HilError(`only single-input, single-output models are supported (has ${g.inputs.length} inputs, ${g.outputs.length} outputs)`, this.file);
     }
