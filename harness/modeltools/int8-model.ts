@@ -8,6 +8,20 @@ import { readFileSync } from 'node:fs';
 import { HilError } from '../util/errors.js';
 
 export const INT8_FORMAT = 'yono-int8/1';
+/** Version 2 (2026-12) adds the model-level `arithmetic` field (SPEC sections 2-3). */
+export const INT8_FORMAT_V2 = 'yono-int8/2';
+export type Int8Format = typeof INT8_FORMAT | typeof INT8_FORMAT_V2;
+
+/**
+ * How a model requantizes (SPEC section 3). `yono15`: 15-bit multipliers, one rounding (every
+ * model before format 2; absent = yono15). `tflite-double`: TFLite's 31-bit multipliers and shifts,
+ * MultiplyByQuantizedMultiplier = SaturatingRoundingDoublingHighMul then RoundingDivideByPOT (TFLite
+ * Micro's reference kernels, CMSIS-NN). `tflite-single`: the same multipliers, one rounding
+ * (TFLITE_SINGLE_ROUNDING, XNNPACK).
+ */
+export type Arithmetic = 'yono15' | 'tflite-double' | 'tflite-single';
+export const ARITHMETICS: readonly Arithmetic[] = ['yono15', 'tflite-double', 'tflite-single'];
+export const isTflite = (a: Arithmetic | undefined): boolean => a === 'tflite-double' || a === 'tflite-single';
 
 /** [H, W, C] */
 export type Shape3 = [number, number, number];
@@ -123,7 +137,9 @@ export interface QuantTensor {
 }
 
 export interface Int8Model {
-  format: typeof INT8_FORMAT;
+  format: Int8Format;
+  /** absent = yono15 (format 1 models never carry it, so their hash is unchanged) */
+  arithmetic?: Arithmetic;
   name: string;
   dataset: string;
   classes: number;
@@ -137,6 +153,12 @@ export const MULTIPLIER_MIN = 16384;
 export const MULTIPLIER_MAX = 32767;
 export const SHIFT_MIN = 1;
 export const SHIFT_MAX = 46;
+/** TFLite arithmetic: multiplier 0 (a channel whose real multiplier is too small: output out_zp)
+ * or in [2^30, 2^31); shift = TFLite's exponent (> 0 shifts left) in [-31, 30]. */
+export const Q31_MULTIPLIER_MIN = 2 ** 30;
+export const Q31_MULTIPLIER_MAX = 2 ** 31 - 1;
+export const Q31_SHIFT_MIN = -31;
+export const Q31_SHIFT_MAX = 30;
 const INT32_MAX = 2 ** 31 - 1;
 /** model names become C identifiers' comments, JSON strings and directory names */
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -194,6 +216,9 @@ type Obj = Record<string, unknown>;
 
 /** Field-path aware checks; every failure is a HilError "<source>: <path>: <problem>". */
 class Checker {
+  /** the model's arithmetic: decides the multiplier/shift ranges */
+  arithmetic: Arithmetic = 'yono15';
+
   constructor(private readonly source: string) {}
 
   fail(path: string, msg: string): never {
@@ -268,7 +293,17 @@ class Checker {
 export function validateInt8Model(value: unknown, source: string): Int8Model {
   const c = new Checker(source);
   const m = c.obj(value, '$');
-  if (m.format !== INT8_FORMAT) c.fail('$.format', `must be "${INT8_FORMAT}", got ${JSON.stringify(m.format)}`);
+  if (m.format !== INT8_FORMAT && m.format !== INT8_FORMAT_V2) {
+    c.fail('$.format', `must be "${INT8_FORMAT}" or "${INT8_FORMAT_V2}", got ${JSON.stringify(m.format)}`);
+  }
+  const format = m.format as Int8Format;
+  let arithmetic: Arithmetic | undefined;
+  if (m.arithmetic !== undefined) {
+    if (format === INT8_FORMAT) c.fail('$.arithmetic', `needs "format": "${INT8_FORMAT_V2}"`);
+    if (!ARITHMETICS.includes(m.arithmetic as Arithmetic)) c.fail('$.arithmetic', `must be one of ${ARITHMETICS.join(', ')}, got ${JSON.stringify(m.arithmetic)}`);
+    arithmetic = m.arithmetic as Arithmetic;
+  }
+  c.arithmetic = arithmetic ?? 'yono15';
   const name = c.str(m, 'name', '$');
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
@@ -295,15 +330,16 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   });
   if (curSize !== classes) c.fail('$.classes', `is ${classes} but the last layer outputs ${curSize} values`);
 
-  return { format: INT8_FORMAT, name, dataset, classes, input, output, layers };
+  return { format, ...(arithmetic ? { arithmetic } : {}), name, dataset, classes, input, output, layers };
 }
 
 /**
  * Validates one layer on its own, given the shape it receives (for importers and per-operator
  * tests); the same checks as inside validateInt8Model.
  */
-export function validateInt8Layer(value: unknown, prev: Shape3, source: string): Int8Layer {
+export function validateInt8Layer(value: unknown, prev: Shape3, source: string, arithmetic: Arithmetic = 'yono15'): Int8Layer {
   const c = new Checker(source);
+  c.arithmetic = arithmetic;
   return validateLayer(c, c.obj(value, '$'), '$', prev, shapeSize(prev));
 }
 
@@ -384,14 +420,34 @@ function poolGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {
   return { in_shape, out_shape, kh, kw, stride_h, stride_w };
 }
 
-/** Zero points and the single requant pair of avgpool_global / avgpool2d. */
+/** Zero points and the single requant pair of avgpool_global / avgpool2d. With TFLite arithmetic
+ * the pools are TFLite's (SPEC section 3): same zero point in and out, multiplier = shift = 0. */
 function scalarRequant(c: Checker, o: Obj, p: string) {
+  const in_zp = c.int(o, 'in_zp', p, -128, 127);
+  const out_zp = c.int(o, 'out_zp', p, -128, 127);
+  if (isTflite(c.arithmetic)) {
+    if (out_zp !== in_zp) c.fail(`${p}.out_zp`, `must equal in_zp (${in_zp}) with ${c.arithmetic} arithmetic (TFLite's average pool does not rescale)`);
+    return { in_zp, out_zp, multiplier: c.int(o, 'multiplier', p, 0, 0), shift: c.int(o, 'shift', p, 0, 0) };
+  }
   return {
-    in_zp: c.int(o, 'in_zp', p, -128, 127),
-    out_zp: c.int(o, 'out_zp', p, -128, 127),
+    in_zp, out_zp,
     multiplier: c.int(o, 'multiplier', p, MULTIPLIER_MIN, MULTIPLIER_MAX),
     shift: c.int(o, 'shift', p, SHIFT_MIN, SHIFT_MAX),
   };
+}
+
+/** Per-channel multiplier and shift tables in the ranges of the model's arithmetic. */
+function requantTables(c: Checker, o: Obj, p: string, oc: number): { multiplier: number[]; shift: number[] } {
+  if (!isTflite(c.arithmetic)) {
+    return { multiplier: c.ints(o, 'multiplier', p, oc, MULTIPLIER_MIN, MULTIPLIER_MAX), shift: c.ints(o, 'shift', p, oc, SHIFT_MIN, SHIFT_MAX) };
+  }
+  const multiplier = c.ints(o, 'multiplier', p, oc, 0, Q31_MULTIPLIER_MAX);
+  const shift = c.ints(o, 'shift', p, oc, Q31_SHIFT_MIN, Q31_SHIFT_MAX);
+  multiplier.forEach((m, i) => {
+    if (m !== 0 && m < Q31_MULTIPLIER_MIN) c.fail(`${p}.multiplier[${i}]`, `must be 0 or in [2^30, 2^31) with ${c.arithmetic} arithmetic, got ${m}`);
+    if (m === 0 && shift[i] !== 0) c.fail(`${p}.shift[${i}]`, `must be 0 where the multiplier is 0, got ${shift[i]}`);
+  });
+  return { multiplier, shift };
 }
 
 /**
@@ -405,8 +461,7 @@ function commonQuant(c: Checker, o: Obj, p: string, oc: number, k: number, at: (
   const act_max = c.int(o, 'act_max', p, act_min, 127);
   const weights = c.ints(o, 'weights', p, oc * k, -128, 127);
   const bias = c.ints(o, 'bias', p, oc, -(2 ** 31), INT32_MAX);
-  const multiplier = c.ints(o, 'multiplier', p, oc, MULTIPLIER_MIN, MULTIPLIER_MAX);
-  const shift = c.ints(o, 'shift', p, oc, SHIFT_MIN, SHIFT_MAX);
+  const { multiplier, shift } = requantTables(c, o, p, oc);
   // int32 accumulator bound (SPEC 3): |bias| + 256 * sum|w| < 2^31. |x - in_zp| <= 255; the extra
   // margin keeps every partial sum in range whatever order a kernel adds the terms in.
   for (let ch = 0; ch < oc; ch++) {

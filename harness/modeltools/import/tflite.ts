@@ -1,17 +1,19 @@
 /**
  * Imports a fully int8-quantized TFLite model (a linear chain of CONV_2D, DEPTHWISE_CONV_2D,
- * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX) as a
- * `yono-int8/1` model. Weights, int32 biases and zero points are taken as given; only the
- * requant multipliers are recomputed (TFLite's are 31-bit, ours 15-bit: SPEC section 3), so the
- * result tracks TFLite closely but is not bit-identical to it.
+ * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX). Weights, int32
+ * biases and zero points are taken as given. By default the model keeps TFLite's arithmetic
+ * (`yono-int8/2`, `"arithmetic": "tflite-double"`: 31-bit multipliers computed exactly as TFLite
+ * computes them, TFLite's average pool; SPEC section 3); `tflite-single` is XNNPACK's single
+ * rounding; `yono15` recomputes 15-bit multipliers (`yono-int8/1`, the importer's behaviour before
+ * 2026-12: tracks TFLite closely, not bit for bit).
  */
 import { sha256 } from '../../util/hash.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { HilError } from '../../util/errors.js';
 import { convGeometry, type Padding } from '../nn/conv2d.js';
-import { INT8_FORMAT, modelHash, validateInt8Model, type Shape3 } from '../int8-model.js';
-import { quantizeMultiplier } from '../quantize.js';
+import { INT8_FORMAT, INT8_FORMAT_V2, isTflite, modelHash, validateInt8Model, type Arithmetic, type Shape3 } from '../int8-model.js';
+import { quantizeMultiplier, quantizeMultiplierQ31 } from '../quantize.js';
 import { IMPORTER_VERSION, summarize, type ImportResult } from './report.js';
 import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperator, type TfliteTensor } from './tflite-schema.js';
 import type { FbTable } from './flatbuffer.js';
@@ -23,6 +25,8 @@ export interface TfliteImportOptions {
   name: string;
   /** the prepared data set the model is evaluated on */
   dataset: string;
+  /** requant arithmetic (SPEC section 3); default tflite-double, TFLite Micro's */
+  arithmetic?: Arithmetic;
 }
 
 /** A layer object in SPEC form; validateInt8Model types and checks it at the end. */
@@ -52,11 +56,13 @@ export function importTfliteFile(path: string, opts: TfliteImportOptions): Impor
 
 export function importTflite(bytes: Uint8Array, fileName: string, opts: TfliteImportOptions): ImportResult {
   const g = readTflite(bytes, fileName);
-  const imp = new Importer(g, fileName);
+  const arithmetic = opts.arithmetic ?? 'tflite-double';
+  const imp = new Importer(g, fileName, arithmetic);
   const { layers, from, input, output, inputShape, classes, dropped, noops, notes } = imp.run();
   const model = validateInt8Model(
     {
-      format: INT8_FORMAT,
+      // yono15 keeps format 1 (and the hashes of models imported before format 2)
+      ...(arithmetic === 'yono15' ? { format: INT8_FORMAT } : { format: INT8_FORMAT_V2, arithmetic }),
       name: opts.name,
       dataset: opts.dataset,
       classes,
@@ -110,6 +116,7 @@ class Importer {
   constructor(
     private readonly g: TfliteGraph,
     private readonly file: string,
+    private readonly arithmetic: Arithmetic,
   ) {}
 
   private fail(msg: string): never {
@@ -268,7 +275,8 @@ class Importer {
     if (qp.scale.length === 1) scales = new Array<number>(oc).fill(qp.scale[0]);
     else if (qp.scale.length === oc && qp.quantizedDimension === channelAxis) scales = qp.scale;
     else this.fail(`weights "${w.name}": ${qp.scale.length} scales along dimension ${qp.quantizedDimension}, expected 1 or ${oc} along ${channelAxis}`);
-    if (scales.some((s) => !(s > 0))) this.fail(`weights "${w.name}" have a zero or negative scale`);
+    // TFLite takes a zero weight scale (a dead channel: all its weights are 0) and so do its arithmetics
+    if (scales.some((s) => !(s > 0) && !(s === 0 && isTflite(this.arithmetic)))) this.fail(`weights "${w.name}" have a zero or negative scale`);
     const weights = Array.from(new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length));
 
     let bias = new Array<number>(oc).fill(0);
@@ -286,9 +294,11 @@ class Importer {
   private requant(inScale: number, wScales: number[], outScale: number): { multiplier: number[]; shift: number[] } {
     const multiplier: number[] = [];
     const shift: number[] = [];
+    // TFLite: effective_output_scale = (double)input_scale * (double)filter_scale / (double)output_scale
+    const q = isTflite(this.arithmetic) ? quantizeMultiplierQ31 : quantizeMultiplier;
     wScales.forEach((ws, c) => {
       try {
-        const r = quantizeMultiplier((inScale * ws) / outScale);
+        const r = q((inScale * ws) / outScale);
         multiplier.push(r.multiplier);
         shift.push(r.shift);
       } catch (e) {
@@ -389,8 +399,15 @@ class Importer {
       return;
     }
     const n = kh * kw;
-    const { multiplier, shift } = this.requant(this.curQ.scale, [1 / n], outQ.scale);
-    const common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: multiplier[0], shift: shift[0] };
+    let common: Record<string, number>;
+    if (isTflite(this.arithmetic)) {
+      // TFLite's int8 average pool: the rounded mean of the int8 values, no rescaling
+      if (outQ.zp !== this.curQ.zp || Math.abs(outQ.scale / this.curQ.scale - 1) > 1e-6) this.fail('AVERAGE_POOL_2D with different input and output quantization (TFLite requires the same)');
+      common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: 0, shift: 0 };
+    } else {
+      const { multiplier, shift } = this.requant(this.curQ.scale, [1 / n], outQ.scale);
+      common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: multiplier[0], shift: shift[0] };
+    }
     // a window covering the whole input is the (older, already supported) global average
     const layer: LayerJson = kh === H && kw === W && outShape[0] === 1 && outShape[1] === 1
       ? { op: 'avgpool_global', ...base, ...common }
