@@ -9,15 +9,15 @@ import { join, resolve } from 'node:path';
 import { MAX_PAYLOAD } from '../protocol/yono/frame.js';
 import { HilError } from '../util/errors.js';
 import { FIRMWARE_DIR } from '../util/paths.js';
-import { canonicalJson, layerOutSize, modelHash, shapeSize } from '../modeltools/int8-model.js';
-import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
+import { canonicalJson, isTflite, layerOutSize, modelHash, shapeSize } from '../modeltools/int8-model.js';
+import type { Arithmetic, Int8Layer, Int8Model } from '../modeltools/int8-model.js';
 // YONO pq variant: pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
 import { decodePqModel, deployHash, isPqLayer, isPqModel } from '../compress/pq-model.js';
 import type { Codebook, DeployModel, PqLayer } from '../compress/pq-model.js';
 import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from './pq-codegen.js';
 
 /** Bump when the generated C changes meaning: it is part of inputsHash. */
-export const CODEGEN_VERSION = 'yono-codegen/2'; // 2: variant, external storage (SPEC section 5)
+export const CODEGEN_VERSION = 'yono-codegen/3'; // 2: variant, external storage (SPEC section 5); 3: arithmetic
 
 /** Bytes of flash/RAM the firmware needs without any model (measured on mps2-an386, -O2,
  * rounded up): runtime, kernels, board code; RAM = frame buffers (2 x ~2 KiB for MAX_PAYLOAD 2048)
@@ -29,7 +29,7 @@ export const RUNTIME_RAM_BYTES = 8 * 1024 + 5 * 1024;
  * 10-digit preload numbers). */
 const HELLO_BASE_BYTES = 380;
 
-const C_LAYER_BYTES = 56; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields)
+const C_LAYER_BYTES = 64; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields and arith)
 const C_MODEL_BYTES = 16; // sizeof(yono_model_t)
 
 const OP_ENUM: Record<Int8Layer['op'], string> = {
@@ -142,7 +142,7 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
       const oc = channels(l);
       const biasEff = l.op === 'depthwise_conv2d' ? 0 : 4 * oc; // depthwise uses bias directly
       flash += align4(l.weights.length) + 4 * oc /* bias */ + biasEff;
-      flash += align4(2 * oc) + align4(oc); // multiplier int16, shift int8
+      flash += align4((isTflite(model.arithmetic) ? 4 : 2) * oc) + align4(oc); // multiplier int16 (tflite-*: int32), shift int8
     } else if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
       flash += 8;
     }
@@ -267,13 +267,23 @@ class ExtBlob {
 /** Bytes of a model's external blob (its parameter tables, as the generator lays them out). */
 export function extBlobBytes(model: Int8Model): number {
   const blob = new ExtBlob();
-  model.layers.forEach((l, i) => emitLayer(l, `l${i}`, blob.place));
+  model.layers.forEach((l, i) => emitLayer(l, `l${i}`, blob.place, model.arithmetic));
   return align4(Math.max(blob.bytes.length, 4));
 }
 
-function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
-  const f: Record<string, string | number> = { op: OP_ENUM[l.op] };
-  const ptrs = { weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', multiplier: 'NULL', shift: 'NULL' };
+const ARITH_ENUM: Record<Arithmetic, string> = {
+  yono15: 'YONO_ARITH_YONO15',
+  'tflite-double': 'YONO_ARITH_TFLITE_DOUBLE',
+  'tflite-single': 'YONO_ARITH_TFLITE_SINGLE',
+};
+
+function emitLayer(l: Int8Layer, id: string, place: PlaceTable, arithmetic: Arithmetic = 'yono15'): string {
+  const tfl = isTflite(arithmetic);
+  const f: Record<string, string | number> = { op: OP_ENUM[l.op], arith: ARITH_ENUM[arithmetic] };
+  const ptrs: Record<string, string> = { weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', [tfl ? 'multiplier_q31' : 'multiplier']: 'NULL', shift: 'NULL' };
+  // per-channel requant multipliers: int16 (yono15) or int32 (tflite-*), SPEC section 3
+  const mult = (values: number[]): Record<string, string> =>
+    tfl ? { multiplier_q31: place(`${id}_m`, 'int32_t', values) } : { multiplier: place(`${id}_m`, 'int16_t', values) };
   if (l.op === 'dense') {
     Object.assign(f, { in_h: 1, in_w: 1, in_c: l.in_features, out_h: 1, out_w: 1, out_c: l.out_features });
   } else {
@@ -290,7 +300,7 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
     Object.assign(ptrs, {
       weights: place(`${id}_w`, 'int8_t', l.weights),
       bias: place(`${id}_b`, 'int32_t', l.bias),
-      multiplier: place(`${id}_m`, 'int16_t', l.multiplier),
+      ...mult(l.multiplier),
       shift: place(`${id}_s`, 'int8_t', l.shift),
     });
   }
@@ -308,13 +318,14 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
       weights: place(`${id}_w`, 'int8_t', l.weights),
       bias: place(`${id}_b`, 'int32_t', l.bias),
       bias_eff: place(`${id}_be`, 'int32_t', biasEff),
-      multiplier: place(`${id}_m`, 'int16_t', l.multiplier),
+      ...mult(l.multiplier),
       shift: place(`${id}_s`, 'int8_t', l.shift),
     });
   }
   if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });
-    Object.assign(ptrs, { multiplier: place(`${id}_m`, 'int16_t', [l.multiplier]), shift: place(`${id}_s`, 'int8_t', [l.shift]) });
+    // tflite-* pools use neither (TFLite's rounded mean)
+    if (!tfl) Object.assign(ptrs, { ...mult([l.multiplier]), shift: place(`${id}_s`, 'int8_t', [l.shift]) });
   }
   const fields = [...Object.entries(f), ...Object.entries(ptrs)].map(([k, v]) => `.${k} = ${v}`);
   return `    {${fields.join(', ')}},`;
@@ -381,7 +392,7 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
 
     arrays.push(`/* model ${mi}: ${m.name} (${hash}) */\n`);
     const rows = m.layers.map((l, li) =>
-      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, place),
+      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, place, g.arithmetic),
     );
     tables.push(`static const yono_layer_t m${mi}_layers[${m.layers.length}] = {\n${rows.join('\n')}\n};\n`);
     let extFields = '.ext_addr = 0, .ext_bytes = 0';
