@@ -9,6 +9,8 @@ import { importTflite, importTfliteFile } from '../../harness/modeltools/import/
 import { readTflite } from '../../harness/modeltools/import/tflite-schema.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
+import { modelHash, validateInt8Model } from '../../harness/modeltools/int8-model.js';
+import { ROOT } from '../../harness/util/paths.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -136,6 +138,64 @@ describe('TFLite import', () => {
     expect(kws.message).to.match(/^\d+ operators not supported: /);
     expect(named.length).to.equal(Number(/^(\d+)/.exec(kws.message)?.[1]));
     expect(named).to.include('0:QUANTIZE').and.include('1:SVDF');
+  });
+
+  it('a dead channel (weight scale 0, or too small to represent) imports with TFLite arithmetic: multiplier 0, output = out_zp', () => {
+    const bytes = readFileSync(PERSON);
+    const g = readTflite(bytes, 'person_detect.tflite');
+    // the first CONV_2D's weights: per-channel scales as float32 somewhere in the file
+    const conv = g.operators.find((o) => o.opName === 'CONV_2D');
+    if (!conv) throw new Error('no CONV_2D');
+    const w = g.tensors[conv.inputs[1]];
+    const scales = w.quant?.scale ?? [];
+    const pattern = (v: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeFloatLE(v);
+      return b;
+    };
+    // a channel whose scale's bytes occur exactly once in the file
+    const ch = scales.findIndex((v) => bytes.indexOf(pattern(v)) >= 0 && bytes.indexOf(pattern(v)) === bytes.lastIndexOf(pattern(v)));
+    expect(ch).to.be.greaterThanOrEqual(0);
+    const at = bytes.indexOf(pattern(scales[ch]));
+    const layerIndex = (m: { layers: { op: string }[] }): number => {
+      // the layer made from that operator: count conv-like layers up to it
+      const before = g.operators.filter((o) => o.index < conv.index && ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D'].includes(o.opName)).length;
+      expect(m.layers[before].op).to.equal('conv2d');
+      return before;
+    };
+    for (const dead of [0, 1e-30]) {
+      const patched = Buffer.from(bytes);
+      patched.writeFloatLE(dead, at);
+      // yono15 has no way to say "0": the import fails, naming the weights or the channel
+      const e = hilError(() => importTflite(patched, 'dead.tflite', { ...opts, arithmetic: 'yono15' }));
+      expect(e.message).to.match(/zero or negative scale|not representable/);
+      const { model } = importTflite(patched, 'dead.tflite', opts);
+      expect(model.arithmetic).to.equal('tflite-double');
+      const li = layerIndex(model);
+      const l = model.layers[li];
+      if (l.op !== 'conv2d') throw new Error('conv2d');
+      expect(l.multiplier[ch]).to.equal(0);
+      expect(l.shift[ch]).to.equal(0);
+      expect(l.multiplier.filter((m) => m === 0)).to.have.length(1);
+    }
+  });
+
+  it('imports with TFLite\'s arithmetic by default (yono-int8/2), yono15 on request keeps format 1 and its hash', () => {
+    const t = importTfliteFile(PERSON, { name: 'person_detect', dataset: 'tflm_person' });
+    expect(t.model.format).to.equal('yono-int8/2');
+    expect(t.model.arithmetic).to.equal('tflite-double');
+    const first = t.model.layers[0];
+    if (first.op !== 'depthwise_conv2d') throw new Error('first layer');
+    expect(first.multiplier.every((m) => m === 0 || (m >= 2 ** 30 && m < 2 ** 31))).to.equal(true);
+    const pool = t.model.layers.find((l) => l.op === 'avgpool_global');
+    expect(pool).to.deep.include({ multiplier: 0, shift: 0 });
+    const y = importTfliteFile(PERSON, { name: 'person_detect', dataset: 'tflm_person', arithmetic: 'yono15' });
+    expect(y.model.format).to.equal('yono-int8/1');
+    expect(y.model).to.not.have.property('arithmetic');
+    // the committed models/person_detect was imported before format 2: same hash
+    const committed = JSON.parse(readFileSync(join(ROOT, 'models', 'person_detect', 'int8.json'), 'utf8')) as unknown;
+    expect(y.report.int8_model_hash).to.equal(modelHash(validateInt8Model(committed, 'models/person_detect/int8.json')));
+    expect(t.report.int8_model_hash).to.not.equal(y.report.int8_model_hash);
   });
 
   it('refuses a float model with a hint', () => {
