@@ -16,6 +16,8 @@ typedef enum {
     /* YONO product quantization (SPEC section 4): weights decoded on the fly from shared codebooks */
     YONO_OP_CONV2D_PQ = 6,
     YONO_OP_DENSE_PQ = 7,
+    /* TFLite's int8 ADD of two tensors (graph models, tflite-* arithmetic; SPEC section 3) */
+    YONO_OP_ADD = 8,
 } yono_op_t;
 
 /* Requant arithmetic of a layer (SPEC section 3): the model's `arithmetic`. */
@@ -54,6 +56,8 @@ typedef struct {
      * half the flash of an int32 table; compression snapped the bias so this is exact */
     uint8_t pq_bias_shift;
     uint8_t arith; /* yono_arith_t */
+    int8_t in2_zp;      /* add: the second input's zero point */
+    uint8_t left_shift; /* add: both inputs are scaled by 2^left_shift first (TFLite: 20) */
     const int16_t *pq_bias_eff;
 } yono_layer_t;
 
@@ -140,6 +144,13 @@ static inline int8_t yono_rq(const yono_layer_t *l, int32_t acc, int32_t ch, int
     return (int8_t)y;
 }
 
+/* MultiplyByQuantizedMultiplier of a tflite-* arithmetic, unclamped (int64 for single rounding). */
+static inline int64_t yono_tflite_mbqm(uint8_t arith, int32_t x, int32_t m, int32_t shift)
+{
+    return arith == YONO_ARITH_TFLITE_DOUBLE ? (int64_t)yono_tflite_requant_double(x, m, shift)
+                                             : yono_tflite_requant_single(x, m, shift);
+}
+
 /* TFLite's int8 average (tflite-* pools, SPEC section 3): sum / n rounded half away from zero. */
 static inline int8_t yono_tflite_average(int32_t sum, int32_t n)
 {
@@ -161,6 +172,8 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
 /* scratch: out_c int32 accumulators (4 * out_c bytes, 4-byte aligned) */
 void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *scratch);
 void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* add (SPEC section 3): out = TFLite's int8 ADD of in and in2 (out_h*out_w*out_c elements each) */
+void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, effective bias
  * from yono_pq_bias(); scratch as conv2d. No decoded layer is ever held in RAM. */
 void yono_conv2d_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
@@ -203,6 +216,8 @@ static inline uint32_t yono_pq_table_scratch_bytes(uint32_t d, uint32_t row)
 /* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch: yono_layer_scratch_bytes(l)
  * bytes, 4-byte aligned. */
 int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
+/* The same for a layer of a graph model: in2 is the second input of an add (else ignored). */
+int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, int8_t *scratch);
 
 /* Scratch bytes a layer needs (harness/modeltools/codegen.ts computes the same). */
 static inline uint32_t yono_layer_scratch_bytes(const yono_layer_t *l)

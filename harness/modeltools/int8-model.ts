@@ -121,15 +121,51 @@ export interface AvgPool2dLayer {
   shift: number;
 }
 
-export type Int8Layer =
+/**
+ * Element-wise sum of two tensors of one shape, TFLite's int8 ADD (SPEC section 3; `tflite-*`
+ * arithmetic only): multiplier/shift = [input 1, input 2, output] (shifts <= 0), left_shift 20.
+ */
+export interface AddLayer {
+  op: 'add';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  in_zp: number;
+  in2_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  left_shift: number;
+  multiplier: number[];
+  shift: number[];
+}
+
+/** Optional on every layer of a `yono-int8/2` model: the tensors it reads (SPEC section 2). */
+export interface LayerInputs {
+  /** tensor ids: 0 = the model input, k = the output of layers[k-1]; absent = [its own index] */
+  inputs?: number[];
+}
+
+export type Int8Layer = (
   | Conv2dLayer
   | MaxPool2dLayer
   | AvgPoolGlobalLayer
   | DenseLayer
   | DepthwiseConv2dLayer
-  | AvgPool2dLayer;
+  | AvgPool2dLayer
+  | AddLayer
+) & LayerInputs;
 export type Int8Op = Int8Layer['op'];
-export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add'];
+
+/** The tensor ids layer i reads: its `inputs`, or the previous layer's output (a chain). */
+export function layerInputs(l: Int8Layer, i: number): number[] {
+  return l.inputs ?? [i];
+}
+
+/** A model whose layers name their inputs (a DAG, SPEC section 2); else a chain. */
+export function isGraph(m: Pick<Int8Model, 'layers'>): boolean {
+  return m.layers.some((l) => l.inputs !== undefined);
+}
 
 export interface QuantTensor {
   scale: number;
@@ -319,15 +355,27 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   if (!Array.isArray(m.layers) || m.layers.length === 0) c.fail('$.layers', 'must be a non-empty array');
 
   const layers: Int8Layer[] = [];
-  let cur: Shape3 = input.shape;
-  let curSize = shapeSize(cur);
+  // tensor t: 0 = the input, i + 1 = layers[i]'s output
+  const shapes: Shape3[] = [input.shape];
+  const graph = (m.layers as unknown[]).some((lv) => lv !== null && typeof lv === 'object' && 'inputs' in lv);
+  if (graph && format === INT8_FORMAT) c.fail('$.layers', `layer "inputs" (a graph) need "format": "${INT8_FORMAT_V2}"`);
   (m.layers as unknown[]).forEach((lv, i) => {
     const p = `$.layers[${i}]`;
-    const l = validateLayer(c, c.obj(lv, p), p, cur, curSize);
-    layers.push(l);
-    curSize = layerOutSize(l);
-    cur = l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape;
+    const o = c.obj(lv, p);
+    let inputs: number[] | undefined;
+    if (graph) {
+      const n = o.op === 'add' ? 2 : 1;
+      inputs = c.ints(o, 'inputs', p, n, 0, i);
+    } else if (o.op === 'add') {
+      c.fail(`${p}.inputs`, 'an add layer names its two input tensors (a graph model)');
+    }
+    const first = inputs ? inputs[0] : i;
+    const l = validateLayer(c, o, p, shapes[first], shapeSize(shapes[first]));
+    if (l.op === 'add' && inputs) c.sameShape(shapes[inputs[1]], l.in_shape, `${p}.inputs[1]`, 'in_shape');
+    layers.push(inputs ? { ...l, inputs } : l);
+    shapes.push(l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape);
   });
+  const curSize = shapeSize(shapes[shapes.length - 1]);
   if (curSize !== classes) c.fail('$.classes', `is ${classes} but the last layer outputs ${curSize} values`);
 
   return { format, ...(arithmetic ? { arithmetic } : {}), name, dataset, classes, input, output, layers };
@@ -375,6 +423,22 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
     case 'avgpool2d': {
       const g = poolGeometry(c, o, p, prev);
       return { op, ...g, ...scalarRequant(c, o, p) };
+    }
+    case 'add': {
+      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, 'add needs a tflite-* arithmetic (TFLite\'s int8 ADD)');
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+      const in_zp = c.int(o, 'in_zp', p, -128, 127);
+      const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
+      const out_zp = c.int(o, 'out_zp', p, -128, 127);
+      const act_min = c.int(o, 'act_min', p, -128, 127);
+      const act_max = c.int(o, 'act_max', p, act_min, 127);
+      const left_shift = c.int(o, 'left_shift', p, 0, 20);
+      const multiplier = c.ints(o, 'multiplier', p, 3, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
+      const shift = c.ints(o, 'shift', p, 3, Q31_SHIFT_MIN, 0);
+      return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, left_shift, multiplier, shift };
     }
     case 'avgpool_global': {
       const in_shape = c.shape(o, 'in_shape', p);

@@ -4,7 +4,7 @@
  */
 import { argmaxFirst } from '../util/argmax.js';
 import { HilError } from '../util/errors.js';
-import { isTflite, type Arithmetic, type Int8Layer, type Int8Model } from '../modeltools/int8-model.js';
+import { isGraph, isTflite, layerInputs, type Arithmetic, type Int8Layer, type Int8Model } from '../modeltools/int8-model.js';
 
 /** SPEC requant: floor((acc * M + 2^(s-1)) / 2^s). */
 export function requant(acc: number, multiplier: number, shift: number): number {
@@ -15,7 +15,8 @@ function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-type Step = (x: Int8Array) => Int8Array;
+/** x2: the second input (add only) */
+type Step = (x: Int8Array, x2?: Int8Array) => Int8Array;
 
 const P31 = 2 ** 31;
 const B30 = 1n << 30n;
@@ -314,9 +315,53 @@ function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string
   };
 }
 
+/** TFLite's int8 ADD (reference_integer_ops/add.h): each input's (q - zp) * 2^left_shift rescaled to
+ * the common scale, summed, rescaled to the output; MultiplyByQuantizedMultiplier of the model's
+ * arithmetic (shifts <= 0: TFLite's ...SmallerThanOneExp). */
+function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Arithmetic): Step {
+  if (!isTflite(arith)) throw new HilError('add needs a tflite-* arithmetic', where);
+  const f = requantOf(arith);
+  const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const [m1, m2, mo] = l.multiplier;
+  const [s1, s2, so] = l.shift;
+  const ls = 2 ** l.left_shift;
+  const out = new Int8Array(n);
+  return (x, x2) => {
+    if (!x2) throw new HilError('add without its second input', where);
+    for (let i = 0; i < n; i++) {
+      const a = f((x[i] - l.in_zp) * ls, m1, s1);
+      const b = f((x2[i] - l.in2_zp) * ls, m2, s2);
+      out[i] = clamp(f(a + b, mo, so) + l.out_zp, l.act_min, l.act_max);
+    }
+    return out;
+  };
+}
+
 interface Compiled {
   inputBytes: number;
   steps: Step[];
+  /** per layer, the tensor ids it reads (0 = input, k = layers[k-1]'s output); undefined: a chain */
+  inputs?: number[][];
+}
+
+/** Runs the steps over the tensors; every step owns its output buffer, so each stays valid. */
+function execute(c: Compiled, input: Int8Array, each?: (y: Int8Array) => void): Int8Array {
+  let h = input;
+  if (!c.inputs) {
+    for (const s of c.steps) {
+      h = s(h);
+      each?.(h);
+    }
+    return h;
+  }
+  const t: Int8Array[] = [input];
+  c.steps.forEach((s, i) => {
+    const ins = (c.inputs as number[][])[i];
+    h = s(t[ins[0]], ins.length > 1 ? t[ins[1]] : undefined);
+    t.push(h);
+    each?.(h);
+  });
+  return h;
 }
 
 /** Compiled steps per model object (weights converted once; buffers reused: not re-entrant). */
@@ -336,6 +381,8 @@ function layerStep(l: Int8Layer, where: string, arith?: Arithmetic): Step {
       return depthwiseStep(l, where, arith);
     case 'avgpool2d':
       return avgpool2dStep(l, where, arith);
+    case 'add':
+      return addStep(l, where, arith);
     default:
       throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
   }
@@ -346,43 +393,39 @@ function compile(model: Int8Model): Compiled {
   if (hit) return hit;
   const steps = model.layers.map((l, i) => layerStep(l, `model ${model.name}: layers[${i}] (${l.op})`, model.arithmetic));
   const [h, w, c] = model.input.shape;
-  const compiled = { inputBytes: h * w * c, steps };
+  const compiled: Compiled = { inputBytes: h * w * c, steps, inputs: isGraph(model) ? model.layers.map(layerInputs) : undefined };
   cache.set(model, compiled);
   return compiled;
 }
 
 /** One layer on its own (a fresh copy of its output); e.g. for per-operator test vectors. */
-export function runInt8Layer(layer: Int8Layer, input: Int8Array, arithmetic: Arithmetic = 'yono15'): Int8Array {
+export function runInt8Layer(layer: Int8Layer, input: Int8Array, arithmetic: Arithmetic = 'yono15', input2?: Int8Array): Int8Array {
   const where = `layer (${layer.op})`;
   const want = layer.op === 'dense' ? layer.in_features : layer.in_shape[0] * layer.in_shape[1] * layer.in_shape[2];
-  if (input.length !== want) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
-  return layerStep(layer, where, arithmetic)(input).slice();
+  if (input.length !== want || (input2 && input2.length !== want)) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
+  return layerStep(layer, where, arithmetic)(input, input2).slice();
 }
 
 /** Every layer's int8 output (copies), for layer-by-layer comparison with the device. */
 export function runInt8Layers(model: Int8Model, input: Int8Array): Int8Array[] {
-  const { inputBytes, steps } = compile(model);
+  const compiled = compile(model);
+  const { inputBytes } = compiled;
   if (input.length !== inputBytes) {
     throw new HilError(`input has ${input.length} bytes, model expects ${inputBytes}`, `model ${model.name}`);
   }
   const outs: Int8Array[] = [];
-  let h = input;
-  for (const s of steps) {
-    h = s(h);
-    outs.push(h.slice());
-  }
+  execute(compiled, input, (y) => outs.push(y.slice()));
   return outs;
 }
 
 /** int8 logits (a fresh copy). */
 export function runInt8(model: Int8Model, input: Int8Array): Int8Array {
-  const { inputBytes, steps } = compile(model);
+  const compiled = compile(model);
+  const { inputBytes } = compiled;
   if (input.length !== inputBytes) {
     throw new HilError(`input has ${input.length} bytes, model expects ${inputBytes}`, `model ${model.name}`);
   }
-  let h = input;
-  for (const s of steps) h = s(h);
-  return h.slice();
+  return execute(compiled, input).slice();
 }
 
 export { argmaxFirst };

@@ -3,7 +3,8 @@
  *
  *   layer <op> <arith> <in_h in_w in_c> <out_h out_w out_c> <kh kw stride_h stride_w pad_top pad_left>
  *         <depth_multiplier> <in_zp out_zp act_min act_max> <n_w w...> <n_b bias...>
- *         <n_m mult...> <n_s shift...> <n_x input...>   -> prints the output tensor
+ *         <n_m mult...> <n_s shift...> <n_x input...> <n_x2 input2...> <in2_zp left_shift>
+ *                                             -> prints the output tensor (input2: add only)
  *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
  *   tflrequant <arith> <acc> <M> <shift> <out_zp> <lo> <hi> -> the same in a tflite-* arithmetic
  *   tflrandom <n> <seed>                      -> yono_rq (tflite-double/-single) against a literal
@@ -17,7 +18,7 @@
  *                                                scratch exactly as sized, guarded; prints
  *                                                "mismatches K table T" (T = layers the rule sent to
  *                                                the table path)
- * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d
+ * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d, 8 add
  * (same numbers as yono_op_t). */
 #include <stdint.h>
 #include <stdio.h>
@@ -318,6 +319,11 @@ int main(void)
     long nx = rd();
     int8_t *x = malloc((size_t)nx + 1);
     for (long i = 0; i < nx; i++) x[i] = (int8_t)rd();
+    long nx2 = rd();
+    int8_t *x2 = malloc((size_t)nx2 + 1);
+    for (long i = 0; i < nx2; i++) x2[i] = (int8_t)rd();
+    l.in2_zp = (int8_t)rd();
+    l.left_shift = (uint8_t)rd();
     l.weights = w; l.bias = b; l.bias_eff = be; l.shift = s;
     if (l.arith == YONO_ARITH_YONO15) {
         l.multiplier = m;
@@ -328,7 +334,7 @@ int main(void)
     size_t n_out = yono_layer_out_bytes(&l);
     int8_t *y = malloc(n_out + 1);
     int8_t *scratch = malloc(yono_layer_scratch_bytes(&l) + 4); /* malloc: aligned for int32 */
-    if (yono_layer_run(&l, x, y, scratch) != 0) return 3;
+    if (yono_layer_run2(&l, x, nx2 > 0 ? x2 : NULL, y, scratch) != 0) return 3;
     for (size_t i = 0; i < n_out; i++) printf(i ? " %d" : "%d", y[i]);
     printf("\n");
     return 0;

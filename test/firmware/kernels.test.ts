@@ -19,7 +19,7 @@ const KERNELS = join(ROOT, 'firmware', 'kernels');
 const DRIVER = join(ROOT, 'test', 'firmware', 'kernel_driver.c');
 
 /** yono_op_t numbers (firmware/kernels/yono_nn.h) */
-const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5 } as const;
+const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5, add: 8 } as const;
 /** yono_arith_t numbers */
 const ARITH: Record<Arithmetic, number> = { yono15: 0, 'tflite-double': 1, 'tflite-single': 2 };
 
@@ -40,10 +40,20 @@ interface LayerCase {
   mult?: number[];
   shift?: number[];
   x: number[];
+  /** add: the second input */
+  x2?: number[];
+  /** add: in2_zp, left_shift */
+  add?: [number, number];
 }
 
 /** An Int8Layer (SPEC fields) as the driver's LayerCase. */
-function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15'): LayerCase {
+function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15', x2?: number[]): LayerCase {
+  if (l.op === 'add') {
+    return {
+      op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, l.left_shift],
+    };
+  }
   if (l.op === 'dense') {
     return {
       op: l.op, arith, in: [1, 1, l.in_features], out: [1, 1, l.out_features], inZp: l.in_zp, outZp: l.out_zp,
@@ -124,6 +134,8 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
         list(c.mult),
         list(c.shift),
         list(c.x),
+        list(c.x2),
+        ...(c.add ?? [0, 0]),
       ].join(' ');
       return run(text).split(' ').map(Number);
     };
@@ -248,7 +260,8 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
     it('every per-operator vector (test/vectors/ops.json, shared with the host reference)', () => {
       const vectors = JSON.parse(readFileSync(OP_VECTORS_FILE, 'utf8')) as OpVector[];
       expect(vectors.length).to.be.greaterThan(50);
-      for (const v of vectors) expect(layer(toCase(v.layer, v.input, v.arithmetic)), v.name).to.deep.equal(v.expected);
+      for (const v of vectors) expect(layer(toCase(v.layer, v.input, v.arithmetic, v.input2)), v.name).to.deep.equal(v.expected);
+      expect(vectors.filter((v) => v.layer.op === 'add').length).to.be.greaterThan(10);
       expect(vectors.filter((v) => v.arithmetic === 'tflite-double').length).to.be.greaterThan(40);
       expect(vectors.filter((v) => v.arithmetic === 'tflite-single').length).to.be.greaterThan(40);
     });

@@ -23,6 +23,8 @@ export interface OpVector {
   arithmetic?: Arithmetic;
   layer: Int8Layer;
   input: number[];
+  /** add: the second input */
+  input2?: number[];
   expected: number[];
 }
 
@@ -67,13 +69,23 @@ function tfliteAvg(sum: number, n: number): number {
 }
 
 /** SPEC section 3, literally, in the given arithmetic. */
-export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = 'yono15'): number[] {
+export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = 'yono15', x2: number[] = []): number[] {
   const specRequant = arithmetic === 'yono15'
     ? specRequant15
     : (acc: number, m: number, s: number, zp: number, lo: number, hi: number): number =>
       clampBig(BigInt(zp) + tfliteMbqm(acc, m, s, arithmetic === 'tflite-single'), lo, hi);
   const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
+  if (l.op === 'add') {
+    // reference_integer_ops/add.h, element by element
+    const single = arithmetic === 'tflite-single';
+    for (let i = 0; i < x.length; i++) {
+      const a = tfliteMbqm((x[i] - l.in_zp) * 2 ** l.left_shift, l.multiplier[0], l.shift[0], single);
+      const b = tfliteMbqm((x2[i] - l.in2_zp) * 2 ** l.left_shift, l.multiplier[1], l.shift[1], single);
+      y.push(clampBig(tfliteMbqm(Number(a + b), l.multiplier[2], l.shift[2], single) + BigInt(l.out_zp), l.act_min, l.act_max));
+    }
+    return y;
+  }
   if (l.op === 'dense') {
     for (let o = 0; o < l.out_features; o++) {
       let acc = l.bias[o];
@@ -198,7 +210,7 @@ function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
   return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
 }
 
-function randomLayer(r: Rng, op: Int8Layer['op']): Int8Layer {
+function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add'>): Int8Layer {
   switch (op) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -230,7 +242,7 @@ const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.i
 /** Every op, `perOp` seeded random cases each. */
 export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   const r = new Rng(seed);
-  const ops: Int8Layer['op'][] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
   const out: OpVector[] = [];
   for (const op of ops) {
     for (let i = 0; i < perOp; i++) {
@@ -268,14 +280,30 @@ function toTflite(r: Rng, l: Int8Layer): Int8Layer {
     case 'avgpool_global':
       return { ...l, out_zp: l.in_zp, multiplier: 0, shift: 0 };
     case 'maxpool2d':
+    case 'add':
       return l;
   }
+}
+
+/** A TFLite ADD as TFLite's Prepare makes it from three scales (left_shift 20). */
+function randomAdd(r: Rng): Int8Layer {
+  const shape: Shape3 = [ri(r, 1, 5), ri(r, 1, 6), ri(r, 1, 8)];
+  const [s1, s2] = [0.01 + r.next(), 0.01 + r.next()];
+  const so = (s1 + s2) * (0.3 + r.next());
+  const twice = 2 * Math.max(s1, s2);
+  const q = [s1 / twice, s2 / twice, twice / (2 ** 20 * so)].map(quantizeMultiplierQ31);
+  const out_zp = ri(r, -128, 127);
+  const relu = r.next() < 0.3;
+  return {
+    op: 'add', in_shape: shape, out_shape: shape, in_zp: ri(r, -128, 127), in2_zp: ri(r, -128, 127), out_zp,
+    act_min: relu ? out_zp : -128, act_max: 127, left_shift: 20, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift),
+  };
 }
 
 /** The tflite-double and tflite-single vectors: every op with arithmetic, `perOp` cases each. */
 export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
   const out: OpVector[] = [];
-  const ops: Int8Layer['op'][] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
   for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
     const r = new Rng(seed + k);
     for (const op of ops) {
@@ -284,6 +312,13 @@ export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
         const input = ints(r, inSize(layer), -128, 127);
         out.push({ name: `${arithmetic} ${op} #${i}`, arithmetic, layer, input, expected: naiveLayer(layer, input, arithmetic) });
       }
+    }
+    const ra = new Rng(seed + 100 + k);
+    for (let i = 0; i < perOp; i++) {
+      const layer = randomAdd(ra);
+      const input = ints(ra, inSize(layer), -128, 127);
+      const input2 = ints(ra, inSize(layer), -128, 127);
+      out.push({ name: `${arithmetic} add #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
     }
   }
   return out;

@@ -1,0 +1,27 @@
+/* add, SPEC section 3: TFLite's int8 ADD (tensorflow/lite/kernels/internal/reference/integer_ops/add.h).
+ * Each input's (q - zp) * 2^left_shift is rescaled to the common scale (multiplier/shift [0], [1]),
+ * the two are summed in int32 and rescaled to the output ([2]); MultiplyByQuantizedMultiplier of the
+ * model's arithmetic (shifts <= 0). */
+#include "yono_nn.h"
+
+void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
+{
+    const uint32_t n = (uint32_t)l->out_h * l->out_w * l->out_c;
+    const int32_t zp1 = l->in_zp, zp2 = l->in2_zp, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
+    const int32_t m1 = l->multiplier_q31[0], m2 = l->multiplier_q31[1], mo = l->multiplier_q31[2];
+    const int32_t s1 = l->shift[0], s2 = l->shift[1], so = l->shift[2];
+    const uint8_t arith = l->arith;
+    const int32_t scale = (int32_t)1 << l->left_shift;
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t a = (int32_t)yono_tflite_mbqm(arith, ((int32_t)in[i] - zp1) * scale, m1, s1);
+        const int32_t b = (int32_t)yono_tflite_mbqm(arith, ((int32_t)in2[i] - zp2) * scale, m2, s2);
+        int64_t y = yono_tflite_mbqm(arith, a + b, mo, so) + out_zp;
+        if (y < lo) {
+            y = lo;
+        }
+        if (y > hi) {
+            y = hi;
+        }
+        out[i] = (int8_t)y;
+    }
+}
