@@ -2,6 +2,8 @@
  * (i & 1); the generator sizes each buffer to the largest output written to it over all models,
  * so oversized models fail at link time rather than at run time. Graph models (m->plan) read and
  * write their tensors at offsets the generator planned from the tensors' lifetimes. */
+#include <stddef.h>
+
 #include "yono_model.h"
 #include "models.h"
 

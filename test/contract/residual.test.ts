@@ -1,0 +1,117 @@
+/**
+ * Graph models (SPEC section 2, layer "inputs") with TFLite's int8 ADD: a ResNet-style residual
+ * model (test/fixtures/residual-model.ts) under tflite-double and tflite-single, next to chain
+ * models in the same firmware. The static arena plan keeps skip tensors alive; device (QEMU
+ * mps2-an386) and host reference agree bit for bit (the protocol contract).
+ */
+import { expect } from 'chai';
+import { buildFirmware } from '../../harness/firmware/build.js';
+import { planArena } from '../../harness/codegen/codegen.js';
+import { isGraph, layerInputs, layerOutSize, validateInt8Model, type Int8Model } from '../../harness/modeltools/int8-model.js';
+import { ProtocolClient } from '../../harness/protocol/yono/client.js';
+import { runInt8, runInt8Layers } from '../../harness/reference/int8.js';
+import { loadRig } from '../../harness/rig/rig.js';
+import { openSession, type Session } from '../../harness/session/session.js';
+import { HilError } from '../../harness/util/errors.js';
+import { FakeDeviceLink } from '../fakes/fake-device.js';
+import { makeResidualModel } from '../fixtures/residual-model.js';
+import { protocolContract, yonoClient } from './protocol.contract.js';
+import { loadInt8Model } from '../../harness/modeltools/int8-model.js';
+import { join } from 'node:path';
+import { ROOT } from '../../harness/util/paths.js';
+
+const models = (): Int8Model[] => [
+  makeResidualModel('tflite-double'),
+  makeResidualModel('tflite-single', 11),
+  loadInt8Model(join(ROOT, 'test', 'fixtures', 'tiny-int8.json')), // a yono15 chain beside them
+];
+
+describe('graph models: residual ADD and the static arena plan', () => {
+  it('the residual model is a graph whose skip connections reach back', () => {
+    const m = makeResidualModel();
+    expect(isGraph(m)).to.equal(true);
+    expect(m.layers.map((l, i) => layerInputs(l, i))).to.deep.equal([[0], [1], [2], [1, 3], [4], [4, 5], [6], [7]]);
+    // not degenerate: the logits vary with the input and are not all saturated
+    const outs = new Set<string>();
+    for (let k = 0; k < 8; k++) {
+      const x = Int8Array.from({ length: 256 }, (_, i) => ((i * (7 + k) + k * 13) % 256) - 128);
+      const y = runInt8(m, x);
+      outs.add(Array.from(y).join());
+      expect(Array.from(y).filter((v) => v === 127 || v === -128).length).to.be.lessThan(5);
+    }
+    expect(outs.size).to.equal(8);
+  });
+
+  it('the arena plan never overlaps two live tensors and beats one buffer per tensor', () => {
+    const m = makeResidualModel();
+    const plan = planArena(m);
+    const n = m.layers.length;
+    const last = Array.from({ length: n + 1 }, (_, t) => (t === n ? n : t));
+    m.layers.forEach((l, i) => layerInputs(l, i).forEach((t) => (last[t] = Math.max(last[t], i))));
+    const size = (t: number): number => layerOutSize(m.layers[t - 1]);
+    for (let a = 1; a <= n; a++) {
+      for (let b = a + 1; b <= n; b++) {
+        const live = a - 1 <= last[b] && b - 1 <= last[a];
+        const apart = plan.offsets[a] + size(a) <= plan.offsets[b] || plan.offsets[b] + size(b) <= plan.offsets[a];
+        if (live) expect(apart, `tensors ${a} and ${b}`).to.equal(true);
+      }
+      expect(plan.offsets[a] % 4).to.equal(0);
+    }
+    expect(plan.naive).to.equal(m.layers.reduce((s, l) => s + ((layerOutSize(l) + 3) & ~3), 0));
+    // three 512 B tensors are live at once (t1 over t2, t3 is being written), never all seven
+    expect(plan.bytes).to.equal(3 * 512);
+    expect(plan.bytes).to.be.lessThan(plan.naive);
+  });
+
+  it('a graph (per-layer inputs) runs like its chain when the inputs are the chain', () => {
+    const m = makeResidualModel();
+    const layers = runInt8Layers(m, new Int8Array(256).fill(3));
+    expect(layers).to.have.length(8);
+    expect(Array.from(layers[7])).to.deep.equal(Array.from(runInt8(m, new Int8Array(256).fill(3))));
+  });
+
+  it('refuses what a graph cannot be: inputs in format 1, a forward reference, add in yono15, a shape mismatch', () => {
+    const m = JSON.parse(JSON.stringify(makeResidualModel())) as Record<string, unknown> & { layers: Record<string, unknown>[] };
+    const err = (v: unknown): string => {
+      try {
+        validateInt8Model(v, 'g.json');
+      } catch (e) {
+        if (e instanceof HilError) return e.toLine();
+        throw e;
+      }
+      return 'accepted';
+    };
+    expect(err({ ...m, format: 'yono-int8/1', arithmetic: undefined })).to.match(/layer "inputs" \(a graph\) need "format": "yono-int8\/2"/);
+    const fwd = structuredClone(m);
+    fwd.layers[3].inputs = [1, 5];
+    expect(err(fwd)).to.match(/\$\.layers\[3\]\.inputs\[1\]: must be an integer in \[0, 3\]/);
+    expect(err({ ...m, arithmetic: 'yono15' })).to.match(/add needs a tflite-\* arithmetic|multiplier/);
+    const bad = structuredClone(m);
+    bad.layers[3].inputs = [1, 0];
+    expect(err(bad)).to.match(/\$\.layers\[3\]\.inputs\[1\]: \[8,8,4\] does not match in_shape \[8,8,8\]/);
+  });
+});
+
+protocolContract(
+  'fake device, graph models',
+  async () => {
+    const ms = models();
+    const client = new ProtocolClient(new FakeDeviceLink({ models: ms }), { replyTimeoutMs: 2000 });
+    return { client, hello: await client.hello(), models: ms };
+  },
+  async () => undefined,
+);
+
+let session: Session | undefined;
+protocolContract(
+  'firmware on qemu-mps2-an386, graph models (residual ADD, planned arena) beside a chain',
+  async () => {
+    const ms = models();
+    const rig = loadRig('qemu-mps2-an386');
+    session = await openSession(rig, buildFirmware(rig.board, ms));
+    return { client: yonoClient(session.device), hello: session.hello, models: ms };
+  },
+  async () => {
+    await session?.close();
+  },
+);
