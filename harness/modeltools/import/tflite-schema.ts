@@ -37,6 +37,7 @@ const BUILTIN_NAMES = (
 ).split(' ');
 
 export const BuiltinOp = {
+  ADD: 0,
   AVERAGE_POOL_2D: 1,
   CONV_2D: 3,
   DEPTHWISE_CONV_2D: 4,
@@ -52,7 +53,7 @@ export function builtinName(code: number): string {
 }
 
 /** BuiltinOptions union member numbers (1-based, as in the union declaration). */
-export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Reshape: 17 } as const;
+export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Add: 11, Reshape: 17 } as const;
 
 export interface TfliteQuant {
   scale: number[];

@@ -18,7 +18,7 @@ import { IMPORTER_VERSION, summarize, type ImportResult } from './report.js';
 import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperator, type TfliteTensor } from './tflite-schema.js';
 import type { FbTable } from './flatbuffer.js';
 
-export const TFLITE_SUPPORTED = ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'SOFTMAX (last operator only)'];
+export const TFLITE_SUPPORTED = ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)', 'SOFTMAX (last operator only)'];
 
 export interface TfliteImportOptions {
   /** model name (models/<name>/) */
@@ -38,7 +38,7 @@ interface Q {
 }
 
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -105,8 +105,13 @@ class Importer {
   private readonly dropped: string[] = [];
   private readonly noops: string[] = [];
   private readonly notes: string[] = [];
-  /** activations flowing down the chain */
+  /** imported activations: TFLite tensor index -> our tensor id (0 = input, k = layers[k-1]), shape, quantization */
+  private readonly known = new Map<number, { id: number; shape: Shape3; q: Q }>();
+  /** per layer, the tensor ids it reads */
+  private readonly inputs: number[][] = [];
+  /** the operator's data input, as the handlers below see it */
   private cur = -1;
+  private curId = 0;
   private curShape: Shape3 = [1, 1, 1];
   private curQ: Q = { scale: 1, zp: 0 };
   private inputShape: Shape3 = [1, 1, 1];
@@ -177,13 +182,21 @@ class Importer {
     this.inputShape = inShape;
     this.curQ = this.q(inT);
     const input = this.curQ;
+    this.known.set(inT.index, { id: 0, shape: inShape, q: input });
     if (g.subgraphCount > 1) this.notes.push(`only subgraph 0 of ${g.subgraphCount} imported`);
 
     g.operators.forEach((op, i) => {
       this.op = op;
       const last = i === g.operators.length - 1;
-      if (op.inputs[0] !== this.cur) this.fail('not a linear chain: its data input is not the previous operator\'s output (branches and skip connections are not supported)');
+      const src = this.known.get(op.inputs[0]);
+      if (!src) this.fail(`its data input "${this.g.tensors[op.inputs[0]]?.name ?? op.inputs[0]}" is not the model input or an imported operator's output`);
+      this.cur = op.inputs[0];
+      this.curId = src.id;
+      this.curShape = src.shape;
+      this.curQ = src.q;
       switch (op.code) {
+        case BuiltinOp.ADD:
+          return this.add(op);
         case BuiltinOp.CONV_2D:
           return this.conv(op, false);
         case BuiltinOp.DEPTHWISE_CONV_2D:
@@ -208,6 +221,13 @@ class Importer {
     const lastOp = g.operators[g.operators.length - 1];
     if (!lastOp || lastOp.outputs[0] !== outIdx) throw new HilError('the last operator does not produce the model output', this.file);
     if (this.layers.length === 0) throw new HilError('no computing layer (conv, depthwise conv, fully connected, pool)', this.file);
+    // the model output is the last layer's (a trailing softmax is dropped, a reshape moves no bytes)
+    if (this.curId !== this.layers.length) throw new HilError('the model output is not the last imported layer\'s output', this.file);
+    // a graph (some layer reads other than its predecessor's output): every layer names its inputs (SPEC section 2)
+    if (this.inputs.some((ins, i) => ins.length !== 1 || ins[0] !== i)) {
+      if (!isTflite(this.arithmetic)) throw new HilError('a graph model (skip connections, ADD) needs a tflite-* arithmetic', this.file);
+      this.layers.forEach((l, i) => (l.inputs = this.inputs[i]));
+    }
     const classes = this.curShape[0] * this.curShape[1] * this.curShape[2];
     return {
       layers: this.layers, from: this.from, input, output: this.curQ, inputShape: this.inputShape, classes,
@@ -220,12 +240,38 @@ class Importer {
     return op.options;
   }
 
-  private push(layer: LayerJson, op: TfliteOperator, out: TfliteTensor, outShape: Shape3, outQ: Q): void {
+  private push(layer: LayerJson, op: TfliteOperator, out: TfliteTensor, outShape: Shape3, outQ: Q, inputs: number[] = [this.curId]): void {
     this.layers.push(layer);
+    this.inputs.push(inputs);
     this.from.push([`operator ${op.index} (${op.opName}, output "${out.name}")`]);
     this.cur = out.index;
+    this.curId = this.layers.length;
     this.curShape = outShape;
     this.curQ = outQ;
+    this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
+  }
+
+  /** TFLite's int8 ADD of two imported tensors of one shape (TFLM add_common.cc's Prepare). */
+  private add(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('ADD needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
+    const o = this.options(op, OptionsType.Add, 'Add');
+    const actCode = o.i8(0);
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
+    const b = this.known.get(op.inputs[1]);
+    if (!b) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
+    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+    if (!same(b.shape, this.curShape)) this.fail(`inputs of shapes ${JSON.stringify(this.curShape)} and ${JSON.stringify(b.shape)}: broadcasting is not supported`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    if (!same(outShape, this.curShape)) this.fail(`output shape ${JSON.stringify(outShape)} differs from the inputs'`);
+    const leftShift = 20;
+    const twice = 2 * Math.max(this.curQ.scale, b.q.scale);
+    const q = [this.curQ.scale / twice, b.q.scale / twice, twice / (2 ** leftShift * outQ.scale)].map((r) => quantizeMultiplierQ31(r));
+    if (q.some((x) => x.shift > 0 || x.multiplier === 0)) this.fail('ADD scales give a multiplier TFLite cannot take (>= 1 or 0)');
+    const layer: LayerJson = {
+      op: 'add', in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      ...this.activation(actCode, outQ), left_shift: leftShift, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift),
+    };
+    this.push(layer, op, out, outShape, outQ, [this.curId, b.id]);
   }
 
   private outTensor(op: TfliteOperator): { out: TfliteTensor; outShape: Shape3; outQ: Q } {
@@ -426,7 +472,12 @@ class Importer {
     this.noops.push(`operator ${op.index} (RESHAPE, output "${out.name}"): ${JSON.stringify(this.curShape)} -> ${JSON.stringify(outShape)}, no-op in (h,w,c) layout`);
     this.cur = out.index;
     this.curShape = outShape;
+    // same bytes, same tensor id, a new shape
+    this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
     // before the first layer, a reshape only re-labels the model input (same bytes)
-    if (this.layers.length === 0) this.inputShape = outShape;
+    if (this.layers.length === 0) {
+      this.inputShape = outShape;
+      this.known.set(out.index, { id: 0, shape: outShape, q: outQ });
+    }
   }
 }
