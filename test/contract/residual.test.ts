@@ -14,15 +14,20 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { HilError } from '../../harness/util/errors.js';
 import { FakeDeviceLink } from '../fakes/fake-device.js';
-import { makeResidualModel } from '../fixtures/residual-model.js';
+import { makeResidualModel, makeResidualTflite } from '../fixtures/residual-model.js';
+import { importTflite } from '../../harness/modeltools/import/tflite.js';
 import { protocolContract, yonoClient } from './protocol.contract.js';
 import { loadInt8Model } from '../../harness/modeltools/int8-model.js';
 import { join } from 'node:path';
 import { ROOT } from '../../harness/util/paths.js';
 
+/** the residual .tflite written by test/helpers/tflite-writer.ts, imported as a user would */
+const importedResidual = (): Int8Model => importTflite(makeResidualTflite(), 'residual.tflite', { name: 'residual_tflite', dataset: 'none' }).model;
+
 const models = (): Int8Model[] => [
   makeResidualModel('tflite-double'),
   makeResidualModel('tflite-single', 11),
+  importedResidual(),
   loadInt8Model(join(ROOT, 'test', 'fixtures', 'tiny-int8.json')), // a yono15 chain beside them
 ];
 
@@ -68,6 +73,28 @@ describe('graph models: residual ADD and the static arena plan', () => {
     const layers = runInt8Layers(m, new Int8Array(256).fill(3));
     expect(layers).to.have.length(8);
     expect(Array.from(layers[7])).to.deep.equal(Array.from(runInt8(m, new Int8Array(256).fill(3))));
+  });
+
+  it('imports a residual .tflite (CONV, CONV, ADD skip, pool, reshape, FC, softmax) as a graph', () => {
+    const m = importedResidual();
+    expect(m.format).to.equal('yono-int8/2');
+    expect(m.layers.map((l) => `${l.op}${JSON.stringify(l.inputs)}`)).to.deep.equal(['conv2d[0]', 'conv2d[1]', 'add[1,2]', 'avgpool_global[3]', 'dense[4]']);
+    const add = m.layers[2];
+    if (add.op !== 'add') throw new Error('add');
+    // TFLM's Prepare: left shift 20, input multipliers s_i / (2 max(s1, s2)): the larger one is exactly 0.5
+    expect(add.left_shift).to.equal(20);
+    expect([add.multiplier[0], add.shift[0]]).to.deep.equal([2 ** 30, 0]); // 0.08 / 0.16
+    expect(add.shift.every((x) => x <= 0)).to.equal(true);
+    expect(add.in_zp).to.equal(-128); // the RELU conv's output
+    const y = Array.from(runInt8(m, Int8Array.from({ length: 256 }, (_, i) => (i % 200) - 100)));
+    expect(new Set(y).size).to.be.greaterThan(3);
+    // yono15 cannot express TFLite's ADD
+    try {
+      importTflite(makeResidualTflite(), 'residual.tflite', { name: 'r', dataset: 'none', arithmetic: 'yono15' });
+      expect.fail('imported');
+    } catch (e) {
+      expect((e as HilError).message).to.match(/operator 2 \(ADD, output "add"\): ADD needs a tflite-\* arithmetic/);
+    }
   });
 
   it('refuses what a graph cannot be: inputs in format 1, a forward reference, add in yono15, a shape mismatch', () => {
