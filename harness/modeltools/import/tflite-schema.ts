@@ -39,6 +39,9 @@ const BUILTIN_NAMES = (
 export const BuiltinOp = {
   ADD: 0,
   AVERAGE_POOL_2D: 1,
+  DEQUANTIZE: 6,
+  PAD: 34,
+  QUANTIZE: 114,
   CONV_2D: 3,
   DEPTHWISE_CONV_2D: 4,
   FULLY_CONNECTED: 9,

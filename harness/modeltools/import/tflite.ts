@@ -18,7 +18,11 @@ import { IMPORTER_VERSION, summarize, type ImportResult } from './report.js';
 import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperator, type TfliteTensor } from './tflite-schema.js';
 import type { FbTable } from './flatbuffer.js';
 
-export const TFLITE_SUPPORTED = ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)', 'SOFTMAX (last operator only)'];
+export const TFLITE_SUPPORTED = [
+  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)',
+  'PAD (of H and W, folded into the convolution that reads it)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
+  'SOFTMAX (last operator only)',
+];
 
 export interface TfliteImportOptions {
   /** model name (models/<name>/) */
@@ -38,7 +42,7 @@ interface Q {
 }
 
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.ADD, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.PAD, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -105,8 +109,12 @@ class Importer {
   private readonly dropped: string[] = [];
   private readonly noops: string[] = [];
   private readonly notes: string[] = [];
-  /** imported activations: TFLite tensor index -> our tensor id (0 = input, k = layers[k-1]), shape, quantization */
-  private readonly known = new Map<number, { id: number; shape: Shape3; q: Q }>();
+  /** imported activations: TFLite tensor index -> our tensor id (0 = input, k = layers[k-1]), shape,
+   * quantization; `pad`: a PAD's output, i.e. tensor `id` (of `shape`) padded by [top, bottom, left, right] */
+  private readonly known = new Map<number, { id: number; shape: Shape3; q: Q; pad?: number[] }>();
+  private curPad?: number[];
+  /** QUANTIZE/DEQUANTIZE operators folded into the graph's edges */
+  private folded = new Set<number>();
   /** per layer, the tensor ids it reads */
   private readonly inputs: number[][] = [];
   /** the operator's data input, as the handlers below see it */
@@ -160,7 +168,16 @@ class Importer {
     const g = this.g;
     // unsupported operators first, all of them in one line: the most useful message for a model
     // we cannot take (fixing one at a time would take as many round trips as there are ops)
-    const unsupported = g.operators.filter((op) => !SUPPORTED_CODES.has(op.code));
+    // QUANTIZE of a float graph input and DEQUANTIZE into a float graph output are folded: the model
+    // then takes and gives the int8 tensors between them (their scale and zero point say how)
+    const consumers = (t: number) => g.operators.filter((o) => o.inputs.includes(t));
+    const qIn = g.operators.find((o) => o.code === BuiltinOp.QUANTIZE && o.inputs[0] === g.inputs[0] && this.g.tensors[g.inputs[0]]?.type === 'FLOAT32'
+      && this.g.tensors[o.outputs[0]]?.type === 'INT8' && consumers(g.inputs[0]).length === 1);
+    const lastOp0 = g.operators[g.operators.length - 1];
+    const dqOut = lastOp0 && lastOp0.code === BuiltinOp.DEQUANTIZE && lastOp0.outputs[0] === g.outputs[0] && this.g.tensors[lastOp0.inputs[0]]?.type === 'INT8'
+      ? lastOp0 : undefined;
+    this.folded = new Set([qIn?.index, dqOut?.index].filter((x): x is number => x !== undefined));
+    const unsupported = g.operators.filter((op) => !SUPPORTED_CODES.has(op.code) && !this.folded.has(op.index));
     if (unsupported.length > 0) {
       const list = unsupported.map((op) => this.describe(op)).join('; ');
       const head = unsupported.length === 1 ? '' : `${unsupported.length} operators not supported: `;
@@ -169,7 +186,9 @@ class Importer {
     if (g.inputs.length !== 1 || g.outputs.length !== 1) {
       throw new HilError(`only single-input, single-output models are supported (has ${g.inputs.length} inputs, ${g.outputs.length} outputs)`, this.file);
     }
-    const inT = this.tensor(g.inputs[0], 'input');
+    const inT = this.tensor(qIn ? qIn.outputs[0] : g.inputs[0], 'input');
+    if (qIn) this.notes.push(`operator ${qIn.index} (QUANTIZE) folded: the float input "${this.g.tensors[g.inputs[0]]?.name}" is given as its int8 output "${inT.name}" (real = scale * (q - zero_point))`);
+    if (dqOut) this.notes.push(`operator ${dqOut.index} (DEQUANTIZE) folded: the model outputs the int8 tensor "${this.g.tensors[dqOut.inputs[0]]?.name}" (real = scale * (q - zero_point))`);
     if (inT.type !== 'INT8') {
       const hint = inT.type === 'FLOAT32'
         ? 'a float model: convert it with full-integer (int8) quantization, or export ONNX and import that with --dataset to quantize it here'
@@ -185,16 +204,23 @@ class Importer {
     this.known.set(inT.index, { id: 0, shape: inShape, q: input });
     if (g.subgraphCount > 1) this.notes.push(`only subgraph 0 of ${g.subgraphCount} imported`);
 
-    g.operators.forEach((op, i) => {
+    const ops = g.operators.filter((op) => !this.folded.has(op.index));
+    ops.forEach((op, i) => {
       this.op = op;
-      const last = i === g.operators.length - 1;
+      const last = i === ops.length - 1;
       const src = this.known.get(op.inputs[0]);
       if (!src) this.fail(`its data input "${this.g.tensors[op.inputs[0]]?.name ?? op.inputs[0]}" is not the model input or an imported operator's output`);
       this.cur = op.inputs[0];
       this.curId = src.id;
       this.curShape = src.shape;
       this.curQ = src.q;
+      this.curPad = src.pad;
+      if (src.pad && op.code !== BuiltinOp.CONV_2D && op.code !== BuiltinOp.DEPTHWISE_CONV_2D) {
+        this.fail('reads a PAD output: PAD is only folded into a CONV_2D or DEPTHWISE_CONV_2D that reads it');
+      }
       switch (op.code) {
+        case BuiltinOp.PAD:
+          return this.pad(op);
         case BuiltinOp.ADD:
           return this.add(op);
         case BuiltinOp.CONV_2D:
@@ -217,8 +243,8 @@ class Importer {
       }
     });
     this.op = undefined;
-    const outIdx = g.outputs[0];
-    const lastOp = g.operators[g.operators.length - 1];
+    const outIdx = dqOut ? dqOut.inputs[0] : g.outputs[0];
+    const lastOp = ops[ops.length - 1];
     if (!lastOp || lastOp.outputs[0] !== outIdx) throw new HilError('the last operator does not produce the model output', this.file);
     if (this.layers.length === 0) throw new HilError('no computing layer (conv, depthwise conv, fully connected, pool)', this.file);
     // the model output is the last layer's (a trailing softmax is dropped, a reshape moves no bytes)
@@ -249,6 +275,22 @@ class Importer {
     this.curShape = outShape;
     this.curQ = outQ;
     this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
+  }
+
+  /** PAD of H and W with the zero point (TFLite's int8 PAD; same quantization in and out): no layer,
+   * the convolution that reads it takes the padding (SPEC: padding positions hold in_zp). */
+  private pad(op: TfliteOperator): void {
+    const p = this.tensor(op.inputs[1], 'paddings');
+    if (p.type !== 'INT32' || p.data.length !== 32) this.fail(`paddings "${p.name}" must be a constant INT32 [4, 2] tensor`);
+    const dv = new DataView(p.data.buffer, p.data.byteOffset, p.data.length);
+    const v = Array.from({ length: 8 }, (_, k) => dv.getInt32(4 * k, true));
+    if (v[0] || v[1] || v[6] || v[7]) this.fail(`pads the batch or channel axis (${JSON.stringify(v)}): only H and W are folded`);
+    const out = this.tensor(op.outputs[0], 'output');
+    const outQ = this.q(out);
+    if (outQ.zp !== this.curQ.zp || Math.abs(outQ.scale / this.curQ.scale - 1) > 1e-6) this.fail('PAD that requantizes is not supported');
+    if (this.curPad) this.fail('PAD of a PAD is not supported');
+    this.noops.push(`operator ${op.index} (PAD, output "${out.name}"): [top, bottom, left, right] = ${JSON.stringify([v[2], v[3], v[4], v[5]])}, folded into the convolution that reads it`);
+    this.known.set(out.index, { id: this.curId, shape: this.curShape, q: outQ, pad: [v[2], v[3], v[4], v[5]] });
   }
 
   /** TFLite's int8 ADD of two imported tensors of one shape (TFLM add_common.cc's Prepare). */
@@ -379,8 +421,22 @@ class Importer {
     } else if (w0 !== OC || w3 !== C) {
       this.fail(`weights shape ${JSON.stringify(wt.shape)} is not [${OC},KH,KW,${C}]`);
     }
-    const pad_top = this.geometry(H, KH, strideH, padCode, OH, 'h');
-    const pad_left = this.geometry(W, KW, strideW, padCode, OW, 'w');
+    let pad_top: number;
+    let pad_left: number;
+    if (this.curPad) {
+      // a folded PAD (its value is the zero point: real 0, exactly our padding) then VALID
+      const [pt, pb, pl, pr] = this.curPad;
+      if (padCode !== 1) this.fail('reads a PAD output with SAME padding: only PAD then VALID is folded');
+      if (Math.floor((H + pt + pb - KH) / strideH) + 1 !== OH || Math.floor((W + pl + pr - KW) / strideW) + 1 !== OW) {
+        this.fail(`PAD ${JSON.stringify(this.curPad)} then VALID does not give the output tensor's ${OH}x${OW}`);
+      }
+      if (pt >= KH || pl >= KW || pb >= KH || pr >= KW) this.fail(`PAD ${JSON.stringify(this.curPad)} reaches a whole kernel (${KH}x${KW}) beyond the input: not foldable`);
+      pad_top = pt;
+      pad_left = pl;
+    } else {
+      pad_top = this.geometry(H, KH, strideH, padCode, OH, 'h');
+      pad_left = this.geometry(W, KW, strideW, padCode, OW, 'w');
+    }
     const { weights, scales, bias } = this.weightsAndBias(op, OC, depthwise ? 3 : 0);
     const layer: LayerJson = {
       op: depthwise ? 'depthwise_conv2d' : 'conv2d',
