@@ -139,6 +139,16 @@ export interface AddLayer {
   shift: number[];
 }
 
+/** An element-wise int8 -> int8 function as a 256-entry table (`yono-int8/2`): y = table[x + 128].
+ * TFLite's int8 LOGISTIC (and TANH) are such tables (LUTPopulate); any arithmetic. */
+export interface LutLayer {
+  op: 'lut';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  /** 256 int8 values, the output for x = -128 .. 127 */
+  table: number[];
+}
+
 /** Optional on every layer of a `yono-int8/2` model: the tensors it reads (SPEC section 2). */
 export interface LayerInputs {
   /** tensor ids: 0 = the model input, k = the output of layers[k-1]; absent = [its own index] */
@@ -153,9 +163,10 @@ export type Int8Layer = (
   | DepthwiseConv2dLayer
   | AvgPool2dLayer
   | AddLayer
+  | LutLayer
 ) & LayerInputs;
 export type Int8Op = Int8Layer['op'];
-export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut'];
 
 /** The tensor ids layer i reads: its `inputs`, or the previous layer's output (a chain). */
 export function layerInputs(l: Int8Layer, i: number): number[] {
@@ -254,6 +265,8 @@ type Obj = Record<string, unknown>;
 class Checker {
   /** the model's arithmetic: decides the multiplier/shift ranges */
   arithmetic: Arithmetic = 'yono15';
+  /** the model's format (ops since format 2 need it) */
+  format: Int8Format = INT8_FORMAT_V2;
 
   constructor(private readonly source: string) {}
 
@@ -340,6 +353,7 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
     arithmetic = m.arithmetic as Arithmetic;
   }
   c.arithmetic = arithmetic ?? 'yono15';
+  c.format = format;
   const name = c.str(m, 'name', '$');
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
@@ -439,6 +453,14 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
       const multiplier = c.ints(o, 'multiplier', p, 3, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
       const shift = c.ints(o, 'shift', p, 3, Q31_SHIFT_MIN, 0);
       return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, left_shift, multiplier, shift };
+    }
+    case 'lut': {
+      if (c.format !== INT8_FORMAT_V2) c.fail(`${p}.op`, `lut needs "format": "${INT8_FORMAT_V2}"`);
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+      return { op, in_shape, out_shape, table: c.ints(o, 'table', p, 256, -128, 127) };
     }
     case 'avgpool_global': {
       const in_shape = c.shape(o, 'in_shape', p);

@@ -337,6 +337,17 @@ function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Ar
   };
 }
 
+/** An element-wise table: y = table[x + 128]. */
+function lutStep(l: Extract<Int8Layer, { op: 'lut' }>): Step {
+  const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const t = Int8Array.from(l.table);
+  const out = new Int8Array(n);
+  return (x) => {
+    for (let i = 0; i < n; i++) out[i] = t[x[i] + 128];
+    return out;
+  };
+}
+
 interface Compiled {
   inputBytes: number;
   steps: Step[];
@@ -383,6 +394,8 @@ function layerStep(l: Int8Layer, where: string, arith?: Arithmetic): Step {
       return avgpool2dStep(l, where, arith);
     case 'add':
       return addStep(l, where, arith);
+    case 'lut':
+      return lutStep(l);
     default:
       throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
   }

@@ -14,7 +14,7 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { HilError } from '../../harness/util/errors.js';
 import { FakeDeviceLink } from '../fakes/fake-device.js';
-import { makeResidualModel, makeResidualTflite } from '../fixtures/residual-model.js';
+import { makeLogisticTflite, makeResidualModel, makeResidualTflite } from '../fixtures/residual-model.js';
 import { importTflite } from '../../harness/modeltools/import/tflite.js';
 import { protocolContract, yonoClient } from './protocol.contract.js';
 import { loadInt8Model } from '../../harness/modeltools/int8-model.js';
@@ -28,6 +28,7 @@ const models = (): Int8Model[] => [
   makeResidualModel('tflite-double'),
   makeResidualModel('tflite-single', 11),
   importedResidual(),
+  importTflite(makeLogisticTflite(), 'logistic.tflite', { name: 'logistic_tflite', dataset: 'none' }).model,
   loadInt8Model(join(ROOT, 'test', 'fixtures', 'tiny-int8.json')), // a yono15 chain beside them
 ];
 
@@ -95,6 +96,21 @@ describe('graph models: residual ADD and the static arena plan', () => {
     } catch (e) {
       expect((e as HilError).message).to.match(/operator 2 \(ADD, output "add"\): ADD needs a tflite-\* arithmetic/);
     }
+  });
+
+  it('imports LOGISTIC as TFLite\'s int8 table (a lut layer): a monotone sigmoid within one output step', () => {
+    const { model } = importTflite(makeLogisticTflite(), 'logistic.tflite', { name: 'l', dataset: 'none' });
+    expect(model.layers.map((l) => l.op)).to.deep.equal(['dense', 'lut']);
+    const lut = model.layers[1];
+    if (lut.op !== 'lut') throw new Error('lut');
+    for (let k = 1; k < 256; k++) expect(lut.table[k]).to.be.at.least(lut.table[k - 1]);
+    for (let k = 0; k < 256; k++) {
+      const real = 1 / (1 + Math.exp(-0.08 * (k - 128 + 2)));
+      expect(Math.abs((lut.table[k] + 128) / 256 - real)).to.be.at.most(1 / 256 + 1e-9);
+    }
+    expect(lut.table[0]).to.equal(-128);
+    expect(lut.table[255]).to.equal(127);
+    expect(model.output).to.deep.include({ scale: 1 / 256, zero_point: -128 });
   });
 
   it('refuses what a graph cannot be: inputs in format 1, a forward reference, add in yono15, a shape mismatch', () => {

@@ -76,6 +76,7 @@ export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = '
       clampBig(BigInt(zp) + tfliteMbqm(acc, m, s, arithmetic === 'tflite-single'), lo, hi);
   const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
+  if (l.op === 'lut') return x.map((v) => l.table[v + 128]);
   if (l.op === 'add') {
     // reference_integer_ops/add.h, element by element
     const single = arithmetic === 'tflite-single';
@@ -210,7 +211,7 @@ function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
   return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
 }
 
-function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add'>): Int8Layer {
+function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut'>): Int8Layer {
   switch (op) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -242,7 +243,7 @@ const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.i
 /** Every op, `perOp` seeded random cases each. */
 export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   const r = new Rng(seed);
-  const ops: Exclude<Int8Layer['op'], 'add'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
   const out: OpVector[] = [];
   for (const op of ops) {
     for (let i = 0; i < perOp; i++) {
@@ -281,6 +282,7 @@ function toTflite(r: Rng, l: Int8Layer): Int8Layer {
       return { ...l, out_zp: l.in_zp, multiplier: 0, shift: 0 };
     case 'maxpool2d':
     case 'add':
+    case 'lut':
       return l;
   }
 }
@@ -303,7 +305,7 @@ function randomAdd(r: Rng): Int8Layer {
 /** The tflite-double and tflite-single vectors: every op with arithmetic, `perOp` cases each. */
 export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
   const out: OpVector[] = [];
-  const ops: Exclude<Int8Layer['op'], 'add'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
   for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
     const r = new Rng(seed + k);
     for (const op of ops) {
@@ -324,9 +326,23 @@ export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
   return out;
 }
 
-/** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones. */
+/** lut vectors (format 2, any arithmetic): random tables, one a logistic curve. */
+export function makeLutVectors(n = 6, seed = 4041): OpVector[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const shape: Shape3 = [ri(r, 1, 4), ri(r, 1, 6), ri(r, 1, 5)];
+    const table = i === 0
+      ? Array.from({ length: 256 }, (_, k) => Math.max(-128, Math.min(127, Math.round(256 / (1 + Math.exp(-(k - 128) * 0.05))) - 128)))
+      : ints(r, 256, -128, 127);
+    const layer: Int8Layer = { op: 'lut', in_shape: shape, out_shape: shape, table };
+    const input = ints(r, inSize(layer), -128, 127);
+    return { name: `lut #${i}`, arithmetic: 'tflite-double' as const, layer, input, expected: naiveLayer(layer, input) };
+  });
+}
+
+/** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, then lut. */
 export function makeAllOpVectors(): OpVector[] {
-  return [...makeOpVectors(), ...makeTfliteOpVectors()];
+  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors()];
 }
 
 /** The committed file's text for a set of vectors: one vector per line, diff-friendly. */

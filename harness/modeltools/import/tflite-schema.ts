@@ -45,6 +45,7 @@ export const BuiltinOp = {
   CONV_2D: 3,
   DEPTHWISE_CONV_2D: 4,
   FULLY_CONNECTED: 9,
+  LOGISTIC: 14,
   MAX_POOL_2D: 17,
   RESHAPE: 22,
   SOFTMAX: 25,

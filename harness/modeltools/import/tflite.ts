@@ -20,7 +20,7 @@ import type { FbTable } from './flatbuffer.js';
 
 export const TFLITE_SUPPORTED = [
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)',
-  'PAD (of H and W, folded into the convolution that reads it)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
+  'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
   'SOFTMAX (last operator only)',
 ];
 
@@ -42,7 +42,7 @@ interface Q {
 }
 
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.ADD, BuiltinOp.PAD, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -221,6 +221,8 @@ class Importer {
       switch (op.code) {
         case BuiltinOp.PAD:
           return this.pad(op);
+        case BuiltinOp.LOGISTIC:
+          return this.logistic(op);
         case BuiltinOp.ADD:
           return this.add(op);
         case BuiltinOp.CONV_2D:
@@ -275,6 +277,23 @@ class Importer {
     this.curShape = outShape;
     this.curQ = outQ;
     this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
+  }
+
+  /** TFLite's int8 LOGISTIC as the 256-entry table TFLite builds (LUTPopulate, in float32): for every
+   * int8 x, round(sigmoid(in_scale * (x - in_zp)) / out_scale) + out_zp, clamped. */
+  private logistic(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('LOGISTIC becomes a table layer of format 2: import with a tflite-* arithmetic');
+    const { out, outShape, outQ } = this.outTensor(op);
+    const f = Math.fround;
+    const inv = f(1 / f(outQ.scale));
+    const table: number[] = [];
+    for (let v = -128; v <= 127; v++) {
+      const deq = f(f(this.curQ.scale) * f(v - this.curQ.zp));
+      const t = f(f(1) / f(f(1) + f(Math.exp(-deq))));
+      const rescaled = Math.round(f(t * inv)); // t >= 0: half up = TfLiteRound
+      table.push(Math.max(-128, Math.min(127, rescaled + outQ.zp)));
+    }
+    this.push({ op: 'lut', in_shape: this.curShape, out_shape: outShape, table }, op, out, outShape, outQ);
   }
 
   /** PAD of H and W with the zero point (TFLite's int8 PAD; same quantization in and out): no layer,

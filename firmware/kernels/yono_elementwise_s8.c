@@ -1,4 +1,4 @@
-/* add, SPEC section 3: TFLite's int8 ADD (tensorflow/lite/kernels/internal/reference/integer_ops/add.h).
+/* Element-wise ops of graph-era models. lut: a 256-entry table. add, SPEC section 3: TFLite's int8 ADD (tensorflow/lite/kernels/internal/reference/integer_ops/add.h).
  * Each input's (q - zp) * 2^left_shift is rescaled to the common scale (multiplier/shift [0], [1]),
  * the two are summed in int32 and rescaled to the output ([2]); MultiplyByQuantizedMultiplier of the
  * model's arithmetic (shifts <= 0). */
@@ -23,5 +23,14 @@ void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int
             y = hi;
         }
         out[i] = (int8_t)y;
+    }
+}
+
+void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
+{
+    const uint32_t n = (uint32_t)l->out_h * l->out_w * l->out_c;
+    const int8_t *t = l->weights + 128;
+    for (uint32_t i = 0; i < n; i++) {
+        out[i] = t[in[i]];
     }
 }
