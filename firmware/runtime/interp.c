@@ -38,7 +38,7 @@ const int8_t *yono_model_run(const yono_model_t *m, const int8_t *input)
     return x;
 }
 
-uint8_t yono_argmax_s8(const int8_t *x, uint32_t n)
+uint16_t yono_argmax_s8(const int8_t *x, uint32_t n)
 {
     uint32_t best = 0;
     for (uint32_t i = 1; i < n; i++) {
@@ -46,5 +46,5 @@ uint8_t yono_argmax_s8(const int8_t *x, uint32_t n)
             best = i;
         }
     }
-    return (uint8_t)best;
+    return (uint16_t)best;
 }

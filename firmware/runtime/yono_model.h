@@ -49,6 +49,6 @@ int yono_model_ready(uint32_t id);
 const int8_t *yono_model_run(const yono_model_t *m, const int8_t *input);
 
 /* First index of the maximum. */
-uint8_t yono_argmax_s8(const int8_t *x, uint32_t n);
+uint16_t yono_argmax_s8(const int8_t *x, uint32_t n);
 
 #endif

@@ -195,6 +195,9 @@ export interface Int8Model {
   layers: Int8Layer[];
 }
 
+/** Most outputs a model may have: one INFER reply of one run in the wide form (SPEC section 1). */
+export const MAX_OUTPUTS = 2048 - 7 - 4;
+
 /** SPEC limits */
 export const MULTIPLIER_MIN = 16384;
 export const MULTIPLIER_MAX = 32767;
@@ -357,7 +360,9 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   const name = c.str(m, 'name', '$');
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
-  const classes = c.int(m, 'classes', '$', 1, 255);
+  // > 255 outputs (e.g. an autoencoder's reconstruction) travel in INFER's wide form (SPEC section 1):
+  // 7 + n + 4 bytes must fit one frame
+  const classes = c.int(m, 'classes', '$', 1, MAX_OUTPUTS);
   const inp = c.obj(m.input, '$.input');
   const input = {
     shape: c.shape(inp, 'shape', '$.input'),

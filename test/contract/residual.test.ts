@@ -2,7 +2,8 @@
  * Graph models (SPEC section 2, layer "inputs") with TFLite's int8 ADD: a ResNet-style residual
  * model (test/fixtures/residual-model.ts) under tflite-double and tflite-single, next to chain
  * models in the same firmware. The static arena plan keeps skip tensors alive; device (QEMU
- * mps2-an386) and host reference agree bit for bit (the protocol contract).
+ * mps2-an386) and host reference agree bit for bit (the protocol contract), as for a 640-output
+ * autoencoder whose whole output vector comes back (INFER's wide form, protocol version 5).
  */
 import { expect } from 'chai';
 import { buildFirmware } from '../../harness/firmware/build.js';
@@ -14,7 +15,7 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { openSession, type Session } from '../../harness/session/session.js';
 import { HilError } from '../../harness/util/errors.js';
 import { FakeDeviceLink } from '../fakes/fake-device.js';
-import { makeLogisticTflite, makeResidualModel, makeResidualTflite } from '../fixtures/residual-model.js';
+import { makeAutoencoder, makeLogisticTflite, makeResidualModel, makeResidualTflite } from '../fixtures/residual-model.js';
 import { importTflite } from '../../harness/modeltools/import/tflite.js';
 import { protocolContract, yonoClient } from './protocol.contract.js';
 import { loadInt8Model } from '../../harness/modeltools/int8-model.js';
@@ -29,6 +30,7 @@ const models = (): Int8Model[] => [
   makeResidualModel('tflite-single', 11),
   importedResidual(),
   importTflite(makeLogisticTflite(), 'logistic.tflite', { name: 'logistic_tflite', dataset: 'none' }).model,
+  makeAutoencoder(), // 640 outputs: INFER's wide form, compared element by element
   loadInt8Model(join(ROOT, 'test', 'fixtures', 'tiny-int8.json')), // a yono15 chain beside them
 ];
 
@@ -111,6 +113,15 @@ describe('graph models: residual ADD and the static arena plan', () => {
     expect(lut.table[0]).to.equal(-128);
     expect(lut.table[255]).to.equal(127);
     expect(model.output).to.deep.include({ scale: 1 / 256, zero_point: -128 });
+  });
+
+  it('a 640-output model: not degenerate, and the wide form is what a frame can carry', () => {
+    const m = makeAutoencoder();
+    expect(m.classes).to.equal(640);
+    const y = runInt8(m, Int8Array.from({ length: 640 }, (_, i) => ((i * 7) % 256) - 128));
+    expect(new Set(y).size).to.be.greaterThan(8); // a spread around the output zero point, no saturation
+    expect(Array.from(y).some((v) => v === 127 || v === -128)).to.equal(false);
+    expect(() => validateInt8Model({ ...m, classes: 2038, layers: [] }, 'x')).to.throw(/classes: must be in \[1, 2037\]|layers/);
   });
 
   it('refuses what a graph cannot be: inputs in format 1, a forward reference, add in yono15, a shape mismatch', () => {
