@@ -196,7 +196,7 @@ export interface Int8Model {
 }
 
 /** Most outputs a model may have: one INFER reply of one run in the wide form (SPEC section 1). */
-export const MAX_OUTPUTS = 2048 - 7 - 4;
+export const MAX_OUTPUTS = 2048 - 9 - 4;
 
 /** SPEC limits */
 export const MULTIPLIER_MIN = 16384;
@@ -361,7 +361,7 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
   // > 255 outputs (e.g. an autoencoder's reconstruction) travel in INFER's wide form (SPEC section 1):
-  // 7 + n + 4 bytes must fit one frame
+  // 9 + n + 4 bytes must fit one frame
   const classes = c.int(m, 'classes', '$', 1, MAX_OUTPUTS);
   const inp = c.obj(m.input, '$.input');
   const input = {
