@@ -34,3 +34,16 @@ void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
         out[i] = t[in[i]];
     }
 }
+
+void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
+{
+    const uint32_t pixels = (uint32_t)l->out_h * l->out_w, c1 = l->in_c, c2 = (uint32_t)l->out_c - l->in_c;
+    for (uint32_t p = 0; p < pixels; p++) {
+        for (uint32_t c = 0; c < c1; c++) {
+            *out++ = *in++;
+        }
+        for (uint32_t c = 0; c < c2; c++) {
+            *out++ = *in2++;
+        }
+    }
+}

@@ -20,6 +20,8 @@ typedef enum {
     YONO_OP_ADD = 8,
     /* element-wise 256-entry table (weights = table, y = table[x + 128]; TFLite's int8 LOGISTIC) */
     YONO_OP_LUT = 9,
+    /* channel concatenation of two inputs (graph models): in_c channels of in, out_c - in_c of in2 */
+    YONO_OP_CONCAT = 10,
 } yono_op_t;
 
 /* Requant arithmetic of a layer (SPEC section 3): the model's `arithmetic`. */
@@ -178,6 +180,8 @@ void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* lut: out[i] = l->weights[in[i] + 128] over out_h*out_w*out_c elements */
 void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* concat: per pixel (out_h*out_w) in_c bytes of in, then out_c - in_c bytes of in2 */
+void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, effective bias
  * from yono_pq_bias(); scratch as conv2d. No decoded layer is ever held in RAM. */
 void yono_conv2d_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);

@@ -41,6 +41,7 @@ const OP_ENUM: Record<Int8Layer['op'], string> = {
   avgpool2d: 'YONO_OP_AVGPOOL2D',
   add: 'YONO_OP_ADD',
   lut: 'YONO_OP_LUT',
+  concat: 'YONO_OP_CONCAT',
 };
 
 export interface ModelFootprint {

@@ -149,6 +149,15 @@ export interface LutLayer {
   table: number[];
 }
 
+/** Two tensors side by side on the channel axis (`yono-int8/2` graphs): out = [in | in2] per pixel;
+ * one quantization for all three (TFLite Micro's int8 CONCATENATION copies bytes). */
+export interface ConcatLayer {
+  op: 'concat';
+  in_shape: Shape3;
+  in2_shape: Shape3;
+  out_shape: Shape3;
+}
+
 /** Optional on every layer of a `yono-int8/2` model: the tensors it reads (SPEC section 2). */
 export interface LayerInputs {
   /** tensor ids: 0 = the model input, k = the output of layers[k-1]; absent = [its own index] */
@@ -164,9 +173,10 @@ export type Int8Layer = (
   | AvgPool2dLayer
   | AddLayer
   | LutLayer
+  | ConcatLayer
 ) & LayerInputs;
 export type Int8Op = Int8Layer['op'];
-export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat'];
 
 /** The tensor ids layer i reads: its `inputs`, or the previous layer's output (a chain). */
 export function layerInputs(l: Int8Layer, i: number): number[] {
@@ -383,14 +393,15 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
     const o = c.obj(lv, p);
     let inputs: number[] | undefined;
     if (graph) {
-      const n = o.op === 'add' ? 2 : 1;
+      const n = o.op === 'add' || o.op === 'concat' ? 2 : 1;
       inputs = c.ints(o, 'inputs', p, n, 0, i);
-    } else if (o.op === 'add') {
-      c.fail(`${p}.inputs`, 'an add layer names its two input tensors (a graph model)');
+    } else if (o.op === 'add' || o.op === 'concat') {
+      c.fail(`${p}.inputs`, `an ${String(o.op)} layer names its two input tensors (a graph model)`);
     }
     const first = inputs ? inputs[0] : i;
     const l = validateLayer(c, o, p, shapes[first], shapeSize(shapes[first]));
     if (l.op === 'add' && inputs) c.sameShape(shapes[inputs[1]], l.in_shape, `${p}.inputs[1]`, 'in_shape');
+    if (l.op === 'concat' && inputs) c.sameShape(shapes[inputs[1]], l.in2_shape, `${p}.inputs[1]`, 'in2_shape');
     layers.push(inputs ? { ...l, inputs } : l);
     shapes.push(l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape);
   });
@@ -458,6 +469,15 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
       const multiplier = c.ints(o, 'multiplier', p, 3, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
       const shift = c.ints(o, 'shift', p, 3, Q31_SHIFT_MIN, 0);
       return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, left_shift, multiplier, shift };
+    }
+    case 'concat': {
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+      const in2_shape = c.shape(o, 'in2_shape', p);
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, [in_shape[0], in_shape[1], in_shape[2] + in2_shape[2]], `${p}.out_shape`, 'in_shape with the channels of both');
+      c.sameShape([in2_shape[0], in2_shape[1], 1], [in_shape[0], in_shape[1], 1], `${p}.in2_shape`, 'in_shape (height, width)');
+      return { op, in_shape, in2_shape, out_shape };
     }
     case 'lut': {
       if (c.format !== INT8_FORMAT_V2) c.fail(`${p}.op`, `lut needs "format": "${INT8_FORMAT_V2}"`);

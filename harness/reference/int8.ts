@@ -337,6 +337,21 @@ function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Ar
   };
 }
 
+/** Channel concatenation: per pixel the first input's channels, then the second's. */
+function concatStep(l: Extract<Int8Layer, { op: 'concat' }>, where: string): Step {
+  const [H, W, C1] = l.in_shape;
+  const C2 = l.in2_shape[2];
+  const out = new Int8Array(H * W * (C1 + C2));
+  return (x, x2) => {
+    if (!x2) throw new HilError('concat without its second input', where);
+    for (let p = 0, o = 0; p < H * W; p++) {
+      for (let c = 0; c < C1; c++) out[o++] = x[p * C1 + c];
+      for (let c = 0; c < C2; c++) out[o++] = x2[p * C2 + c];
+    }
+    return out;
+  };
+}
+
 /** An element-wise table: y = table[x + 128]. */
 function lutStep(l: Extract<Int8Layer, { op: 'lut' }>): Step {
   const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
@@ -396,6 +411,8 @@ function layerStep(l: Int8Layer, where: string, arith?: Arithmetic): Step {
       return addStep(l, where, arith);
     case 'lut':
       return lutStep(l);
+    case 'concat':
+      return concatStep(l, where);
     default:
       throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
   }
@@ -415,7 +432,9 @@ function compile(model: Int8Model): Compiled {
 export function runInt8Layer(layer: Int8Layer, input: Int8Array, arithmetic: Arithmetic = 'yono15', input2?: Int8Array): Int8Array {
   const where = `layer (${layer.op})`;
   const want = layer.op === 'dense' ? layer.in_features : layer.in_shape[0] * layer.in_shape[1] * layer.in_shape[2];
-  if (input.length !== want || (input2 && input2.length !== want)) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
+  const want2 = layer.op === 'concat' ? layer.in2_shape[0] * layer.in2_shape[1] * layer.in2_shape[2] : want;
+  if (input.length !== want) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
+  if (input2 && input2.length !== want2) throw new HilError(`second input has ${input2.length} values, layer expects ${want2}`, where);
   return layerStep(layer, where, arithmetic)(input, input2).slice();
 }
 

@@ -30,6 +30,7 @@ const models = (): Int8Model[] => [
   makeResidualModel('tflite-single', 11),
   importedResidual(),
   importTflite(makeLogisticTflite(), 'logistic.tflite', { name: 'logistic_tflite', dataset: 'none' }).model,
+  importTflite(makeResidualTflite(5, true), 'concat.tflite', { name: 'concat_tflite', dataset: 'none' }).model,
   makeAutoencoder(), // 640 outputs: INFER's wide form, compared element by element
   loadInt8Model(join(ROOT, 'test', 'fixtures', 'tiny-int8.json')), // a yono15 chain beside them
 ];
@@ -113,6 +114,14 @@ describe('graph models: residual ADD and the static arena plan', () => {
     expect(lut.table[0]).to.equal(-128);
     expect(lut.table[255]).to.equal(127);
     expect(model.output).to.deep.include({ scale: 1 / 256, zero_point: -128 });
+  });
+
+  it('imports CONCATENATION (channel axis, one quantization) as a concat layer of a graph', () => {
+    const m = importTflite(makeResidualTflite(5, true), 'concat.tflite', { name: 'c', dataset: 'none' }).model;
+    expect(m.layers.map((l) => `${l.op}${JSON.stringify(l.inputs)}`)).to.deep.equal(['conv2d[0]', 'conv2d[1]', 'concat[1,2]', 'avgpool_global[3]', 'dense[4]']);
+    const layers = runInt8Layers(m, Int8Array.from({ length: 256 }, (_, i) => (i % 100) - 50));
+    // pixel 5 of the concat: the first conv's 8 channels, then the second's
+    expect(Array.from(layers[2].subarray(5 * 16, 6 * 16))).to.deep.equal([...layers[0].subarray(5 * 8, 6 * 8), ...layers[1].subarray(5 * 8, 6 * 8)]);
   });
 
   it('a 640-output model: not degenerate, and the wide form is what a frame can carry', () => {

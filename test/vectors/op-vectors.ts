@@ -77,6 +77,12 @@ export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = '
   const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
   if (l.op === 'lut') return x.map((v) => l.table[v + 128]);
+  if (l.op === 'concat') {
+    const [H, W, C1] = l.in_shape;
+    const C2 = l.in2_shape[2];
+    for (let p = 0; p < H * W; p++) y.push(...x.slice(p * C1, (p + 1) * C1), ...x2.slice(p * C2, (p + 1) * C2));
+    return y;
+  }
   if (l.op === 'add') {
     // reference_integer_ops/add.h, element by element
     const single = arithmetic === 'tflite-single';
@@ -211,7 +217,7 @@ function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
   return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
 }
 
-function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut'>): Int8Layer {
+function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat'>): Int8Layer {
   switch (op) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -243,7 +249,7 @@ const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.i
 /** Every op, `perOp` seeded random cases each. */
 export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   const r = new Rng(seed);
-  const ops: Exclude<Int8Layer['op'], 'add' | 'lut'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
   const out: OpVector[] = [];
   for (const op of ops) {
     for (let i = 0; i < perOp; i++) {
@@ -283,6 +289,7 @@ function toTflite(r: Rng, l: Int8Layer): Int8Layer {
     case 'maxpool2d':
     case 'add':
     case 'lut':
+    case 'concat':
       return l;
   }
 }
@@ -305,7 +312,7 @@ function randomAdd(r: Rng): Int8Layer {
 /** The tflite-double and tflite-single vectors: every op with arithmetic, `perOp` cases each. */
 export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
   const out: OpVector[] = [];
-  const ops: Exclude<Int8Layer['op'], 'add' | 'lut'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
   for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
     const r = new Rng(seed + k);
     for (const op of ops) {
@@ -340,9 +347,21 @@ export function makeLutVectors(n = 6, seed = 4041): OpVector[] {
   });
 }
 
-/** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, then lut. */
+/** concat vectors (format 2 graphs, any arithmetic): random shapes and channel counts. */
+export function makeConcatVectors(n = 6, seed = 5051): OpVector[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const [h, w, c1, c2] = [ri(r, 1, 4), ri(r, 1, 5), ri(r, 1, 6), ri(r, 1, 6)];
+    const layer: Int8Layer = { op: 'concat', in_shape: [h, w, c1], in2_shape: [h, w, c2], out_shape: [h, w, c1 + c2] };
+    const input = ints(r, h * w * c1, -128, 127);
+    const input2 = ints(r, h * w * c2, -128, 127);
+    return { name: `concat #${i}`, arithmetic: 'tflite-double' as const, layer, input, input2, expected: naiveLayer(layer, input, 'tflite-double', input2) };
+  });
+}
+
+/** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, lut, concat. */
 export function makeAllOpVectors(): OpVector[] {
-  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors()];
+  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors()];
 }
 
 /** The committed file's text for a set of vectors: one vector per line, diff-friendly. */

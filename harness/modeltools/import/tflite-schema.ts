@@ -39,6 +39,7 @@ const BUILTIN_NAMES = (
 export const BuiltinOp = {
   ADD: 0,
   AVERAGE_POOL_2D: 1,
+  CONCATENATION: 2,
   DEQUANTIZE: 6,
   PAD: 34,
   QUANTIZE: 114,
@@ -57,7 +58,7 @@ export function builtinName(code: number): string {
 }
 
 /** BuiltinOptions union member numbers (1-based, as in the union declaration). */
-export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Add: 11, Reshape: 17 } as const;
+export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Concatenation: 10, Add: 11, Reshape: 17 } as const;
 
 export interface TfliteQuant {
   scale: number[];

@@ -20,7 +20,7 @@ import type { FbTable } from './flatbuffer.js';
 
 export const TFLITE_SUPPORTED = [
   'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)',
-  'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
+  'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'CONCATENATION (2 inputs, channel axis, one quantization)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
   'SOFTMAX (last operator only)',
 ];
 
@@ -42,7 +42,7 @@ interface Q {
 }
 
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.ADD, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.CONCATENATION, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -223,6 +223,8 @@ class Importer {
           return this.pad(op);
         case BuiltinOp.LOGISTIC:
           return this.logistic(op);
+        case BuiltinOp.CONCATENATION:
+          return this.concat(op);
         case BuiltinOp.ADD:
           return this.add(op);
         case BuiltinOp.CONV_2D:
@@ -277,6 +279,28 @@ class Importer {
     this.curShape = outShape;
     this.curQ = outQ;
     this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
+  }
+
+  /** CONCATENATION of two imported tensors on the channel axis with one quantization (TFLite Micro's
+   * int8 kernel copies bytes): a concat layer. */
+  private concat(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('CONCATENATION makes a graph model: import with a tflite-* arithmetic');
+    const o = this.options(op, OptionsType.Concatenation, 'Concatenation');
+    const rank = this.g.tensors[op.outputs[0]]?.shape.length ?? 0;
+    const axis = o.i32(0);
+    if (axis !== -1 && axis !== rank - 1) this.fail(`axis ${axis}: only the channel (last) axis is supported`);
+    if (o.i8(1) !== 0) this.fail('fused activation on CONCATENATION not supported');
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs: only 2 are supported`);
+    const b = this.known.get(op.inputs[1]);
+    if (!b || b.pad) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    const sameQ = (q: Q) => q.zp === outQ.zp && Math.abs(q.scale / outQ.scale - 1) <= 1e-6;
+    if (!sameQ(this.curQ) || !sameQ(b.q)) this.fail('inputs and output must share one quantization (requantizing concatenation is not supported)');
+    const [H, W, C1] = this.curShape;
+    if (b.shape[0] !== H || b.shape[1] !== W || outShape[0] !== H || outShape[1] !== W || outShape[2] !== C1 + b.shape[2]) {
+      this.fail(`shapes ${JSON.stringify(this.curShape)} + ${JSON.stringify(b.shape)} -> ${JSON.stringify(outShape)} are not a channel concatenation`);
+    }
+    this.push({ op: 'concat', in_shape: this.curShape, in2_shape: b.shape, out_shape: outShape }, op, out, outShape, outQ, [this.curId, b.id]);
   }
 
   /** TFLite's int8 LOGISTIC as the 256-entry table TFLite builds (LUTPopulate, in float32): for every
