@@ -47,3 +47,20 @@ void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, 
         }
     }
 }
+
+void yono_mul_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
+{
+    const uint32_t n = (uint32_t)l->out_h * l->out_w * l->out_c;
+    const int32_t zp1 = l->in_zp, zp2 = l->in2_zp, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
+    const int32_t m = l->multiplier_q31[0], s = l->shift[0];
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t y = yono_tflite_mbqm(l->arith, ((int32_t)in[i] - zp1) * ((int32_t)in2[i] - zp2), m, s) + out_zp;
+        if (y < lo) {
+            y = lo;
+        }
+        if (y > hi) {
+            y = hi;
+        }
+        out[i] = (int8_t)y;
+    }
+}

@@ -11,6 +11,12 @@ int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t 
 int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, int8_t *scratch)
 {
     switch ((yono_op_t)l->op) {
+    case YONO_OP_MUL:
+        if (in2 == NULL) {
+            return -1;
+        }
+        yono_mul_s8(l, in, in2, out);
+        return 0;
     case YONO_OP_CONCAT:
         if (in2 == NULL) {
             return -1;

@@ -22,6 +22,8 @@ typedef enum {
     YONO_OP_LUT = 9,
     /* channel concatenation of two inputs (graph models): in_c channels of in, out_c - in_c of in2 */
     YONO_OP_CONCAT = 10,
+    /* TFLite's int8 MUL of two tensors (graph models, tflite-* arithmetic): in2_zp, multiplier_q31[0], shift[0] */
+    YONO_OP_MUL = 11,
 } yono_op_t;
 
 /* Requant arithmetic of a layer (SPEC section 3): the model's `arithmetic`. */
@@ -180,6 +182,8 @@ void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* lut: out[i] = l->weights[in[i] + 128] over out_h*out_w*out_c elements */
 void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* mul: out = TFLite's int8 MUL of in and in2 (out_h*out_w*out_c elements each) */
+void yono_mul_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* concat: per pixel (out_h*out_w) in_c bytes of in, then out_c - in_c bytes of in2 */
 void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, effective bias

@@ -42,6 +42,7 @@ const OP_ENUM: Record<Int8Layer['op'], string> = {
   add: 'YONO_OP_ADD',
   lut: 'YONO_OP_LUT',
   concat: 'YONO_OP_CONCAT',
+  mul: 'YONO_OP_MUL',
 };
 
 export interface ModelFootprint {
@@ -192,6 +193,8 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
       flash += 8;
     } else if (l.op === 'add') {
       flash += 12 + 4; // 3 int32 multipliers, 3 int8 shifts
+    } else if (l.op === 'mul') {
+      flash += 8;
     } else if (l.op === 'lut') {
       flash += 256;
     }
@@ -373,6 +376,10 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable, arithmetic: Arit
     });
   }
   if (l.op === 'lut') Object.assign(ptrs, { weights: place(`${id}_t`, 'int8_t', l.table) });
+  if (l.op === 'mul') {
+    Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
+    Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });
+  }
   if (l.op === 'add') {
     Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max, left_shift: l.left_shift });
     Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });

@@ -149,6 +149,21 @@ export interface LutLayer {
   table: number[];
 }
 
+/** Element-wise product of two tensors of one shape, TFLite's int8 MUL (`tflite-*` arithmetic only):
+ * y = clamp(out_zp + MBQM((x1 - in_zp) * (x2 - in2_zp), M, s)), M/s = QuantizeMultiplier(s1 * s2 / s_out). */
+export interface MulLayer {
+  op: 'mul';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  in_zp: number;
+  in2_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  multiplier: number[];
+  shift: number[];
+}
+
 /** Two tensors side by side on the channel axis (`yono-int8/2` graphs): out = [in | in2] per pixel;
  * one quantization for all three (TFLite Micro's int8 CONCATENATION copies bytes). */
 export interface ConcatLayer {
@@ -174,9 +189,10 @@ export type Int8Layer = (
   | AddLayer
   | LutLayer
   | ConcatLayer
+  | MulLayer
 ) & LayerInputs;
 export type Int8Op = Int8Layer['op'];
-export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul'];
 
 /** The tensor ids layer i reads: its `inputs`, or the previous layer's output (a chain). */
 export function layerInputs(l: Int8Layer, i: number): number[] {
@@ -393,14 +409,14 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
     const o = c.obj(lv, p);
     let inputs: number[] | undefined;
     if (graph) {
-      const n = o.op === 'add' || o.op === 'concat' ? 2 : 1;
+      const n = o.op === 'add' || o.op === 'concat' || o.op === 'mul' ? 2 : 1;
       inputs = c.ints(o, 'inputs', p, n, 0, i);
-    } else if (o.op === 'add' || o.op === 'concat') {
+    } else if (o.op === 'add' || o.op === 'concat' || o.op === 'mul') {
       c.fail(`${p}.inputs`, `an ${String(o.op)} layer names its two input tensors (a graph model)`);
     }
     const first = inputs ? inputs[0] : i;
     const l = validateLayer(c, o, p, shapes[first], shapeSize(shapes[first]));
-    if (l.op === 'add' && inputs) c.sameShape(shapes[inputs[1]], l.in_shape, `${p}.inputs[1]`, 'in_shape');
+    if ((l.op === 'add' || l.op === 'mul') && inputs) c.sameShape(shapes[inputs[1]], l.in_shape, `${p}.inputs[1]`, 'in_shape');
     if (l.op === 'concat' && inputs) c.sameShape(shapes[inputs[1]], l.in2_shape, `${p}.inputs[1]`, 'in2_shape');
     layers.push(inputs ? { ...l, inputs } : l);
     shapes.push(l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape);
@@ -469,6 +485,22 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
       const multiplier = c.ints(o, 'multiplier', p, 3, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
       const shift = c.ints(o, 'shift', p, 3, Q31_SHIFT_MIN, 0);
       return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, left_shift, multiplier, shift };
+    }
+    case 'mul': {
+      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, 'mul needs a tflite-* arithmetic (TFLite\'s int8 MUL)');
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+      const in_zp = c.int(o, 'in_zp', p, -128, 127);
+      const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
+      const out_zp = c.int(o, 'out_zp', p, -128, 127);
+      const act_min = c.int(o, 'act_min', p, -128, 127);
+      const act_max = c.int(o, 'act_max', p, act_min, 127);
+      // |(x1 - zp1) * (x2 - zp2)| <= 65025: a left shift up to 15 stays in int32
+      const multiplier = c.ints(o, 'multiplier', p, 1, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
+      const shift = c.ints(o, 'shift', p, 1, Q31_SHIFT_MIN, 15);
+      return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, multiplier, shift };
     }
     case 'concat': {
       const in_shape = c.shape(o, 'in_shape', p);

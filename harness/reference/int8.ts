@@ -337,6 +337,19 @@ function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Ar
   };
 }
 
+/** TFLite's int8 MUL (reference_integer_ops/mul.h): the product of the offset inputs, rescaled. */
+function mulStep(l: Extract<Int8Layer, { op: 'mul' }>, where: string, arith?: Arithmetic): Step {
+  if (!isTflite(arith)) throw new HilError('mul needs a tflite-* arithmetic', where);
+  const f = requantOf(arith);
+  const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const out = new Int8Array(n);
+  return (x, x2) => {
+    if (!x2) throw new HilError('mul without its second input', where);
+    for (let i = 0; i < n; i++) out[i] = clamp(l.out_zp + f((x[i] - l.in_zp) * (x2[i] - l.in2_zp), l.multiplier[0], l.shift[0]), l.act_min, l.act_max);
+    return out;
+  };
+}
+
 /** Channel concatenation: per pixel the first input's channels, then the second's. */
 function concatStep(l: Extract<Int8Layer, { op: 'concat' }>, where: string): Step {
   const [H, W, C1] = l.in_shape;
@@ -413,6 +426,8 @@ function layerStep(l: Int8Layer, where: string, arith?: Arithmetic): Step {
       return lutStep(l);
     case 'concat':
       return concatStep(l, where);
+    case 'mul':
+      return mulStep(l, where, arith);
     default:
       throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
   }

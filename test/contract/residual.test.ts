@@ -31,6 +31,7 @@ const models = (): Int8Model[] => [
   importedResidual(),
   importTflite(makeLogisticTflite(), 'logistic.tflite', { name: 'logistic_tflite', dataset: 'none' }).model,
   importTflite(makeResidualTflite(5, true), 'concat.tflite', { name: 'concat_tflite', dataset: 'none' }).model,
+  importTflite(makeResidualTflite(5, false, true), 'mul.tflite', { name: 'mul_tflite', dataset: 'none' }).model,
   makeAutoencoder(), // 640 outputs: INFER's wide form, compared element by element
   loadInt8Model(join(ROOT, 'test', 'fixtures', 'tiny-int8.json')), // a yono15 chain beside them
 ];
@@ -122,6 +123,15 @@ describe('graph models: residual ADD and the static arena plan', () => {
     const layers = runInt8Layers(m, Int8Array.from({ length: 256 }, (_, i) => (i % 100) - 50));
     // pixel 5 of the concat: the first conv's 8 channels, then the second's
     expect(Array.from(layers[2].subarray(5 * 16, 6 * 16))).to.deep.equal([...layers[0].subarray(5 * 8, 6 * 8), ...layers[1].subarray(5 * 8, 6 * 8)]);
+  });
+
+  it('imports MUL (same shapes) as TFLite\'s int8 MUL: one multiplier s1*s2/s_out', () => {
+    const m = importTflite(makeResidualTflite(5, false, true), 'mul.tflite', { name: 'm', dataset: 'none' }).model;
+    expect(m.layers.map((l) => `${l.op}${JSON.stringify(l.inputs)}`)).to.deep.equal(['conv2d[0]', 'conv2d[1]', 'mul[1,2]', 'avgpool_global[3]', 'dense[4]']);
+    const mul = m.layers[2];
+    if (mul.op !== 'mul') throw new Error('mul');
+    const real = (mul.multiplier[0] / 2 ** 31) * 2 ** mul.shift[0];
+    expect(real / ((0.08 * 0.07) / 0.1) - 1).to.be.within(-1e-6, 1e-6); // the scales are float32 in the file
   });
 
   it('a 640-output model: not degenerate, and the wide form is what a frame can carry', () => {

@@ -19,7 +19,7 @@ const KERNELS = join(ROOT, 'firmware', 'kernels');
 const DRIVER = join(ROOT, 'test', 'firmware', 'kernel_driver.c');
 
 /** yono_op_t numbers (firmware/kernels/yono_nn.h) */
-const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5, add: 8, lut: 9, concat: 10 } as const;
+const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5, add: 8, lut: 9, concat: 10, mul: 11 } as const;
 /** yono_arith_t numbers */
 const ARITH: Record<Arithmetic, number> = { yono15: 0, 'tflite-double': 1, 'tflite-single': 2 };
 
@@ -55,6 +55,12 @@ function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15', x2?: nu
     };
   }
   if (l.op === 'lut') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, weights: l.table, x };
+  if (l.op === 'mul') {
+    return {
+      op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, 0],
+    };
+  }
   if (l.op === 'concat') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, x, x2 };
   if (l.op === 'dense') {
     return {

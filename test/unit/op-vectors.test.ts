@@ -23,7 +23,7 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
 
   it('cover every op with valid layers and non-trivial outputs', () => {
     const ops = new Set(vectors.map((v) => v.layer.op));
-    expect([...ops].sort()).to.deep.equal(['add', 'avgpool2d', 'avgpool_global', 'concat', 'conv2d', 'dense', 'depthwise_conv2d', 'lut', 'maxpool2d']);
+    expect([...ops].sort()).to.deep.equal(['add', 'avgpool2d', 'avgpool_global', 'concat', 'conv2d', 'dense', 'depthwise_conv2d', 'lut', 'maxpool2d', 'mul']);
     for (const v of vectors) validateInt8Layer(v.layer, prevShape(v.layer), v.name, v.arithmetic);
     const all = vectors.flatMap((v) => v.expected);
     expect(all).to.include(-128).and.include(127); // saturation is exercised
@@ -31,7 +31,7 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
     expect(vectors.some((v) => v.layer.op === 'depthwise_conv2d' && v.layer.depth_multiplier > 1)).to.equal(true);
   });
 
-  for (const op of ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat']) {
+  for (const op of ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul']) {
     it(`host reference == expected on every ${op} vector`, () => {
       for (const v of vectors.filter((x) => x.layer.op === op)) {
         expect(Array.from(runInt8Layer(v.layer, Int8Array.from(v.input), v.arithmetic, v.input2 ? Int8Array.from(v.input2) : undefined)), v.name).to.deep.equal(v.expected);
@@ -206,6 +206,6 @@ describe('int8 model validation: depthwise_conv2d and avgpool2d', () => {
     fails(ap({ out_shape: [1, 4, 2] }), [1, 8, 3], /channels must equal/);
     fails(ap({ multiplier: [16384] }), [1, 8, 3], /\$\.multiplier: must be an integer/);
     fails(ap({ shift: 47 }), [1, 8, 3], /\$\.shift/);
-    fails({ op: 'conv3d' }, [1, 8, 3], /unknown op "conv3d" \(conv2d, depthwise_conv2d, maxpool2d, avgpool2d, avgpool_global, dense, add, lut, concat\)/);
+    fails({ op: 'conv3d' }, [1, 8, 3], /unknown op "conv3d" \(conv2d, depthwise_conv2d, maxpool2d, avgpool2d, avgpool_global, dense, add, lut, concat, mul\)/);
   });
 });

@@ -77,6 +77,10 @@ export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = '
   const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
   if (l.op === 'lut') return x.map((v) => l.table[v + 128]);
+  if (l.op === 'mul') {
+    // reference_integer_ops/mul.h, element by element
+    return x.map((v, i) => clampBig(BigInt(l.out_zp) + tfliteMbqm((v - l.in_zp) * (x2[i] - l.in2_zp), l.multiplier[0], l.shift[0], arithmetic === 'tflite-single'), l.act_min, l.act_max));
+  }
   if (l.op === 'concat') {
     const [H, W, C1] = l.in_shape;
     const C2 = l.in2_shape[2];
@@ -217,7 +221,7 @@ function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
   return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
 }
 
-function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat'>): Int8Layer {
+function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>): Int8Layer {
   switch (op) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -249,7 +253,7 @@ const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.i
 /** Every op, `perOp` seeded random cases each. */
 export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   const r = new Rng(seed);
-  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
   const out: OpVector[] = [];
   for (const op of ops) {
     for (let i = 0; i < perOp; i++) {
@@ -290,6 +294,7 @@ function toTflite(r: Rng, l: Int8Layer): Int8Layer {
     case 'add':
     case 'lut':
     case 'concat':
+    case 'mul':
       return l;
   }
 }
@@ -312,7 +317,7 @@ function randomAdd(r: Rng): Int8Layer {
 /** The tflite-double and tflite-single vectors: every op with arithmetic, `perOp` cases each. */
 export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
   const out: OpVector[] = [];
-  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
   for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
     const r = new Rng(seed + k);
     for (const op of ops) {
@@ -361,7 +366,28 @@ export function makeConcatVectors(n = 6, seed = 5051): OpVector[] {
 
 /** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, lut, concat. */
 export function makeAllOpVectors(): OpVector[] {
-  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors()];
+  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors(), ...makeMulVectors()];
+}
+
+/** mul vectors in both TFLite arithmetics: the multiplier of three random scales, sometimes > 1. */
+export function makeMulVectors(perMode = 6, seed = 6061): OpVector[] {
+  const out: OpVector[] = [];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (let i = 0; i < perMode; i++) {
+      const shape: Shape3 = [ri(r, 1, 4), ri(r, 1, 5), ri(r, 1, 6)];
+      const q = quantizeMultiplierQ31((0.01 + r.next()) * (0.01 + r.next()) / ((0.2 + r.next()) * (i % 3 === 0 ? 1 : 60)));
+      const out_zp = ri(r, -128, 127);
+      const layer: Int8Layer = {
+        op: 'mul', in_shape: shape, out_shape: shape, in_zp: ri(r, -128, 127), in2_zp: ri(r, -128, 127), out_zp,
+        act_min: -128, act_max: 127, multiplier: [q.multiplier], shift: [q.shift],
+      };
+      const input = ints(r, inSize(layer), -128, 127);
+      const input2 = ints(r, inSize(layer), -128, 127);
+      out.push({ name: `${arithmetic} mul #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
+    }
+  }
+  return out;
 }
 
 /** The committed file's text for a set of vectors: one vector per line, diff-friendly. */

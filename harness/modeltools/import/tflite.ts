@@ -19,7 +19,7 @@ import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperat
 import type { FbTable } from './flatbuffer.js';
 
 export const TFLITE_SUPPORTED = [
-  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)',
+  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)', 'MUL (same shapes; tflite-* arithmetic)',
   'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'CONCATENATION (2 inputs, channel axis, one quantization)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
   'SOFTMAX (last operator only)',
 ];
@@ -42,7 +42,7 @@ interface Q {
 }
 
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.ADD, BuiltinOp.CONCATENATION, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.MUL, BuiltinOp.CONCATENATION, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -225,6 +225,8 @@ class Importer {
           return this.logistic(op);
         case BuiltinOp.CONCATENATION:
           return this.concat(op);
+        case BuiltinOp.MUL:
+          return this.mul(op);
         case BuiltinOp.ADD:
           return this.add(op);
         case BuiltinOp.CONV_2D:
@@ -279,6 +281,30 @@ class Importer {
     this.curShape = outShape;
     this.curQ = outQ;
     this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
+  }
+
+  /** TFLite's int8 MUL of two imported tensors of one shape: M/s = QuantizeMultiplier(s1 * s2 / s_out). */
+  private mul(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('MUL needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
+    const o = this.options(op, OptionsType.Mul, 'Mul');
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
+    const b = this.known.get(op.inputs[1]);
+    if (!b || b.pad) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
+    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+    if (!same(b.shape, this.curShape)) this.fail(`inputs of shapes ${JSON.stringify(this.curShape)} and ${JSON.stringify(b.shape)}: broadcasting is not supported`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    let q: { multiplier: number; shift: number };
+    try {
+      q = quantizeMultiplierQ31((this.curQ.scale * b.q.scale) / outQ.scale);
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+    if (q.multiplier === 0 || q.shift > 15) this.fail(`MUL scale ratio gives multiplier ${q.multiplier}, shift ${q.shift}: not supported`);
+    const layer: LayerJson = {
+      op: 'mul', in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      ...this.activation(o.i8(0), outQ), multiplier: [q.multiplier], shift: [q.shift],
+    };
+    this.push(layer, op, out, outShape, outQ, [this.curId, b.id]);
   }
 
   /** CONCATENATION of two imported tensors on the channel axis with one quantization (TFLite Micro's
