@@ -14,11 +14,11 @@ void yono_dense_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
     for (; o + 1 < n_out; o += 2, w += 2 * n_in) {
         int32_t a0, a1;
         yono_dot2_s8(in, w, w + n_in, n_in, &a0, &a1);
-        out[o] = yono_requant_clamp(bias[o] + a0, l->multiplier[o], l->shift[o], out_zp, lo, hi);
-        out[o + 1] = yono_requant_clamp(bias[o + 1] + a1, l->multiplier[o + 1], l->shift[o + 1], out_zp, lo, hi);
+        out[o] = yono_rq(l, bias[o] + a0, o, out_zp, lo, hi);
+        out[o + 1] = yono_rq(l, bias[o + 1] + a1, o + 1, out_zp, lo, hi);
     }
     if (o < n_out) {
         const int32_t a = bias[o] + yono_dot_s8(in, w, n_in);
-        out[o] = yono_requant_clamp(a, l->multiplier[o], l->shift[o], out_zp, lo, hi);
+        out[o] = yono_rq(l, a, o, out_zp, lo, hi);
     }
 }

@@ -46,7 +46,7 @@ void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *o
                 }
             }
             for (int32_t oc = 0; oc < oc_n; oc++) {
-                *out++ = yono_requant_clamp(acc[oc], l->multiplier[oc], l->shift[oc], out_zp, lo, hi);
+                *out++ = yono_rq(l, acc[oc], oc, out_zp, lo, hi);
             }
         }
     }

@@ -16,7 +16,22 @@ typedef enum {
     /* YONO product quantization (SPEC section 4): weights decoded on the fly from shared codebooks */
     YONO_OP_CONV2D_PQ = 6,
     YONO_OP_DENSE_PQ = 7,
+    /* TFLite's int8 ADD of two tensors (graph models, tflite-* arithmetic; SPEC section 3) */
+    YONO_OP_ADD = 8,
+    /* element-wise 256-entry table (weights = table, y = table[x + 128]; TFLite's int8 LOGISTIC) */
+    YONO_OP_LUT = 9,
+    /* channel concatenation of two inputs (graph models): in_c channels of in, out_c - in_c of in2 */
+    YONO_OP_CONCAT = 10,
+    /* TFLite's int8 MUL of two tensors (graph models, tflite-* arithmetic): in2_zp, multiplier_q31[0], shift[0] */
+    YONO_OP_MUL = 11,
 } yono_op_t;
+
+/* Requant arithmetic of a layer (SPEC section 3): the model's `arithmetic`. */
+typedef enum {
+    YONO_ARITH_YONO15 = 0,        /* 15-bit multiplier, one rounding (yono-int8/1) */
+    YONO_ARITH_TFLITE_DOUBLE = 1, /* TFLite MultiplyByQuantizedMultiplier, double rounding */
+    YONO_ARITH_TFLITE_SINGLE = 2, /* TFLITE_SINGLE_ROUNDING (XNNPACK) */
+} yono_arith_t;
 
 /* One layer. Tensors are NHWC (N=1) int8. For dense: in_c = in_features, out_c = out_features
  * and all h/w are 1. Per-channel arrays have out_c entries except avgpool_global and avgpool2d
@@ -31,8 +46,11 @@ typedef struct {
     const int8_t *weights;     /* [oc][kh][kw][ic], [out][in] or depthwise [kh][kw][oc] */
     const int32_t *bias;       /* SPEC bias (conv2d/dense keep it for reference and use bias_eff; pq: NULL) */
     const int32_t *bias_eff;   /* conv2d/dense: bias - in_zp * sum(w[oc]) (code generator); else NULL */
-    const int16_t *multiplier; /* 16384 <= M < 32768 */
-    const int8_t *shift;       /* 1 <= s <= 46 */
+    union {
+        const int16_t *multiplier;     /* yono15: 16384 <= M < 32768 */
+        const int32_t *multiplier_q31; /* tflite-*: 0 or 2^30 <= M < 2^31 */
+    };
+    const int8_t *shift;       /* yono15: 1 <= s <= 46; tflite-*: TFLite's exponent, -31..30 */
     /* conv2d_pq/dense_pq (else NULL/0): output channel oc's row (kh*kw*in_c or in_features
      * weights) is row/pq_d chunks; chunk j = codeword idx(oc, j) = pq_codebook[idx*pq_d ..].
      * Indices are packed per row (rows byte-aligned): 8 bits, or 4 bits (even j low nibble). */
@@ -43,6 +61,9 @@ typedef struct {
     /* effective bias (bias - in_zp * sum of the decoded w[oc]) = pq_bias_eff[oc] << pq_bias_shift:
      * half the flash of an int32 table; compression snapped the bias so this is exact */
     uint8_t pq_bias_shift;
+    uint8_t arith; /* yono_arith_t */
+    int8_t in2_zp;      /* add: the second input's zero point */
+    uint8_t left_shift; /* add: both inputs are scaled by 2^left_shift first (TFLite: 20) */
     const int16_t *pq_bias_eff;
 } yono_layer_t;
 
@@ -85,6 +106,70 @@ static inline int8_t yono_requant_clamp(int32_t acc, int32_t m, int32_t s, int32
     return (int8_t)y;
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier(acc, m, shift) with double rounding (TFLite Micro
+ * reference kernels; CMSIS-NN arm_nn_requantize). SaturatingRoundingDoublingHighMul for m >= 0:
+ * trunc((a*m + nudge) / 2^31) with nudge 2^30 or 1 - 2^30 equals floor((a*m + 2^30) / 2^31), an
+ * arithmetic shift (no 64-bit division; a = m = INT32_MIN cannot occur). RoundingDivideByPOT:
+ * x / 2^e rounded half away from zero. acc * 2^left wraps in int32 as TFLite's does. */
+static inline int32_t yono_tflite_requant_double(int32_t acc, int32_t m, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    const int32_t a = (int32_t)((uint32_t)acc << left);
+    const int32_t x = (int32_t)(((int64_t)a * m + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> right) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier with TFLITE_SINGLE_ROUNDING: floor((acc*m + 2^(t-1)) / 2^t),
+ * t = 31 - shift (1..62). The int64 result is clamped by the caller. */
+static inline int64_t yono_tflite_requant_single(int32_t acc, int32_t m, int32_t shift)
+{
+    const int32_t t = 31 - shift;
+    return ((int64_t)acc * m + ((int64_t)1 << (t - 1))) >> t;
+}
+
+/* clamp(out_zp + requant(acc) of output channel ch, lo, hi) in the layer's arithmetic (SPEC 3).
+ * The sum out_zp + requant is formed in 64 bits: never wraps. */
+static inline int8_t yono_rq(const yono_layer_t *l, int32_t acc, int32_t ch, int32_t out_zp, int32_t lo, int32_t hi)
+{
+    if (l->arith == YONO_ARITH_YONO15) {
+        return yono_requant_clamp(acc, l->multiplier[ch], l->shift[ch], out_zp, lo, hi);
+    }
+    const int64_t r = l->arith == YONO_ARITH_TFLITE_DOUBLE
+                          ? (int64_t)yono_tflite_requant_double(acc, l->multiplier_q31[ch], l->shift[ch])
+                          : yono_tflite_requant_single(acc, l->multiplier_q31[ch], l->shift[ch]);
+    int64_t y = r + out_zp;
+    if (y < lo) {
+        y = lo;
+    }
+    if (y > hi) {
+        y = hi;
+    }
+    return (int8_t)y;
+}
+
+/* MultiplyByQuantizedMultiplier of a tflite-* arithmetic, unclamped (int64 for single rounding). */
+static inline int64_t yono_tflite_mbqm(uint8_t arith, int32_t x, int32_t m, int32_t shift)
+{
+    return arith == YONO_ARITH_TFLITE_DOUBLE ? (int64_t)yono_tflite_requant_double(x, m, shift)
+                                             : yono_tflite_requant_single(x, m, shift);
+}
+
+/* TFLite's int8 average (tflite-* pools, SPEC section 3): sum / n rounded half away from zero. */
+static inline int8_t yono_tflite_average(int32_t sum, int32_t n)
+{
+    int32_t y = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+    if (y < -128) {
+        y = -128;
+    }
+    if (y > 127) {
+        y = 127;
+    }
+    return (int8_t)y;
+}
+
 /* scratch: at least kh*kw*in_c bytes (the im2col column of one output pixel) */
 void yono_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
 void yono_dense_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
@@ -93,6 +178,14 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
 /* scratch: out_c int32 accumulators (4 * out_c bytes, 4-byte aligned) */
 void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *scratch);
 void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* add (SPEC section 3): out = TFLite's int8 ADD of in and in2 (out_h*out_w*out_c elements each) */
+void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
+/* lut: out[i] = l->weights[in[i] + 128] over out_h*out_w*out_c elements */
+void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
+/* mul: out = TFLite's int8 MUL of in and in2 (out_h*out_w*out_c elements each) */
+void yono_mul_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
+/* concat: per pixel (out_h*out_w) in_c bytes of in, then out_c - in_c bytes of in2 */
+void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, effective bias
  * from yono_pq_bias(); scratch as conv2d. No decoded layer is ever held in RAM. */
 void yono_conv2d_pq_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
@@ -135,6 +228,8 @@ static inline uint32_t yono_pq_table_scratch_bytes(uint32_t d, uint32_t row)
 /* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch: yono_layer_scratch_bytes(l)
  * bytes, 4-byte aligned. */
 int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
+/* The same for a layer of a graph model: in2 is the second input of an add (else ignored). */
+int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, int8_t *scratch);
 
 /* Scratch bytes a layer needs (harness/modeltools/codegen.ts computes the same). */
 static inline uint32_t yono_layer_scratch_bytes(const yono_layer_t *l)

@@ -37,6 +37,10 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
         for (int32_t i = 0; i < hw; i++, x += c_n) {
             acc += *x;
         }
+        if (l->arith != YONO_ARITH_YONO15) {
+            out[c] = yono_tflite_average(acc, hw); /* TFLite: in_zp == out_zp, no rescaling */
+            continue;
+        }
         acc -= hw * (int32_t)l->in_zp;
         out[c] = yono_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
     }
@@ -48,7 +52,8 @@ void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
 {
     const int32_t iw = l->in_w, c_n = l->in_c;
     const int32_t kh = l->kh, kw = l->kw;
-    const int32_t zp_sum = kh * kw * (int32_t)l->in_zp;
+    const int tflite = l->arith != YONO_ARITH_YONO15; /* TFLite: rounded mean, in_zp == out_zp */
+    const int32_t zp_sum = tflite ? 0 : kh * kw * (int32_t)l->in_zp;
     for (int32_t oy = 0; oy < (int32_t)l->out_h; oy++) {
         for (int32_t ox = 0; ox < (int32_t)l->out_w; ox++) {
             const int8_t *base = in + (oy * l->stride_h * iw + ox * l->stride_w) * c_n;
@@ -60,7 +65,8 @@ void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
                         acc += *x;
                     }
                 }
-                *out++ = yono_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
+                *out++ = tflite ? yono_tflite_average(acc, kh * kw)
+                                : yono_requant_clamp(acc, l->multiplier[0], l->shift[0], l->out_zp, -128, 127);
             }
         }
     }

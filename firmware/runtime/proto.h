@@ -2,7 +2,7 @@
 #ifndef YONO_PROTO_H
 #define YONO_PROTO_H
 
-#define PROTO_VERSION 4
+#define PROTO_VERSION 5
 #define MAX_PAYLOAD 2048u
 
 enum {

@@ -177,7 +177,9 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         return;
     }
     const yono_model_t *m = &yono_models[id];
-    const uint32_t ticks_at = 3u + m->classes + 2u;
+    /* more than 255 outputs: the wide form (version 5), n_classes byte 0 then u16 predicted, u16 n */
+    const uint32_t wide = m->classes > 255u ? 4u : 0u;
+    const uint32_t ticks_at = 3u + wide + m->classes + 2u;
     const uint32_t max_runs = (MAX_PAYLOAD - ticks_at) / 4u;
     if (runs < 1u || runs > max_runs) {
         send_err2(seq, ERR_BAD_PAYLOAD, "runs ", runs, " not in 1..", max_runs);
@@ -208,13 +210,18 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         board_marker_off();
         wr32(txp + ticks_at + 4u * i, dt > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dt);
     }
+    const uint16_t best = yono_argmax_s8(logits, m->classes);
     txp[0] = (uint8_t)id;
-    txp[1] = yono_argmax_s8(logits, m->classes);
-    txp[2] = (uint8_t)m->classes;
-    for (uint32_t i = 0; i < m->classes; i++) {
-        txp[3u + i] = (uint8_t)logits[i];
+    txp[1] = wide ? 0xFFu : (uint8_t)best;
+    txp[2] = wide ? 0u : (uint8_t)m->classes;
+    if (wide) {
+        wr16(txp + 3u, best);
+        wr16(txp + 5u, (uint16_t)m->classes);
     }
-    wr16(txp + 3u + m->classes, runs);
+    for (uint32_t i = 0; i < m->classes; i++) {
+        txp[3u + wide + i] = (uint8_t)logits[i];
+    }
+    wr16(txp + 3u + wide + m->classes, runs);
     send(CMD_INFER | REPLY_FLAG, seq, ticks_at + 4u * runs);
 }
 
@@ -282,6 +289,10 @@ static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
         return;
     }
     const yono_model_t *m = &yono_models[id];
+    if (m->classes > 255u) {
+        send_err2(seq, ERR_BAD_PAYLOAD, "RUN_PRELOADED takes models of <= 255 outputs; this one has ", m->classes, ", max ", 255u);
+        return;
+    }
     const uint32_t entry = 5u + ((flags & PRELOAD_FLAG_LOGITS) ? m->classes : 0u);
     const uint32_t max_count = (MAX_PAYLOAD - 3u) / entry;
     if (count < 1u || count > max_count) {
@@ -310,7 +321,7 @@ static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
         board_marker_on(); /* one marker window per inference, as INFER */
         const int8_t *logits = yono_model_run(m, input_buf);
         board_marker_off();
-        out[0] = yono_argmax_s8(logits, m->classes);
+        out[0] = (uint8_t)yono_argmax_s8(logits, m->classes);
         wr32(out + 1, crc32_ieee((const uint8_t *)input_buf, m->input_bytes));
         out += 5u;
         if (flags & PRELOAD_FLAG_LOGITS) {

@@ -16,7 +16,13 @@ typedef struct {
      * ext_bytes == 0: the model lives in internal flash and is always ready. */
     uint32_t ext_addr;
     uint32_t ext_bytes;
+    /* Graph models (SPEC section 2, layer "inputs"): per layer 3 byte offsets into the arena: first
+     * input, second input (add), output; YONO_PLAN_INPUT = the model input. Planned statically by the
+     * code generator from the tensors' lifetimes. NULL: a chain, run through the ping-pong buffers. */
+    const uint32_t *plan;
 } yono_model_t;
+
+#define YONO_PLAN_INPUT 0xFFFFFFFFu
 
 /* What a switch cost in external storage (totals over the repeats of one SELECT). */
 typedef struct {
@@ -37,11 +43,12 @@ int yono_ext_check(void);
 /* 1 when model id can run now (internal, or external and loaded). */
 int yono_model_ready(uint32_t id);
 
-/* Runs every layer of m on input (never written), ping-ponging through the static arena.
+/* Runs every layer of m on input (never written), ping-ponging through the static arena (a chain)
+ * or at the planned offsets (a graph model).
  * Returns the logits (classes int8 values, valid until the next run). */
 const int8_t *yono_model_run(const yono_model_t *m, const int8_t *input);
 
 /* First index of the maximum. */
-uint8_t yono_argmax_s8(const int8_t *x, uint32_t n);
+uint16_t yono_argmax_s8(const int8_t *x, uint32_t n);
 
 #endif

@@ -9,15 +9,15 @@ import { join, resolve } from 'node:path';
 import { MAX_PAYLOAD } from '../protocol/yono/frame.js';
 import { HilError } from '../util/errors.js';
 import { FIRMWARE_DIR } from '../util/paths.js';
-import { canonicalJson, layerOutSize, modelHash, shapeSize } from '../modeltools/int8-model.js';
-import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
+import { canonicalJson, isGraph, isTflite, layerInputs, layerOutSize, modelHash, shapeSize } from '../modeltools/int8-model.js';
+import type { Arithmetic, Int8Layer, Int8Model } from '../modeltools/int8-model.js';
 // YONO pq variant: pq models decode to int8 geometry; pq layers/codebooks emitted by compress/pq-codegen.ts
 import { decodePqModel, deployHash, isPqLayer, isPqModel } from '../compress/pq-model.js';
 import type { Codebook, DeployModel, PqLayer } from '../compress/pq-model.js';
 import { codebookFlashBytes, collectCodebooks, emitCodebooks, emitPqLayer, pqLayerFlashBytes } from './pq-codegen.js';
 
 /** Bump when the generated C changes meaning: it is part of inputsHash. */
-export const CODEGEN_VERSION = 'yono-codegen/2'; // 2: variant, external storage (SPEC section 5)
+export const CODEGEN_VERSION = 'yono-codegen/3'; // 2: variant, external storage (SPEC section 5); 3: arithmetic
 
 /** Bytes of flash/RAM the firmware needs without any model (measured on mps2-an386, -O2,
  * rounded up): runtime, kernels, board code; RAM = frame buffers (2 x ~2 KiB for MAX_PAYLOAD 2048)
@@ -29,7 +29,7 @@ export const RUNTIME_RAM_BYTES = 8 * 1024 + 5 * 1024;
  * 10-digit preload numbers). */
 const HELLO_BASE_BYTES = 380;
 
-const C_LAYER_BYTES = 56; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields)
+const C_LAYER_BYTES = 64; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields and arith)
 const C_MODEL_BYTES = 16; // sizeof(yono_model_t)
 
 const OP_ENUM: Record<Int8Layer['op'], string> = {
@@ -39,6 +39,10 @@ const OP_ENUM: Record<Int8Layer['op'], string> = {
   dense: 'YONO_OP_DENSE',
   depthwise_conv2d: 'YONO_OP_DEPTHWISE_CONV2D',
   avgpool2d: 'YONO_OP_AVGPOOL2D',
+  add: 'YONO_OP_ADD',
+  lut: 'YONO_OP_LUT',
+  concat: 'YONO_OP_CONCAT',
+  mul: 'YONO_OP_MUL',
 };
 
 export interface ModelFootprint {
@@ -71,8 +75,50 @@ export interface GeneratedSources {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-/** Ping-pong buffer sizes: layer i writes buffer i & 1, so each is the max over its layers. */
+/** The static arena plan of a graph model (SPEC section 2): tensor t (1..n, layers[t-1]'s output)
+ * lives from the step that writes it to the last step that reads it; tensors are placed largest
+ * first at the lowest 4-aligned offset that overlaps no placed tensor alive at the same time
+ * (TFLite Micro's greedy planner). `naive` = every tensor its own buffer. */
+export interface ArenaPlan {
+  /** offset of tensor t in the arena (index 0: the model input, not in the arena: -1) */
+  offsets: number[];
+  bytes: number;
+  naive: number;
+}
+
+export function planArena(model: Int8Model): ArenaPlan {
+  const n = model.layers.length;
+  const size = [0, ...model.layers.map((l) => align4(layerOutSize(l)))];
+  const first = [0, ...model.layers.map((_, i) => i)];
+  const last = [...first];
+  last[n] = n; // the output lives until it is read back
+  model.layers.forEach((l, i) => {
+    for (const t of layerInputs(l, i)) last[t] = Math.max(last[t], i);
+  });
+  const order = Array.from({ length: n }, (_, i) => i + 1).sort((a, b) => size[b] - size[a] || a - b);
+  const offsets = new Array<number>(n + 1).fill(-1);
+  const placed: number[] = [];
+  for (const t of order) {
+    const clash = placed
+      .filter((u) => first[u] <= last[t] && first[t] <= last[u])
+      .map((u) => [offsets[u], offsets[u] + size[u]])
+      .sort((a, b) => a[0] - b[0]);
+    let at = 0;
+    for (const [lo, hi] of clash) {
+      if (at + size[t] <= lo) break;
+      at = Math.max(at, hi);
+    }
+    offsets[t] = at;
+    placed.push(t);
+  }
+  const bytes = Math.max(4, ...offsets.map((o, t) => (t === 0 ? 0 : o + size[t])));
+  return { offsets, bytes, naive: size.reduce((a, b) => a + b, 0) };
+}
+
+/** Ping-pong buffer sizes: layer i writes buffer i & 1, so each is the max over its layers.
+ * A graph model needs its planned arena in one block: [planned, 0] (interp.c: A and B are contiguous). */
 function arenaSplit(model: Int8Model): [number, number] {
+  if (isGraph(model)) return [align4(planArena(model).bytes), 0];
   const ab: [number, number] = [0, 0];
   model.layers.forEach((l, i) => {
     ab[i & 1] = Math.max(ab[i & 1], layerOutSize(l));
@@ -142,11 +188,18 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
       const oc = channels(l);
       const biasEff = l.op === 'depthwise_conv2d' ? 0 : 4 * oc; // depthwise uses bias directly
       flash += align4(l.weights.length) + 4 * oc /* bias */ + biasEff;
-      flash += align4(2 * oc) + align4(oc); // multiplier int16, shift int8
+      flash += align4((isTflite(model.arithmetic) ? 4 : 2) * oc) + align4(oc); // multiplier int16 (tflite-*: int32), shift int8
     } else if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
       flash += 8;
+    } else if (l.op === 'add') {
+      flash += 12 + 4; // 3 int32 multipliers, 3 int8 shifts
+    } else if (l.op === 'mul') {
+      flash += 8;
+    } else if (l.op === 'lut') {
+      flash += 256;
     }
   }
+  if (isGraph(model)) flash += 12 * model.layers.length; // the arena plan
   const [a, b] = arenaSplit(model);
   const scratch = modelScratchBytes(deploy);
   const inputBytes = shapeSize(model.input.shape);
@@ -267,13 +320,23 @@ class ExtBlob {
 /** Bytes of a model's external blob (its parameter tables, as the generator lays them out). */
 export function extBlobBytes(model: Int8Model): number {
   const blob = new ExtBlob();
-  model.layers.forEach((l, i) => emitLayer(l, `l${i}`, blob.place));
+  model.layers.forEach((l, i) => emitLayer(l, `l${i}`, blob.place, model.arithmetic));
   return align4(Math.max(blob.bytes.length, 4));
 }
 
-function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
-  const f: Record<string, string | number> = { op: OP_ENUM[l.op] };
-  const ptrs = { weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', multiplier: 'NULL', shift: 'NULL' };
+const ARITH_ENUM: Record<Arithmetic, string> = {
+  yono15: 'YONO_ARITH_YONO15',
+  'tflite-double': 'YONO_ARITH_TFLITE_DOUBLE',
+  'tflite-single': 'YONO_ARITH_TFLITE_SINGLE',
+};
+
+function emitLayer(l: Int8Layer, id: string, place: PlaceTable, arithmetic: Arithmetic = 'yono15'): string {
+  const tfl = isTflite(arithmetic);
+  const f: Record<string, string | number> = { op: OP_ENUM[l.op], arith: ARITH_ENUM[arithmetic] };
+  const ptrs: Record<string, string> = { weights: 'NULL', bias: 'NULL', bias_eff: 'NULL', [tfl ? 'multiplier_q31' : 'multiplier']: 'NULL', shift: 'NULL' };
+  // per-channel requant multipliers: int16 (yono15) or int32 (tflite-*), SPEC section 3
+  const mult = (values: number[]): Record<string, string> =>
+    tfl ? { multiplier_q31: place(`${id}_m`, 'int32_t', values) } : { multiplier: place(`${id}_m`, 'int16_t', values) };
   if (l.op === 'dense') {
     Object.assign(f, { in_h: 1, in_w: 1, in_c: l.in_features, out_h: 1, out_w: 1, out_c: l.out_features });
   } else {
@@ -290,7 +353,7 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
     Object.assign(ptrs, {
       weights: place(`${id}_w`, 'int8_t', l.weights),
       bias: place(`${id}_b`, 'int32_t', l.bias),
-      multiplier: place(`${id}_m`, 'int16_t', l.multiplier),
+      ...mult(l.multiplier),
       shift: place(`${id}_s`, 'int8_t', l.shift),
     });
   }
@@ -308,13 +371,23 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable): string {
       weights: place(`${id}_w`, 'int8_t', l.weights),
       bias: place(`${id}_b`, 'int32_t', l.bias),
       bias_eff: place(`${id}_be`, 'int32_t', biasEff),
-      multiplier: place(`${id}_m`, 'int16_t', l.multiplier),
+      ...mult(l.multiplier),
       shift: place(`${id}_s`, 'int8_t', l.shift),
     });
   }
+  if (l.op === 'lut') Object.assign(ptrs, { weights: place(`${id}_t`, 'int8_t', l.table) });
+  if (l.op === 'mul') {
+    Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
+    Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });
+  }
+  if (l.op === 'add') {
+    Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max, left_shift: l.left_shift });
+    Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });
+  }
   if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });
-    Object.assign(ptrs, { multiplier: place(`${id}_m`, 'int16_t', [l.multiplier]), shift: place(`${id}_s`, 'int8_t', [l.shift]) });
+    // tflite-* pools use neither (TFLite's rounded mean)
+    if (!tfl) Object.assign(ptrs, { ...mult([l.multiplier]), shift: place(`${id}_s`, 'int8_t', [l.shift]) });
   }
   const fields = [...Object.entries(f), ...Object.entries(ptrs)].map(([k, v]) => `.${k} = ${v}`);
   return `    {${fields.join(', ')}},`;
@@ -381,9 +454,21 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
 
     arrays.push(`/* model ${mi}: ${m.name} (${hash}) */\n`);
     const rows = m.layers.map((l, li) =>
-      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, place),
+      isPqLayer(l) && isPqModel(m) ? emitPqLayer(l, m.codebooks[l.codebook.id], `m${mi}_l${li}`, arrays) : emitLayer(g.layers[li], `m${mi}_l${li}`, place, g.arithmetic),
     );
     tables.push(`static const yono_layer_t m${mi}_layers[${m.layers.length}] = {\n${rows.join('\n')}\n};\n`);
+    let planField = '.plan = NULL';
+    if (isGraph(g)) {
+      // per layer: first input, second input (add), output; 0xFFFFFFFF = the model input
+      const plan = planArena(g);
+      const at = (t: number): string => (t === 0 ? '0xFFFFFFFFu' : `${plan.offsets[t]}u`);
+      const rowsP = g.layers.map((l, i) => {
+        const ins = layerInputs(l, i);
+        return `    ${at(ins[0])}, ${at(ins[1] ?? 0)}, ${at(i + 1)},`;
+      });
+      tables.push(`/* arena plan: ${plan.bytes} B (every tensor its own buffer: ${plan.naive} B) */\nstatic const uint32_t m${mi}_plan[${3 * g.layers.length}] = {\n${rowsP.join('\n')}\n};\n`);
+      planField = `.plan = m${mi}_plan`;
+    }
     let extFields = '.ext_addr = 0, .ext_bytes = 0';
     if (blob) {
       const bytes = align4(Math.max(blob.bytes.length, 4));
@@ -393,7 +478,7 @@ export function generateFirmwareSources(models: DeployModel[], outDir: string = 
     }
     registry.push(
       `    {.name = ${cString(m.name)}, .layers = m${mi}_layers, .n_layers = ${m.layers.length}, ` +
-        `.classes = ${m.classes}, .input_bytes = ${shapeSize(m.input.shape)}, ${extFields}},`,
+        `.classes = ${m.classes}, .input_bytes = ${shapeSize(m.input.shape)}, ${extFields}, ${planField}},`,
     );
   });
   const slotBytes = blobs.length ? Math.max(...blobs.map((b) => b.bytes)) : 0;

@@ -14,6 +14,7 @@ import { zooEntry } from '../modeltools/zoo.js';
 import type { Sequential } from '../modeltools/nn/model.js';
 import type { ImportResult } from '../modeltools/import/report.js';
 import { importTfliteFile } from '../modeltools/import/tflite.js';
+import { ARITHMETICS, type Arithmetic } from '../modeltools/int8-model.js';
 import type { Command } from './command.js';
 import { positiveInt, required } from './options.js';
 
@@ -23,6 +24,8 @@ export interface ImportCommandOptions {
   dataset: string;
   /** ONNX: calibration samples from the data set's train split */
   calibration?: number;
+  /** TFLite: requant arithmetic (default tflite-double; SPEC section 3) */
+  arithmetic?: Arithmetic;
   /** default <repo>/models */
   modelsDir?: string;
   log?: (line: string) => void;
@@ -45,8 +48,9 @@ export async function importCommand(o: ImportCommandOptions): Promise<ImportResu
   let result: ImportResult & { float?: Sequential };
   const ext = extname(o.file).toLowerCase();
   if (ext === '.tflite') {
-    result = importTfliteFile(o.file, { name: o.name, dataset: o.dataset });
+    result = importTfliteFile(o.file, { name: o.name, dataset: o.dataset, arithmetic: o.arithmetic });
   } else if (ext === '.onnx') {
+    if (o.arithmetic && o.arithmetic !== 'yono15') throw new HilError('ONNX models are quantized here, with the yono15 arithmetic', `--arithmetic ${o.arithmetic}`);
     const { importOnnxFile } = await import('../modeltools/import/onnx.js');
     result = importOnnxFile(o.file, { name: o.name, dataset: o.dataset, calibrationSamples: o.calibration ?? 1000 });
   } else {
@@ -95,8 +99,10 @@ export async function importCommand(o: ImportCommandOptions): Promise<ImportResu
 export const importCommandSpec: Command = {
   name: 'import',
   usage: `import <file.tflite|file.onnx> --name <model> --dataset <set> [--calibration n]
-                               import a user's int8 TFLite or float ONNX model into models/<model>/`,
-  options: { name: { type: 'string' }, dataset: { type: 'string' }, calibration: { type: 'string' }, quiet: { type: 'boolean' } },
+       [--arithmetic tflite-double|tflite-single|yono15]
+                               import a user's int8 TFLite or float ONNX model into models/<model>/
+                               (TFLite: TFLite's double-rounding arithmetic unless --arithmetic)`,
+  options: { name: { type: 'string' }, dataset: { type: 'string' }, calibration: { type: 'string' }, arithmetic: { type: 'string' }, quiet: { type: 'boolean' } },
   async run(values, positionals, ctx) {
     const file = positionals[0];
     if (!file) throw new HilError('which file? e.g. hil import model.tflite --name my_model --dataset <set>', 'import');
@@ -105,9 +111,16 @@ export const importCommandSpec: Command = {
       name: required(values, 'name', 'the model name under models/', 'import'),
       dataset: required(values, 'dataset', 'the data set the model classifies', 'import'),
       calibration: positiveInt(values, 'calibration'),
+      arithmetic: arithmeticOption(values.arithmetic),
       log: ctx.log.info,
     });
     process.stdout.write(`${rel(r.dir)}/: ${r.model.layers.length} layers, ${r.report.macs} MACs, hash ${r.report.int8_model_hash}\n`);
     return 0;
   },
 };
+
+function arithmeticOption(v: unknown): Arithmetic | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !ARITHMETICS.includes(v as Arithmetic)) throw new HilError(`must be one of ${ARITHMETICS.join(', ')}`, `--arithmetic ${String(v)}`);
+  return v as Arithmetic;
+}

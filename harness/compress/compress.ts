@@ -31,6 +31,7 @@ export const COMPRESSION_REPORT = (): string => join(MODELS_DIR, 'compression.js
 
 /** Compresses one model with the given codebooks (one per kind). */
 export function compressModel(m: Int8Model, books: Partial<Record<BookId, Codebook>>, o: PqOptions): { pq: PqModel; choices: LayerChoice[]; relError: number } {
+  if (m.arithmetic && m.arithmetic !== 'yono15') throw new HilError(`PQ compression takes yono15 models only (this one is ${m.arithmetic}; SPEC section 4)`, m.name);
   const choices = chooseLayers(m, o);
   let err = 0;
   let norm = 0;

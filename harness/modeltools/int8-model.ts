@@ -8,6 +8,20 @@ import { readFileSync } from 'node:fs';
 import { HilError } from '../util/errors.js';
 
 export const INT8_FORMAT = 'yono-int8/1';
+/** Version 2 (2026-12) adds the model-level `arithmetic` field (SPEC sections 2-3). */
+export const INT8_FORMAT_V2 = 'yono-int8/2';
+export type Int8Format = typeof INT8_FORMAT | typeof INT8_FORMAT_V2;
+
+/**
+ * How a model requantizes (SPEC section 3). `yono15`: 15-bit multipliers, one rounding (every
+ * model before format 2; absent = yono15). `tflite-double`: TFLite's 31-bit multipliers and shifts,
+ * MultiplyByQuantizedMultiplier = SaturatingRoundingDoublingHighMul then RoundingDivideByPOT (TFLite
+ * Micro's reference kernels, CMSIS-NN). `tflite-single`: the same multipliers, one rounding
+ * (TFLITE_SINGLE_ROUNDING, XNNPACK).
+ */
+export type Arithmetic = 'yono15' | 'tflite-double' | 'tflite-single';
+export const ARITHMETICS: readonly Arithmetic[] = ['yono15', 'tflite-double', 'tflite-single'];
+export const isTflite = (a: Arithmetic | undefined): boolean => a === 'tflite-double' || a === 'tflite-single';
 
 /** [H, W, C] */
 export type Shape3 = [number, number, number];
@@ -107,15 +121,88 @@ export interface AvgPool2dLayer {
   shift: number;
 }
 
-export type Int8Layer =
+/**
+ * Element-wise sum of two tensors of one shape, TFLite's int8 ADD (SPEC section 3; `tflite-*`
+ * arithmetic only): multiplier/shift = [input 1, input 2, output] (shifts <= 0), left_shift 20.
+ */
+export interface AddLayer {
+  op: 'add';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  in_zp: number;
+  in2_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  left_shift: number;
+  multiplier: number[];
+  shift: number[];
+}
+
+/** An element-wise int8 -> int8 function as a 256-entry table (`yono-int8/2`): y = table[x + 128].
+ * TFLite's int8 LOGISTIC (and TANH) are such tables (LUTPopulate); any arithmetic. */
+export interface LutLayer {
+  op: 'lut';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  /** 256 int8 values, the output for x = -128 .. 127 */
+  table: number[];
+}
+
+/** Element-wise product of two tensors of one shape, TFLite's int8 MUL (`tflite-*` arithmetic only):
+ * y = clamp(out_zp + MBQM((x1 - in_zp) * (x2 - in2_zp), M, s)), M/s = QuantizeMultiplier(s1 * s2 / s_out). */
+export interface MulLayer {
+  op: 'mul';
+  in_shape: Shape3;
+  out_shape: Shape3;
+  in_zp: number;
+  in2_zp: number;
+  out_zp: number;
+  act_min: number;
+  act_max: number;
+  multiplier: number[];
+  shift: number[];
+}
+
+/** Two tensors side by side on the channel axis (`yono-int8/2` graphs): out = [in | in2] per pixel;
+ * one quantization for all three (TFLite Micro's int8 CONCATENATION copies bytes). */
+export interface ConcatLayer {
+  op: 'concat';
+  in_shape: Shape3;
+  in2_shape: Shape3;
+  out_shape: Shape3;
+}
+
+/** Optional on every layer of a `yono-int8/2` model: the tensors it reads (SPEC section 2). */
+export interface LayerInputs {
+  /** tensor ids: 0 = the model input, k = the output of layers[k-1]; absent = [its own index] */
+  inputs?: number[];
+}
+
+export type Int8Layer = (
   | Conv2dLayer
   | MaxPool2dLayer
   | AvgPoolGlobalLayer
   | DenseLayer
   | DepthwiseConv2dLayer
-  | AvgPool2dLayer;
+  | AvgPool2dLayer
+  | AddLayer
+  | LutLayer
+  | ConcatLayer
+  | MulLayer
+) & LayerInputs;
 export type Int8Op = Int8Layer['op'];
-export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul'];
+
+/** The tensor ids layer i reads: its `inputs`, or the previous layer's output (a chain). */
+export function layerInputs(l: Int8Layer, i: number): number[] {
+  return l.inputs ?? [i];
+}
+
+/** A model whose layers name their inputs (a DAG, SPEC section 2); else a chain. */
+export function isGraph(m: Pick<Int8Model, 'layers'>): boolean {
+  return m.layers.some((l) => l.inputs !== undefined);
+}
 
 export interface QuantTensor {
   scale: number;
@@ -123,7 +210,9 @@ export interface QuantTensor {
 }
 
 export interface Int8Model {
-  format: typeof INT8_FORMAT;
+  format: Int8Format;
+  /** absent = yono15 (format 1 models never carry it, so their hash is unchanged) */
+  arithmetic?: Arithmetic;
   name: string;
   dataset: string;
   classes: number;
@@ -132,11 +221,20 @@ export interface Int8Model {
   layers: Int8Layer[];
 }
 
+/** Most outputs a model may have: one INFER reply of one run in the wide form (SPEC section 1). */
+export const MAX_OUTPUTS = 2048 - 9 - 4;
+
 /** SPEC limits */
 export const MULTIPLIER_MIN = 16384;
 export const MULTIPLIER_MAX = 32767;
 export const SHIFT_MIN = 1;
 export const SHIFT_MAX = 46;
+/** TFLite arithmetic: multiplier 0 (a channel whose real multiplier is too small: output out_zp)
+ * or in [2^30, 2^31); shift = TFLite's exponent (> 0 shifts left) in [-31, 30]. */
+export const Q31_MULTIPLIER_MIN = 2 ** 30;
+export const Q31_MULTIPLIER_MAX = 2 ** 31 - 1;
+export const Q31_SHIFT_MIN = -31;
+export const Q31_SHIFT_MAX = 30;
 const INT32_MAX = 2 ** 31 - 1;
 /** model names become C identifiers' comments, JSON strings and directory names */
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -194,6 +292,11 @@ type Obj = Record<string, unknown>;
 
 /** Field-path aware checks; every failure is a HilError "<source>: <path>: <problem>". */
 class Checker {
+  /** the model's arithmetic: decides the multiplier/shift ranges */
+  arithmetic: Arithmetic = 'yono15';
+  /** the model's format (ops since format 2 need it) */
+  format: Int8Format = INT8_FORMAT_V2;
+
   constructor(private readonly source: string) {}
 
   fail(path: string, msg: string): never {
@@ -268,11 +371,24 @@ class Checker {
 export function validateInt8Model(value: unknown, source: string): Int8Model {
   const c = new Checker(source);
   const m = c.obj(value, '$');
-  if (m.format !== INT8_FORMAT) c.fail('$.format', `must be "${INT8_FORMAT}", got ${JSON.stringify(m.format)}`);
+  if (m.format !== INT8_FORMAT && m.format !== INT8_FORMAT_V2) {
+    c.fail('$.format', `must be "${INT8_FORMAT}" or "${INT8_FORMAT_V2}", got ${JSON.stringify(m.format)}`);
+  }
+  const format = m.format as Int8Format;
+  let arithmetic: Arithmetic | undefined;
+  if (m.arithmetic !== undefined) {
+    if (format === INT8_FORMAT) c.fail('$.arithmetic', `needs "format": "${INT8_FORMAT_V2}"`);
+    if (!ARITHMETICS.includes(m.arithmetic as Arithmetic)) c.fail('$.arithmetic', `must be one of ${ARITHMETICS.join(', ')}, got ${JSON.stringify(m.arithmetic)}`);
+    arithmetic = m.arithmetic as Arithmetic;
+  }
+  c.arithmetic = arithmetic ?? 'yono15';
+  c.format = format;
   const name = c.str(m, 'name', '$');
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
-  const classes = c.int(m, 'classes', '$', 1, 255);
+  // > 255 outputs (e.g. an autoencoder's reconstruction) travel in INFER's wide form (SPEC section 1):
+  // 9 + n + 4 bytes must fit one frame
+  const classes = c.int(m, 'classes', '$', 1, MAX_OUTPUTS);
   const inp = c.obj(m.input, '$.input');
   const input = {
     shape: c.shape(inp, 'shape', '$.input'),
@@ -284,26 +400,40 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   if (!Array.isArray(m.layers) || m.layers.length === 0) c.fail('$.layers', 'must be a non-empty array');
 
   const layers: Int8Layer[] = [];
-  let cur: Shape3 = input.shape;
-  let curSize = shapeSize(cur);
+  // tensor t: 0 = the input, i + 1 = layers[i]'s output
+  const shapes: Shape3[] = [input.shape];
+  const graph = (m.layers as unknown[]).some((lv) => lv !== null && typeof lv === 'object' && 'inputs' in lv);
+  if (graph && format === INT8_FORMAT) c.fail('$.layers', `layer "inputs" (a graph) need "format": "${INT8_FORMAT_V2}"`);
   (m.layers as unknown[]).forEach((lv, i) => {
     const p = `$.layers[${i}]`;
-    const l = validateLayer(c, c.obj(lv, p), p, cur, curSize);
-    layers.push(l);
-    curSize = layerOutSize(l);
-    cur = l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape;
+    const o = c.obj(lv, p);
+    let inputs: number[] | undefined;
+    if (graph) {
+      const n = o.op === 'add' || o.op === 'concat' || o.op === 'mul' ? 2 : 1;
+      inputs = c.ints(o, 'inputs', p, n, 0, i);
+    } else if (o.op === 'add' || o.op === 'concat' || o.op === 'mul') {
+      c.fail(`${p}.inputs`, `an ${String(o.op)} layer names its two input tensors (a graph model)`);
+    }
+    const first = inputs ? inputs[0] : i;
+    const l = validateLayer(c, o, p, shapes[first], shapeSize(shapes[first]));
+    if ((l.op === 'add' || l.op === 'mul') && inputs) c.sameShape(shapes[inputs[1]], l.in_shape, `${p}.inputs[1]`, 'in_shape');
+    if (l.op === 'concat' && inputs) c.sameShape(shapes[inputs[1]], l.in2_shape, `${p}.inputs[1]`, 'in2_shape');
+    layers.push(inputs ? { ...l, inputs } : l);
+    shapes.push(l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape);
   });
+  const curSize = shapeSize(shapes[shapes.length - 1]);
   if (curSize !== classes) c.fail('$.classes', `is ${classes} but the last layer outputs ${curSize} values`);
 
-  return { format: INT8_FORMAT, name, dataset, classes, input, output, layers };
+  return { format, ...(arithmetic ? { arithmetic } : {}), name, dataset, classes, input, output, layers };
 }
 
 /**
  * Validates one layer on its own, given the shape it receives (for importers and per-operator
  * tests); the same checks as inside validateInt8Model.
  */
-export function validateInt8Layer(value: unknown, prev: Shape3, source: string): Int8Layer {
+export function validateInt8Layer(value: unknown, prev: Shape3, source: string, arithmetic: Arithmetic = 'yono15'): Int8Layer {
   const c = new Checker(source);
+  c.arithmetic = arithmetic;
   return validateLayer(c, c.obj(value, '$'), '$', prev, shapeSize(prev));
 }
 
@@ -339,6 +469,55 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
     case 'avgpool2d': {
       const g = poolGeometry(c, o, p, prev);
       return { op, ...g, ...scalarRequant(c, o, p) };
+    }
+    case 'add': {
+      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, 'add needs a tflite-* arithmetic (TFLite\'s int8 ADD)');
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+      const in_zp = c.int(o, 'in_zp', p, -128, 127);
+      const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
+      const out_zp = c.int(o, 'out_zp', p, -128, 127);
+      const act_min = c.int(o, 'act_min', p, -128, 127);
+      const act_max = c.int(o, 'act_max', p, act_min, 127);
+      const left_shift = c.int(o, 'left_shift', p, 0, 20);
+      const multiplier = c.ints(o, 'multiplier', p, 3, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
+      const shift = c.ints(o, 'shift', p, 3, Q31_SHIFT_MIN, 0);
+      return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, left_shift, multiplier, shift };
+    }
+    case 'mul': {
+      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, 'mul needs a tflite-* arithmetic (TFLite\'s int8 MUL)');
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+      const in_zp = c.int(o, 'in_zp', p, -128, 127);
+      const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
+      const out_zp = c.int(o, 'out_zp', p, -128, 127);
+      const act_min = c.int(o, 'act_min', p, -128, 127);
+      const act_max = c.int(o, 'act_max', p, act_min, 127);
+      // |(x1 - zp1) * (x2 - zp2)| <= 65025: a left shift up to 15 stays in int32
+      const multiplier = c.ints(o, 'multiplier', p, 1, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
+      const shift = c.ints(o, 'shift', p, 1, Q31_SHIFT_MIN, 15);
+      return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, multiplier, shift };
+    }
+    case 'concat': {
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+      const in2_shape = c.shape(o, 'in2_shape', p);
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, [in_shape[0], in_shape[1], in_shape[2] + in2_shape[2]], `${p}.out_shape`, 'in_shape with the channels of both');
+      c.sameShape([in2_shape[0], in2_shape[1], 1], [in_shape[0], in_shape[1], 1], `${p}.in2_shape`, 'in_shape (height, width)');
+      return { op, in_shape, in2_shape, out_shape };
+    }
+    case 'lut': {
+      if (c.format !== INT8_FORMAT_V2) c.fail(`${p}.op`, `lut needs "format": "${INT8_FORMAT_V2}"`);
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+      return { op, in_shape, out_shape, table: c.ints(o, 'table', p, 256, -128, 127) };
     }
     case 'avgpool_global': {
       const in_shape = c.shape(o, 'in_shape', p);
@@ -384,14 +563,34 @@ function poolGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {
   return { in_shape, out_shape, kh, kw, stride_h, stride_w };
 }
 
-/** Zero points and the single requant pair of avgpool_global / avgpool2d. */
+/** Zero points and the single requant pair of avgpool_global / avgpool2d. With TFLite arithmetic
+ * the pools are TFLite's (SPEC section 3): same zero point in and out, multiplier = shift = 0. */
 function scalarRequant(c: Checker, o: Obj, p: string) {
+  const in_zp = c.int(o, 'in_zp', p, -128, 127);
+  const out_zp = c.int(o, 'out_zp', p, -128, 127);
+  if (isTflite(c.arithmetic)) {
+    if (out_zp !== in_zp) c.fail(`${p}.out_zp`, `must equal in_zp (${in_zp}) with ${c.arithmetic} arithmetic (TFLite's average pool does not rescale)`);
+    return { in_zp, out_zp, multiplier: c.int(o, 'multiplier', p, 0, 0), shift: c.int(o, 'shift', p, 0, 0) };
+  }
   return {
-    in_zp: c.int(o, 'in_zp', p, -128, 127),
-    out_zp: c.int(o, 'out_zp', p, -128, 127),
+    in_zp, out_zp,
     multiplier: c.int(o, 'multiplier', p, MULTIPLIER_MIN, MULTIPLIER_MAX),
     shift: c.int(o, 'shift', p, SHIFT_MIN, SHIFT_MAX),
   };
+}
+
+/** Per-channel multiplier and shift tables in the ranges of the model's arithmetic. */
+function requantTables(c: Checker, o: Obj, p: string, oc: number): { multiplier: number[]; shift: number[] } {
+  if (!isTflite(c.arithmetic)) {
+    return { multiplier: c.ints(o, 'multiplier', p, oc, MULTIPLIER_MIN, MULTIPLIER_MAX), shift: c.ints(o, 'shift', p, oc, SHIFT_MIN, SHIFT_MAX) };
+  }
+  const multiplier = c.ints(o, 'multiplier', p, oc, 0, Q31_MULTIPLIER_MAX);
+  const shift = c.ints(o, 'shift', p, oc, Q31_SHIFT_MIN, Q31_SHIFT_MAX);
+  multiplier.forEach((m, i) => {
+    if (m !== 0 && m < Q31_MULTIPLIER_MIN) c.fail(`${p}.multiplier[${i}]`, `must be 0 or in [2^30, 2^31) with ${c.arithmetic} arithmetic, got ${m}`);
+    if (m === 0 && shift[i] !== 0) c.fail(`${p}.shift[${i}]`, `must be 0 where the multiplier is 0, got ${shift[i]}`);
+  });
+  return { multiplier, shift };
 }
 
 /**
@@ -405,8 +604,7 @@ function commonQuant(c: Checker, o: Obj, p: string, oc: number, k: number, at: (
   const act_max = c.int(o, 'act_max', p, act_min, 127);
   const weights = c.ints(o, 'weights', p, oc * k, -128, 127);
   const bias = c.ints(o, 'bias', p, oc, -(2 ** 31), INT32_MAX);
-  const multiplier = c.ints(o, 'multiplier', p, oc, MULTIPLIER_MIN, MULTIPLIER_MAX);
-  const shift = c.ints(o, 'shift', p, oc, SHIFT_MIN, SHIFT_MAX);
+  const { multiplier, shift } = requantTables(c, o, p, oc);
   // int32 accumulator bound (SPEC 3): |bias| + 256 * sum|w| < 2^31. |x - in_zp| <= 255; the extra
   // margin keeps every partial sum in range whatever order a kernel adds the terms in.
   for (let ch = 0; ch < oc; ch++) {

@@ -34,6 +34,30 @@ export function quantizeMultiplier(real: number): { multiplier: number; shift: n
   return { multiplier: m, shift: s };
 }
 
+/**
+ * TFLite's QuantizeMultiplier (tensorflow/lite/kernels/internal/quantization_util.cc) for the
+ * `tflite-*` arithmetics (SPEC section 3): real = multiplier * 2^(shift - 31), multiplier in
+ * [2^30, 2^31); 0 gives (0, 0), and so does a multiplier too small to represent (shift < -31:
+ * every product would round to 0; e.g. a dead channel whose weight scale is 0 or tiny).
+ */
+export function quantizeMultiplierQ31(real: number): { multiplier: number; shift: number } {
+  if (!(real >= 0) || !Number.isFinite(real)) throw new Error(`requant multiplier must be >= 0, got ${real}`);
+  if (real === 0) return { multiplier: 0, shift: 0 };
+  // frexp: real = q * 2^e, 0.5 <= q < 1 (division by a power of two is exact)
+  let e = Math.floor(Math.log2(real)) + 1;
+  let q = real / 2 ** e;
+  while (q >= 1) q = real / 2 ** ++e;
+  while (q < 0.5) q = real / 2 ** --e;
+  let m = Math.round(q * 2 ** 31); // q > 0: std::round (half away from zero) = Math.round
+  if (m === 2 ** 31) {
+    m /= 2;
+    e++;
+  }
+  if (e < -31) return { multiplier: 0, shift: 0 };
+  if (e > 30) throw new Error(`requant multiplier ${real} too large (shift ${e} > 30)`);
+  return { multiplier: m, shift: e };
+}
+
 /** Asymmetric int8 parameters for a real range (always containing 0). */
 export function chooseQParams(lo: number, hi: number): QParams {
   const min = Math.min(lo, 0);

@@ -4,7 +4,7 @@
  */
 import { argmaxFirst } from '../util/argmax.js';
 import { HilError } from '../util/errors.js';
-import type { Int8Layer, Int8Model } from '../modeltools/int8-model.js';
+import { isGraph, isTflite, layerInputs, type Arithmetic, type Int8Layer, type Int8Model } from '../modeltools/int8-model.js';
 
 /** SPEC requant: floor((acc * M + 2^(s-1)) / 2^s). */
 export function requant(acc: number, multiplier: number, shift: number): number {
@@ -15,32 +15,95 @@ function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-type Step = (x: Int8Array) => Int8Array;
+/** x2: the second input (add only) */
+type Step = (x: Int8Array, x2?: Int8Array) => Int8Array;
 
-/** Requant constants per output channel: M, 2^(s-1) and 2^-s (exact powers of two). */
-interface Rq {
-  m: Float64Array;
-  half: Float64Array;
-  inv: Float64Array;
+const P31 = 2 ** 31;
+const B30 = 1n << 30n;
+const B31 = 1n << 31n;
+
+/** TFLite's SaturatingRoundingDoublingHighMul(a, b) for b >= 0 (gemmlowp): (a*b + nudge) / 2^31
+ * truncated, nudge = 2^30 for a*b >= 0 else 1 - 2^30. Doubles while a*b is exact (< 2^52). */
+export function srdhm(a: number, b: number): number {
+  const ab = a * b;
+  if (Math.abs(ab) < 2 ** 52) return Math.trunc((ab + (ab >= 0 ? 2 ** 30 : 1 - 2 ** 30)) / P31);
+  const big = BigInt(a) * BigInt(b);
+  return Number((big + (big >= 0n ? B30 : 1n - B30)) / B31); // BigInt division truncates
 }
 
-function rq(mult: number[], shift: number[], where: string): Rq {
+/** TFLite's RoundingDivideByPOT(x, e), 0 <= e <= 31: x / 2^e rounded half away from zero. */
+export function roundingDivideByPot(x: number, e: number): number {
+  const mask = e === 31 ? 0x7fffffff : (1 << e) - 1;
+  const remainder = x & mask;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+/** TFLite's MultiplyByQuantizedMultiplier(x, M, shift), double rounding (TFLite Micro reference
+ * kernels, CMSIS-NN). x * 2^left wraps in int32 as in C. */
+export function tfliteRequantDouble(x: number, m: number, shift: number): number {
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  return roundingDivideByPot(srdhm(left ? Math.imul(x, 1 << left) : x, m), right);
+}
+
+/** The same with TFLITE_SINGLE_ROUNDING (XNNPACK): floor((x*M + 2^(t-1)) / 2^t), t = 31 - shift. */
+export function tfliteRequantSingle(x: number, m: number, shift: number): number {
+  const t = 31 - shift;
+  const xm = x * m;
+  if (Math.abs(xm) < 2 ** 52) return Math.floor((xm + 2 ** (t - 1)) / 2 ** t);
+  return Number((BigInt(x) * BigInt(m) + (1n << BigInt(t - 1))) >> BigInt(t)); // >> floors
+}
+
+/** One requant of the model's arithmetic: (acc, M, s) -> the rescaled value (before out_zp). */
+export function requantOf(arithmetic: Arithmetic | undefined): (acc: number, m: number, s: number) => number {
+  if (arithmetic === 'tflite-double') return tfliteRequantDouble;
+  if (arithmetic === 'tflite-single') return tfliteRequantSingle;
+  return requant;
+}
+
+/** TFLite's int8 average: sum rounded half away from zero by n (C integer division truncates). */
+export function tfliteAverage(sum: number, n: number): number {
+  const h = Math.floor(n / 2);
+  return Math.trunc(sum > 0 ? (sum + h) / n : (sum - h) / n);
+}
+
+/** Requant per output channel: f(acc, ch) = requant(acc, M[ch], s[ch]) in the model's arithmetic. */
+interface Rq {
+  f: (acc: number, ch: number) => number;
+}
+
+function rq(mult: number[], shift: number[], where: string, arith: Arithmetic | undefined): Rq {
   const n = mult.length;
-  const r: Rq = { m: new Float64Array(n), half: new Float64Array(n), inv: new Float64Array(n) };
+  if (isTflite(arith)) {
+    const fn = requantOf(arith);
+    for (let i = 0; i < n; i++) {
+      const [M, s] = [mult[i], shift[i]];
+      if (!Number.isInteger(M) || (M !== 0 && (M < 2 ** 30 || M >= 2 ** 31)) || !Number.isInteger(s) || s < -31 || s > 30) {
+        throw new HilError(`multiplier/shift [${i}] = ${M}/${s} outside M = 0 or 2^30 <= M < 2^31, -31 <= s <= 30`, where);
+      }
+    }
+    const m = Float64Array.from(mult);
+    const sh = Int32Array.from(shift);
+    return { f: (acc, ch) => fn(acc, m[ch], sh[ch]) };
+  }
+  const m = new Float64Array(n);
+  const half = new Float64Array(n);
+  const inv = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const M = mult[i];
     const s = shift[i];
     if (!Number.isInteger(M) || M < 16384 || M >= 32768 || !Number.isInteger(s) || s < 1 || s > 46) {
       throw new HilError(`multiplier/shift [${i}] = ${M}/${s} outside 16384 <= M < 32768, 1 <= s <= 46`, where);
     }
-    r.m[i] = M;
-    r.half[i] = 2 ** (s - 1);
-    r.inv[i] = 2 ** -s;
+    m[i] = M;
+    half[i] = 2 ** (s - 1);
+    inv[i] = 2 ** -s;
   }
-  return r;
+  return { f: (acc, ch) => Math.floor((acc * m[ch] + half[ch]) * inv[ch]) };
 }
 
-function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Step {
+function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string, arith?: Arithmetic): Step {
   const [H, W, C] = l.in_shape;
   const [OH, OW, OC] = l.out_shape;
   const { kh: KH, kw: KW, stride_h: SH, stride_w: SW, pad_top: PT, pad_left: PL, in_zp: izp, out_zp: ozp } = l;
@@ -51,7 +114,7 @@ function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Ste
   // doubles hold these small integers and their sums exactly, and V8 multiplies them fastest
   const w = Float64Array.from(l.weights);
   const bias = Int32Array.from(l.bias);
-  const r = rq(l.multiplier, l.shift, where);
+  const r = rq(l.multiplier, l.shift, where, arith);
   // im2col gather map: patch element -> input index, -1 for padding (contributes 0 = real 0)
   const map = new Int32Array(P * K);
   let m = 0;
@@ -71,7 +134,7 @@ function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Ste
   const out = new Int8Array(P * OC);
   const OC4 = OC - (OC % 4);
   const emit = (o: number, oc: number, acc: number): void => {
-    const q = ozp + Math.floor((acc * r.m[oc] + r.half[oc]) * r.inv[oc]);
+    const q = ozp + r.f(acc, oc);
     out[o] = q < lo ? lo : q > hi ? hi : q;
   };
   return (x) => {
@@ -115,13 +178,13 @@ function conv2dStep(l: Extract<Int8Layer, { op: 'conv2d' }>, where: string): Ste
   };
 }
 
-function denseStep(l: Extract<Int8Layer, { op: 'dense' }>, where: string): Step {
+function denseStep(l: Extract<Int8Layer, { op: 'dense' }>, where: string, arith?: Arithmetic): Step {
   const IN = l.in_features;
   const OUT = l.out_features;
   if (l.weights.length !== OUT * IN || l.bias.length !== OUT) throw new HilError('dense weights/bias size mismatch', where);
   const w = Int32Array.from(l.weights);
   const bias = Int32Array.from(l.bias);
-  const r = rq(l.multiplier, l.shift, where);
+  const r = rq(l.multiplier, l.shift, where, arith);
   const xs = new Int32Array(IN);
   const out = new Int8Array(OUT);
   return (x) => {
@@ -131,7 +194,7 @@ function denseStep(l: Extract<Int8Layer, { op: 'dense' }>, where: string): Step 
       let acc = bias[o];
       const wb = o * IN;
       for (let i = 0; i < IN; i++) acc += xs[i] * w[wb + i];
-      const q = l.out_zp + Math.floor((acc * r.m[o] + r.half[o]) * r.inv[o]);
+      const q = l.out_zp + r.f(acc, o);
       out[o] = clamp(q, l.act_min, l.act_max);
     }
     return out;
@@ -163,21 +226,28 @@ function maxpoolStep(l: Extract<Int8Layer, { op: 'maxpool2d' }>): Step {
   };
 }
 
-function avgpoolStep(l: Extract<Int8Layer, { op: 'avgpool_global' }>, where: string): Step {
+function avgpoolStep(l: Extract<Int8Layer, { op: 'avgpool_global' }>, where: string, arith?: Arithmetic): Step {
   const [H, W, C] = l.in_shape;
-  const r = rq([l.multiplier], [l.shift], where);
+  const tfl = isTflite(arith);
+  const r = tfl ? undefined : rq([l.multiplier], [l.shift], where, arith);
   const out = new Int8Array(C);
   return (x) => {
     for (let c = 0; c < C; c++) {
       let acc = 0;
-      for (let p = 0; p < H * W; p++) acc += x[p * C + c] - l.in_zp;
-      out[c] = clamp(l.out_zp + Math.floor((acc * r.m[0] + r.half[0]) * r.inv[0]), -128, 127);
+      if (r) {
+        for (let p = 0; p < H * W; p++) acc += x[p * C + c] - l.in_zp;
+        out[c] = clamp(l.out_zp + r.f(acc, 0), -128, 127);
+      } else {
+        // TFLite: the plain mean of the int8 values (in_zp == out_zp), rounded half away from zero
+        for (let p = 0; p < H * W; p++) acc += x[p * C + c];
+        out[c] = clamp(tfliteAverage(acc, H * W), -128, 127);
+      }
     }
     return out;
   };
 }
 
-function depthwiseStep(l: Extract<Int8Layer, { op: 'depthwise_conv2d' }>, where: string): Step {
+function depthwiseStep(l: Extract<Int8Layer, { op: 'depthwise_conv2d' }>, where: string, arith?: Arithmetic): Step {
   const [H, W, C] = l.in_shape;
   const [OH, OW, OC] = l.out_shape;
   const { kh: KH, kw: KW, stride_h: SH, stride_w: SW, pad_top: PT, pad_left: PL, depth_multiplier: DM } = l;
@@ -186,7 +256,7 @@ function depthwiseStep(l: Extract<Int8Layer, { op: 'depthwise_conv2d' }>, where:
     throw new HilError('depthwise_conv2d weights/bias/channels size mismatch', where);
   }
   const w = Float64Array.from(l.weights);
-  const r = rq(l.multiplier, l.shift, where);
+  const r = rq(l.multiplier, l.shift, where, arith);
   const acc = new Float64Array(OC);
   const out = new Int8Array(OH * OW * OC);
   return (x) => {
@@ -210,7 +280,7 @@ function depthwiseStep(l: Extract<Int8Layer, { op: 'depthwise_conv2d' }>, where:
           }
         }
         for (let oc = 0; oc < OC; oc++, o++) {
-          const q = ozp + Math.floor((acc[oc] * r.m[oc] + r.half[oc]) * r.inv[oc]);
+          const q = ozp + r.f(acc[oc], oc);
           out[o] = q < lo ? lo : q > hi ? hi : q;
         }
       }
@@ -219,10 +289,11 @@ function depthwiseStep(l: Extract<Int8Layer, { op: 'depthwise_conv2d' }>, where:
   };
 }
 
-function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string): Step {
+function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string, arith?: Arithmetic): Step {
   const [, W, C] = l.in_shape;
   const [OH, OW] = l.out_shape;
-  const r = rq([l.multiplier], [l.shift], where);
+  const tfl = isTflite(arith);
+  const r = tfl ? undefined : rq([l.multiplier], [l.shift], where, arith);
   const n = l.kh * l.kw;
   const out = new Int8Array(OH * OW * C);
   return (x) => {
@@ -230,12 +301,13 @@ function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
         for (let c = 0; c < C; c++, o++) {
-          let acc = -n * l.in_zp;
+          let acc = r ? -n * l.in_zp : 0;
           for (let ky = 0; ky < l.kh; ky++) {
             const row = (oy * l.stride_h + ky) * W;
             for (let kx = 0; kx < l.kw; kx++) acc += x[(row + ox * l.stride_w + kx) * C + c];
           }
-          out[o] = clamp(l.out_zp + Math.floor((acc * r.m[0] + r.half[0]) * r.inv[0]), -128, 127);
+          // TFLite: the mean of the int8 values rounded half away from zero (in_zp == out_zp)
+          out[o] = clamp(r ? l.out_zp + r.f(acc, 0) : tfliteAverage(acc, n), -128, 127);
         }
       }
     }
@@ -243,28 +315,119 @@ function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string
   };
 }
 
+/** TFLite's int8 ADD (reference_integer_ops/add.h): each input's (q - zp) * 2^left_shift rescaled to
+ * the common scale, summed, rescaled to the output; MultiplyByQuantizedMultiplier of the model's
+ * arithmetic (shifts <= 0: TFLite's ...SmallerThanOneExp). */
+function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Arithmetic): Step {
+  if (!isTflite(arith)) throw new HilError('add needs a tflite-* arithmetic', where);
+  const f = requantOf(arith);
+  const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const [m1, m2, mo] = l.multiplier;
+  const [s1, s2, so] = l.shift;
+  const ls = 2 ** l.left_shift;
+  const out = new Int8Array(n);
+  return (x, x2) => {
+    if (!x2) throw new HilError('add without its second input', where);
+    for (let i = 0; i < n; i++) {
+      const a = f((x[i] - l.in_zp) * ls, m1, s1);
+      const b = f((x2[i] - l.in2_zp) * ls, m2, s2);
+      out[i] = clamp(f(a + b, mo, so) + l.out_zp, l.act_min, l.act_max);
+    }
+    return out;
+  };
+}
+
+/** TFLite's int8 MUL (reference_integer_ops/mul.h): the product of the offset inputs, rescaled. */
+function mulStep(l: Extract<Int8Layer, { op: 'mul' }>, where: string, arith?: Arithmetic): Step {
+  if (!isTflite(arith)) throw new HilError('mul needs a tflite-* arithmetic', where);
+  const f = requantOf(arith);
+  const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const out = new Int8Array(n);
+  return (x, x2) => {
+    if (!x2) throw new HilError('mul without its second input', where);
+    for (let i = 0; i < n; i++) out[i] = clamp(l.out_zp + f((x[i] - l.in_zp) * (x2[i] - l.in2_zp), l.multiplier[0], l.shift[0]), l.act_min, l.act_max);
+    return out;
+  };
+}
+
+/** Channel concatenation: per pixel the first input's channels, then the second's. */
+function concatStep(l: Extract<Int8Layer, { op: 'concat' }>, where: string): Step {
+  const [H, W, C1] = l.in_shape;
+  const C2 = l.in2_shape[2];
+  const out = new Int8Array(H * W * (C1 + C2));
+  return (x, x2) => {
+    if (!x2) throw new HilError('concat without its second input', where);
+    for (let p = 0, o = 0; p < H * W; p++) {
+      for (let c = 0; c < C1; c++) out[o++] = x[p * C1 + c];
+      for (let c = 0; c < C2; c++) out[o++] = x2[p * C2 + c];
+    }
+    return out;
+  };
+}
+
+/** An element-wise table: y = table[x + 128]. */
+function lutStep(l: Extract<Int8Layer, { op: 'lut' }>): Step {
+  const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const t = Int8Array.from(l.table);
+  const out = new Int8Array(n);
+  return (x) => {
+    for (let i = 0; i < n; i++) out[i] = t[x[i] + 128];
+    return out;
+  };
+}
+
 interface Compiled {
   inputBytes: number;
   steps: Step[];
+  /** per layer, the tensor ids it reads (0 = input, k = layers[k-1]'s output); undefined: a chain */
+  inputs?: number[][];
+}
+
+/** Runs the steps over the tensors; every step owns its output buffer, so each stays valid. */
+function execute(c: Compiled, input: Int8Array, each?: (y: Int8Array) => void): Int8Array {
+  let h = input;
+  if (!c.inputs) {
+    for (const s of c.steps) {
+      h = s(h);
+      each?.(h);
+    }
+    return h;
+  }
+  const t: Int8Array[] = [input];
+  c.steps.forEach((s, i) => {
+    const ins = (c.inputs as number[][])[i];
+    h = s(t[ins[0]], ins.length > 1 ? t[ins[1]] : undefined);
+    t.push(h);
+    each?.(h);
+  });
+  return h;
 }
 
 /** Compiled steps per model object (weights converted once; buffers reused: not re-entrant). */
 const cache = new WeakMap<Int8Model, Compiled>();
 
-function layerStep(l: Int8Layer, where: string): Step {
+function layerStep(l: Int8Layer, where: string, arith?: Arithmetic): Step {
   switch (l.op) {
     case 'conv2d':
-      return conv2dStep(l, where);
+      return conv2dStep(l, where, arith);
     case 'dense':
-      return denseStep(l, where);
+      return denseStep(l, where, arith);
     case 'maxpool2d':
       return maxpoolStep(l);
     case 'avgpool_global':
-      return avgpoolStep(l, where);
+      return avgpoolStep(l, where, arith);
     case 'depthwise_conv2d':
-      return depthwiseStep(l, where);
+      return depthwiseStep(l, where, arith);
     case 'avgpool2d':
-      return avgpool2dStep(l, where);
+      return avgpool2dStep(l, where, arith);
+    case 'add':
+      return addStep(l, where, arith);
+    case 'lut':
+      return lutStep(l);
+    case 'concat':
+      return concatStep(l, where);
+    case 'mul':
+      return mulStep(l, where, arith);
     default:
       throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
   }
@@ -273,45 +436,43 @@ function layerStep(l: Int8Layer, where: string): Step {
 function compile(model: Int8Model): Compiled {
   const hit = cache.get(model);
   if (hit) return hit;
-  const steps = model.layers.map((l, i) => layerStep(l, `model ${model.name}: layers[${i}] (${l.op})`));
+  const steps = model.layers.map((l, i) => layerStep(l, `model ${model.name}: layers[${i}] (${l.op})`, model.arithmetic));
   const [h, w, c] = model.input.shape;
-  const compiled = { inputBytes: h * w * c, steps };
+  const compiled: Compiled = { inputBytes: h * w * c, steps, inputs: isGraph(model) ? model.layers.map(layerInputs) : undefined };
   cache.set(model, compiled);
   return compiled;
 }
 
 /** One layer on its own (a fresh copy of its output); e.g. for per-operator test vectors. */
-export function runInt8Layer(layer: Int8Layer, input: Int8Array): Int8Array {
+export function runInt8Layer(layer: Int8Layer, input: Int8Array, arithmetic: Arithmetic = 'yono15', input2?: Int8Array): Int8Array {
   const where = `layer (${layer.op})`;
   const want = layer.op === 'dense' ? layer.in_features : layer.in_shape[0] * layer.in_shape[1] * layer.in_shape[2];
+  const want2 = layer.op === 'concat' ? layer.in2_shape[0] * layer.in2_shape[1] * layer.in2_shape[2] : want;
   if (input.length !== want) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
-  return layerStep(layer, where)(input).slice();
+  if (input2 && input2.length !== want2) throw new HilError(`second input has ${input2.length} values, layer expects ${want2}`, where);
+  return layerStep(layer, where, arithmetic)(input, input2).slice();
 }
 
 /** Every layer's int8 output (copies), for layer-by-layer comparison with the device. */
 export function runInt8Layers(model: Int8Model, input: Int8Array): Int8Array[] {
-  const { inputBytes, steps } = compile(model);
+  const compiled = compile(model);
+  const { inputBytes } = compiled;
   if (input.length !== inputBytes) {
     throw new HilError(`input has ${input.length} bytes, model expects ${inputBytes}`, `model ${model.name}`);
   }
   const outs: Int8Array[] = [];
-  let h = input;
-  for (const s of steps) {
-    h = s(h);
-    outs.push(h.slice());
-  }
+  execute(compiled, input, (y) => outs.push(y.slice()));
   return outs;
 }
 
 /** int8 logits (a fresh copy). */
 export function runInt8(model: Int8Model, input: Int8Array): Int8Array {
-  const { inputBytes, steps } = compile(model);
+  const compiled = compile(model);
+  const { inputBytes } = compiled;
   if (input.length !== inputBytes) {
     throw new HilError(`input has ${input.length} bytes, model expects ${inputBytes}`, `model ${model.name}`);
   }
-  let h = input;
-  for (const s of steps) h = s(h);
-  return h.slice();
+  return execute(compiled, input).slice();
 }
 
 export { argmaxFirst };

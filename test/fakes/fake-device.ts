@@ -137,13 +137,18 @@ export class FakeDeviceLink implements Link {
         if (payload.length === 9 && crc32(this.input) !== payload.readUInt32LE(5)) return this.error(seq, 7, 'input CRC-32 mismatch');
         const logits = runInt8(model, new Int8Array(this.input.buffer, this.input.byteOffset, this.input.length));
         const best = argmaxFirst(logits);
-        const out = Buffer.alloc(3 + logits.length + 2 + 4 * runs);
+        const wide = logits.length > 255 ? 4 : 0; // SPEC section 1, version 5
+        const out = Buffer.alloc(3 + wide + logits.length + 2 + 4 * runs);
         out[0] = id;
-        out[1] = best;
-        out[2] = logits.length;
-        Buffer.from(logits.buffer, logits.byteOffset, logits.length).copy(out, 3);
-        out.writeUInt16LE(runs, 3 + logits.length);
-        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + logits.length + 4 * r);
+        out[1] = wide ? 0xff : best;
+        out[2] = wide ? 0 : logits.length;
+        if (wide) {
+          out.writeUInt16LE(best, 3);
+          out.writeUInt16LE(logits.length, 5);
+        }
+        Buffer.from(logits.buffer, logits.byteOffset, logits.length).copy(out, 3 + wide);
+        out.writeUInt16LE(runs, 3 + wide + logits.length);
+        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + wide + logits.length + 4 * r);
         return this.reply(type | REPLY, seq, out);
       }
       case Cmd.SELECT: {

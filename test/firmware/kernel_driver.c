@@ -1,10 +1,14 @@
 /* Host-side driver for the firmware kernels (test/firmware/kernels.test.ts compiles it with the
  * host gcc together with the firmware/kernels C files). Reads whitespace-separated integers on stdin:
  *
- *   layer <op> <in_h in_w in_c> <out_h out_w out_c> <kh kw stride_h stride_w pad_top pad_left>
+ *   layer <op> <arith> <in_h in_w in_c> <out_h out_w out_c> <kh kw stride_h stride_w pad_top pad_left>
  *         <depth_multiplier> <in_zp out_zp act_min act_max> <n_w w...> <n_b bias...>
- *         <n_m mult...> <n_s shift...> <n_x input...>   -> prints the output tensor
+ *         <n_m mult...> <n_s shift...> <n_x input...> <n_x2 input2...> <in2_zp left_shift>
+ *                                             -> prints the output tensor (input2: add only)
  *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
+ *   tflrequant <arith> <acc> <M> <shift> <out_zp> <lo> <hi> -> the same in a tflite-* arithmetic
+ *   tflrandom <n> <seed>                      -> yono_rq (tflite-double/-single) against a literal
+ *                                                transcription of TFLite's code on n random values
  *   random <n> <seed>                         -> compares kernels with a naive SPEC transcription
  *                                                on n random layers/values; prints "mismatches K"
  *   pqrandom <n> <seed>                       -> n random conv2d_pq / dense_pq layers (random shared
@@ -14,7 +18,7 @@
  *                                                scratch exactly as sized, guarded; prints
  *                                                "mismatches K table T" (T = layers the rule sent to
  *                                                the table path)
- * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d
+ * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d, 8 add
  * (same numbers as yono_op_t). */
 #include <stdint.h>
 #include <stdio.h>
@@ -178,6 +182,71 @@ static int random_checks(long n)
     return bad != 0;
 }
 
+/* TFLite's code, transcribed literally (tensorflow/lite/kernels/internal/common.h, gemmlowp
+ * fixedpoint.h), with its 64-bit division: the independent side of the tflite-* requant checks. */
+static int32_t tfl_srdhm(int32_t a, int32_t b)
+{
+    const int overflow = a == b && a == INT32_MIN;
+    const int64_t a_64 = a, b_64 = b;
+    const int64_t ab_64 = a_64 * b_64;
+    const int32_t nudge = ab_64 >= 0 ? (1 << 30) : (1 - (1 << 30));
+    const int32_t ab_x2_high32 = (int32_t)((ab_64 + nudge) / (1ll << 31));
+    return overflow ? INT32_MAX : ab_x2_high32;
+}
+static int32_t tfl_rdbpot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)((1ll << exponent) - 1);
+    const int32_t zero = 0, one = 1;
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + ((x < zero) ? one : zero);
+    return (x >> exponent) + ((remainder > threshold) ? one : zero);
+}
+static int32_t tfl_mbqm_double(int32_t x, int32_t qm, int shift)
+{
+    const int left_shift = shift > 0 ? shift : 0;
+    const int right_shift = shift > 0 ? 0 : -shift;
+    return tfl_rdbpot(tfl_srdhm((int32_t)((uint32_t)x * (1u << left_shift)), qm), right_shift);
+}
+static int32_t tfl_mbqm_single(int32_t x, int32_t qm, int shift)
+{
+    const int64_t total_shift = 31 - shift;
+    const int64_t round = (int64_t)1 << (total_shift - 1);
+    int64_t result = x * (int64_t)qm + round;
+    result = result >> total_shift;
+    return (int32_t)result;
+}
+
+static int tflite_random_checks(long n)
+{
+    long bad = 0;
+    for (long i = 0; i < n; i++) {
+        const uint8_t arith = (uint8_t)(1 + (i & 1));
+        int32_t acc = (i % 5 == 0) ? (int32_t)rnd() : rnd_in(-2000000, 2000000);
+        if (i % 97 == 0) acc = INT32_MIN + (int32_t)(rnd() % 3u);
+        int32_t m = (i % 13 == 0) ? 0 : (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        if (i % 29 == 0) m = INT32_MAX;
+        int32_t sh = (m == 0) ? 0 : rnd_in(-31, 4);
+        /* a left shift must not overflow int32 (TFLite: undefined there) */
+        if (sh > 0 && (acc > (INT32_MAX >> sh) || acc < (INT32_MIN >> sh))) acc >>= sh;
+        const int32_t zp = rnd_in(-128, 127), lo = rnd_in(-128, 0), hi = rnd_in(0, 127);
+        int64_t want = arith == YONO_ARITH_TFLITE_DOUBLE ? (int64_t)tfl_mbqm_double(acc, m, sh) : (int64_t)tfl_mbqm_single(acc, m, sh);
+        if (arith == YONO_ARITH_TFLITE_SINGLE && (want != (int64_t)(int32_t)want)) continue;
+        want += zp;
+        want = want < lo ? lo : want > hi ? hi : want;
+        yono_layer_t l = {0};
+        int32_t m31[1] = {m};
+        int8_t s8[1] = {(int8_t)sh};
+        l.arith = arith;
+        l.multiplier_q31 = m31;
+        l.shift = s8;
+        if (yono_rq(&l, acc, 0, zp, lo, hi) != want) {
+            if (bad++ < 5) printf("arith=%d acc=%d M=%d s=%d zp=%d\n", arith, acc, m, sh, zp);
+        }
+    }
+    printf("mismatches %ld\n", bad);
+    return bad != 0;
+}
+
 int main(void)
 {
     char cmd[32];
@@ -186,6 +255,25 @@ int main(void)
         int32_t acc = (int32_t)rd(), m = (int32_t)rd(), s = (int32_t)rd(), zp = (int32_t)rd(), lo = (int32_t)rd(), hi = (int32_t)rd();
         printf("%d\n", yono_requant_clamp(acc, m, s, zp, lo, hi));
         return 0;
+    }
+    if (strcmp(cmd, "tflrequant") == 0) { /* <arith 1|2> <acc> <M> <shift> <out_zp> <lo> <hi> */
+        yono_layer_t l = {0};
+        int32_t m31[1];
+        int8_t sh[1];
+        l.arith = (uint8_t)rd();
+        const int32_t acc = (int32_t)rd();
+        m31[0] = (int32_t)rd();
+        sh[0] = (int8_t)rd();
+        const int32_t zp = (int32_t)rd(), lo = (int32_t)rd(), hi = (int32_t)rd();
+        l.multiplier_q31 = m31;
+        l.shift = sh;
+        printf("%d\n", yono_rq(&l, acc, 0, zp, lo, hi));
+        return 0;
+    }
+    if (strcmp(cmd, "tflrandom") == 0) { /* <n> <seed>: yono_rq against TFLite's own code */
+        long n = rd();
+        rng_state = (uint32_t)rd() | 1u;
+        return tflite_random_checks(n);
     }
     if (strcmp(cmd, "random") == 0) {
         long n = rd();
@@ -205,6 +293,7 @@ int main(void)
     if (strcmp(cmd, "layer") != 0) return 2;
     yono_layer_t l = {0};
     l.op = (uint8_t)rd();
+    l.arith = (uint8_t)rd();
     l.in_h = (uint16_t)rd(); l.in_w = (uint16_t)rd(); l.in_c = (uint16_t)rd();
     l.out_h = (uint16_t)rd(); l.out_w = (uint16_t)rd(); l.out_c = (uint16_t)rd();
     l.kh = (uint8_t)rd(); l.kw = (uint8_t)rd(); l.stride_h = (uint8_t)rd(); l.stride_w = (uint8_t)rd();
@@ -218,19 +307,34 @@ int main(void)
     for (long i = 0; i < nb; i++) b[i] = (int32_t)rd();
     long nm = rd();
     int16_t *m = malloc(sizeof(int16_t) * ((size_t)nm + 1));
-    for (long i = 0; i < nm; i++) m[i] = (int16_t)rd();
+    int32_t *m31 = malloc(sizeof(int32_t) * ((size_t)nm + 1));
+    for (long i = 0; i < nm; i++) {
+        const long v = rd();
+        m[i] = (int16_t)v;
+        m31[i] = (int32_t)v;
+    }
     long ns = rd();
     int8_t *s = malloc((size_t)ns + 1);
     for (long i = 0; i < ns; i++) s[i] = (int8_t)rd();
     long nx = rd();
     int8_t *x = malloc((size_t)nx + 1);
     for (long i = 0; i < nx; i++) x[i] = (int8_t)rd();
-    l.weights = w; l.bias = b; l.bias_eff = be; l.multiplier = m; l.shift = s;
+    long nx2 = rd();
+    int8_t *x2 = malloc((size_t)nx2 + 1);
+    for (long i = 0; i < nx2; i++) x2[i] = (int8_t)rd();
+    l.in2_zp = (int8_t)rd();
+    l.left_shift = (uint8_t)rd();
+    l.weights = w; l.bias = b; l.bias_eff = be; l.shift = s;
+    if (l.arith == YONO_ARITH_YONO15) {
+        l.multiplier = m;
+    } else {
+        l.multiplier_q31 = m31;
+    }
     if (nb > 0 && (l.op == YONO_OP_CONV2D || l.op == YONO_OP_DENSE)) fill_bias_eff(&l, be);
     size_t n_out = yono_layer_out_bytes(&l);
     int8_t *y = malloc(n_out + 1);
     int8_t *scratch = malloc(yono_layer_scratch_bytes(&l) + 4); /* malloc: aligned for int32 */
-    if (yono_layer_run(&l, x, y, scratch) != 0) return 3;
+    if (yono_layer_run2(&l, x, nx2 > 0 ? x2 : NULL, y, scratch) != 0) return 3;
     for (size_t i = 0; i < n_out; i++) printf(i ? " %d" : "%d", y[i]);
     printf("\n");
     return 0;

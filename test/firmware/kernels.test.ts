@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Int8Layer } from '../../harness/modeltools/int8-model.js';
+import type { Arithmetic, Int8Layer } from '../../harness/modeltools/int8-model.js';
 import { OP_VECTORS_FILE, type OpVector } from '../vectors/op-vectors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/firmware -> repo
@@ -19,10 +19,13 @@ const KERNELS = join(ROOT, 'firmware', 'kernels');
 const DRIVER = join(ROOT, 'test', 'firmware', 'kernel_driver.c');
 
 /** yono_op_t numbers (firmware/kernels/yono_nn.h) */
-const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5 } as const;
+const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5, add: 8, lut: 9, concat: 10, mul: 11 } as const;
+/** yono_arith_t numbers */
+const ARITH: Record<Arithmetic, number> = { yono15: 0, 'tflite-double': 1, 'tflite-single': 2 };
 
 interface LayerCase {
   op: keyof typeof OP;
+  arith?: Arithmetic;
   in: [number, number, number];
   out: [number, number, number];
   k?: [number, number];
@@ -37,17 +40,35 @@ interface LayerCase {
   mult?: number[];
   shift?: number[];
   x: number[];
+  /** add: the second input */
+  x2?: number[];
+  /** add: in2_zp, left_shift */
+  add?: [number, number];
 }
 
 /** An Int8Layer (SPEC fields) as the driver's LayerCase. */
-function toCase(l: Int8Layer, x: number[]): LayerCase {
+function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15', x2?: number[]): LayerCase {
+  if (l.op === 'add') {
+    return {
+      op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, l.left_shift],
+    };
+  }
+  if (l.op === 'lut') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, weights: l.table, x };
+  if (l.op === 'mul') {
+    return {
+      op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, 0],
+    };
+  }
+  if (l.op === 'concat') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, x, x2 };
   if (l.op === 'dense') {
     return {
-      op: l.op, in: [1, 1, l.in_features], out: [1, 1, l.out_features], inZp: l.in_zp, outZp: l.out_zp,
+      op: l.op, arith, in: [1, 1, l.in_features], out: [1, 1, l.out_features], inZp: l.in_zp, outZp: l.out_zp,
       act: [l.act_min, l.act_max], weights: l.weights, bias: l.bias, mult: l.multiplier, shift: l.shift, x,
     };
   }
-  const c: LayerCase = { op: l.op, in: l.in_shape, out: l.out_shape, x };
+  const c: LayerCase = { op: l.op, arith, in: l.in_shape, out: l.out_shape, x };
   if (l.op !== 'avgpool_global') Object.assign(c, { k: [l.kh, l.kw], stride: [l.stride_h, l.stride_w] });
   if (l.op === 'conv2d' || l.op === 'depthwise_conv2d') {
     Object.assign(c, {
@@ -102,6 +123,7 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
       const text = [
         'layer',
         OP[c.op],
+        ARITH[c.arith ?? 'yono15'],
         ...c.in,
         ...c.out,
         kh,
@@ -120,6 +142,8 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
         list(c.mult),
         list(c.shift),
         list(c.x),
+        list(c.x2),
+        ...(c.add ?? [0, 0]),
       ].join(' ');
       return run(text).split(' ').map(Number);
     };
@@ -244,7 +268,34 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
     it('every per-operator vector (test/vectors/ops.json, shared with the host reference)', () => {
       const vectors = JSON.parse(readFileSync(OP_VECTORS_FILE, 'utf8')) as OpVector[];
       expect(vectors.length).to.be.greaterThan(50);
-      for (const v of vectors) expect(layer(toCase(v.layer, v.input)), v.name).to.deep.equal(v.expected);
+      for (const v of vectors) expect(layer(toCase(v.layer, v.input, v.arithmetic, v.input2)), v.name).to.deep.equal(v.expected);
+      expect(vectors.filter((v) => v.layer.op === 'add').length).to.be.greaterThan(10);
+      expect(vectors.filter((v) => v.arithmetic === 'tflite-double').length).to.be.greaterThan(40);
+      expect(vectors.filter((v) => v.arithmetic === 'tflite-single').length).to.be.greaterThan(40);
+    });
+
+    it('tflite-double / tflite-single requant == a literal transcription of TFLite\'s code (64-bit division) on random values', () => {
+      expect(run('tflrandom 400000 20261206')).to.equal('mismatches 0');
+    });
+
+    it('tflite requant by hand: ties away from zero (double) or up (single), dead channel, left shift, saturation', () => {
+      const tq = (a: Arithmetic, acc: number, m: number, s: number, zp = 0, lo = -128, hi = 127): number =>
+        Number(run(`tflrequant ${ARITH[a]} ${acc} ${m} ${s} ${zp} ${lo} ${hi}`));
+      expect(tq('tflite-double', -2, 2 ** 30, -1)).to.equal(-1); // -0.5 -> -1
+      expect(tq('tflite-single', -2, 2 ** 30, -1)).to.equal(0); // -0.5 -> 0
+      expect(tq('tflite-double', 3, 2 ** 30, -1)).to.equal(1); // 0.75 -> 1
+      expect(tq('tflite-double', 123456, 0, 0, 7)).to.equal(7); // multiplier 0: out_zp
+      expect(tq('tflite-double', 20, 2 ** 30, 2, 1)).to.equal(41); // x * 2 (left shift 2, M = 0.5)
+      expect(tq('tflite-single', 2 ** 31 - 1, 2 ** 31 - 1, 30, 0)).to.equal(127);
+      expect(tq('tflite-double', -(2 ** 31), 2 ** 31 - 1, 0, 0)).to.equal(-128);
+    });
+
+    it('tflite average pools: the rounded mean of the int8 values (half away from zero), no rescaling', () => {
+      // avgpool2d 1x2 over [1, 2] = 1.5 -> 2, [-1, -2] = -1.5 -> -2, [3, 4] -> 4 (3.5), [-3, -3] -> -3
+      const y = layer({ op: 'avgpool2d', arith: 'tflite-double', in: [1, 8, 1], out: [1, 4, 1], k: [1, 2], stride: [1, 2], inZp: 5, outZp: 5, x: [1, 2, -1, -2, 3, 4, -3, -3] });
+      expect(y).to.deep.equal([2, -2, 4, -3]);
+      const g = layer({ op: 'avgpool_global', arith: 'tflite-single', in: [1, 3, 1], out: [1, 1, 1], inZp: 0, outZp: 0, x: [127, 127, 126] });
+      expect(g).to.deep.equal([127]); // 380 / 3 = 126.67 -> 127
     });
 
     it('conv2d, depthwise_conv2d, avgpool2d and requant match a naive SPEC transcription on random cases', () => {

@@ -13,7 +13,7 @@ import { QemuDut } from '../../harness/dut/qemu.js';
 import { readBoard } from '../../harness/firmware/board.js';
 import { buildFirmware, type FirmwareBuild } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
-import { Cmd, MAX_PAYLOAD } from '../../harness/protocol/yono/frame.js';
+import { Cmd, MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
 import { checkFirmware, type DeviceHello } from '../../harness/protocol/device.js';
 import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
@@ -121,7 +121,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
     const offsets = writePreload(file, data.map((d) => ({ data: d, count: N })));
     const { dut, client, hello } = await boot(fw, file);
     try {
-      expect(hello.proto).to.equal(4);
+      expect(hello.proto).to.equal(PROTO_VERSION); // RUN_PRELOADED since version 4
       expect(hello.preload).to.equal(board.preloadBytes);
       expect(hello.preload_base).to.equal(board.preloadBase);
       for (const [k, m] of models.entries()) {

@@ -5,10 +5,12 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { validateInt8Layer, type Int8Layer } from '../../harness/modeltools/int8-model.js';
-import { runInt8Layer } from '../../harness/reference/int8.js';
+import { validateInt8Layer, validateInt8Model, type Int8Layer } from '../../harness/modeltools/int8-model.js';
+import { quantizeMultiplierQ31 } from '../../harness/modeltools/quantize.js';
+import { Rng } from '../../harness/modeltools/nn/prng.js';
+import { runInt8Layer, tfliteRequantDouble, tfliteRequantSingle } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
-import { makeOpVectors, naiveLayer, OP_VECTORS_FILE, opVectorsText, type OpVector } from '../vectors/op-vectors.js';
+import { makeAllOpVectors, naiveLayer, OP_VECTORS_FILE, opVectorsText, tfliteMbqm, type OpVector } from '../vectors/op-vectors.js';
 
 const prevShape = (l: Int8Layer): [number, number, number] => (l.op === 'dense' ? [1, 1, l.in_features] : l.in_shape);
 
@@ -16,26 +18,103 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
   const vectors = JSON.parse(readFileSync(OP_VECTORS_FILE, 'utf8')) as OpVector[];
 
   it('the committed file is what the generator makes (regenerate: node dist/test/vectors/op-vectors.js)', () => {
-    expect(readFileSync(OP_VECTORS_FILE, 'utf8')).to.equal(opVectorsText(makeOpVectors()));
+    expect(readFileSync(OP_VECTORS_FILE, 'utf8')).to.equal(opVectorsText(makeAllOpVectors()));
   });
 
   it('cover every op with valid layers and non-trivial outputs', () => {
     const ops = new Set(vectors.map((v) => v.layer.op));
-    expect([...ops].sort()).to.deep.equal(['avgpool2d', 'avgpool_global', 'conv2d', 'dense', 'depthwise_conv2d', 'maxpool2d']);
-    for (const v of vectors) validateInt8Layer(v.layer, prevShape(v.layer), v.name);
+    expect([...ops].sort()).to.deep.equal(['add', 'avgpool2d', 'avgpool_global', 'concat', 'conv2d', 'dense', 'depthwise_conv2d', 'lut', 'maxpool2d', 'mul']);
+    for (const v of vectors) validateInt8Layer(v.layer, prevShape(v.layer), v.name, v.arithmetic);
     const all = vectors.flatMap((v) => v.expected);
     expect(all).to.include(-128).and.include(127); // saturation is exercised
     expect(new Set(all).size).to.be.greaterThan(200);
     expect(vectors.some((v) => v.layer.op === 'depthwise_conv2d' && v.layer.depth_multiplier > 1)).to.equal(true);
   });
 
-  for (const op of ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense']) {
+  for (const op of ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul']) {
     it(`host reference == expected on every ${op} vector`, () => {
       for (const v of vectors.filter((x) => x.layer.op === op)) {
-        expect(Array.from(runInt8Layer(v.layer, Int8Array.from(v.input))), v.name).to.deep.equal(v.expected);
+        expect(Array.from(runInt8Layer(v.layer, Int8Array.from(v.input), v.arithmetic, v.input2 ? Int8Array.from(v.input2) : undefined)), v.name).to.deep.equal(v.expected);
       }
     });
   }
+
+  it('cover both TFLite arithmetics on every op with multipliers, with dead channels and left shifts', () => {
+    for (const a of ['tflite-double', 'tflite-single']) {
+      const ops = new Set(vectors.filter((v) => v.arithmetic === a).map((v) => v.layer.op));
+      expect([...ops].sort(), a).to.include.members(['add', 'avgpool2d', 'avgpool_global', 'conv2d', 'dense', 'depthwise_conv2d']);
+    }
+    const tfl = vectors.filter((v) => v.arithmetic);
+    const tables = tfl.map((v) => v.layer).filter((l) => l.op === 'conv2d' || l.op === 'dense' || l.op === 'depthwise_conv2d');
+    expect(tables.some((l) => l.multiplier.includes(0)), 'a dead channel').to.equal(true);
+    expect(tables.some((l) => l.shift.some((x) => x > 0)), 'a left shift').to.equal(true);
+    // the same layer and input under the other arithmetics gives other outputs somewhere
+    let differ = 0;
+    for (const v of tfl) {
+      const other = v.arithmetic === 'tflite-double' ? 'tflite-single' : 'tflite-double';
+      if (naiveLayer(v.layer, v.input, other, v.input2).join() !== v.expected.join()) differ++;
+    }
+    expect(differ, 'vectors where double and single rounding differ').to.be.greaterThan(0);
+  });
+});
+
+describe('TFLite requantization (tflite-double, tflite-single)', () => {
+  it('host doubles == a BigInt transcription of TFLite\'s code, also where a*M exceeds 2^53', () => {
+    const r = new Rng(77);
+    for (let i = 0; i < 200000; i++) {
+      const big = i % 3 === 0;
+      let acc = big ? Math.floor((r.next() - 0.5) * 2 ** 32) : Math.floor((r.next() - 0.5) * 4e6);
+      acc = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, acc));
+      const m = i % 11 === 0 ? 0 : 2 ** 30 + Math.floor(r.next() * 2 ** 30);
+      let s = m === 0 ? 0 : Math.floor(r.next() * 36) - 31;
+      if (s > 0 && Math.abs(acc) * 2 ** s >= 2 ** 31) s = 0;
+      expect(tfliteRequantDouble(acc, m, s), `double ${acc} ${m} ${s}`).to.equal(Number(tfliteMbqm(acc, m, s, false)));
+      expect(tfliteRequantSingle(acc, m, s), `single ${acc} ${m} ${s}`).to.equal(Number(tfliteMbqm(acc, m, s, true)));
+    }
+  });
+
+  it('double rounding rounds ties away from zero, single rounding half up', () => {
+    // M = 2^30, shift -1: x * 0.25; x = -2 -> -0.5
+    expect(tfliteRequantDouble(-2, 2 ** 30, -1)).to.equal(-1);
+    expect(tfliteRequantSingle(-2, 2 ** 30, -1)).to.equal(0);
+    expect(tfliteRequantDouble(2, 2 ** 30, -1)).to.equal(1);
+    expect(tfliteRequantSingle(2, 2 ** 30, -1)).to.equal(1);
+    // the double rounding itself: 0.5 * 2^31 + 2^30 - 1 ... rounded twice
+    expect(tfliteRequantDouble(5, 2 ** 30 + 2 ** 28, -2)).to.equal(Number(tfliteMbqm(5, 2 ** 30 + 2 ** 28, -2, false)));
+  });
+
+  it('QuantizeMultiplier as TFLite: frexp, round, 2^31 carried, too small -> 0', () => {
+    expect(quantizeMultiplierQ31(0.5)).to.deep.equal({ multiplier: 2 ** 30, shift: 0 });
+    expect(quantizeMultiplierQ31(1)).to.deep.equal({ multiplier: 2 ** 30, shift: 1 });
+    expect(quantizeMultiplierQ31(0.001)).to.deep.equal({ multiplier: 1099511628, shift: -9 });
+    expect(quantizeMultiplierQ31(1 - 2 ** -40)).to.deep.equal({ multiplier: 2 ** 30, shift: 1 }); // rounds to 2^31
+    expect(quantizeMultiplierQ31(0)).to.deep.equal({ multiplier: 0, shift: 0 });
+    expect(quantizeMultiplierQ31(2 ** -33)).to.deep.equal({ multiplier: 0, shift: 0 }); // shift -32: dead
+    expect(quantizeMultiplierQ31(2 ** -32).shift).to.equal(-31);
+  });
+
+  it('a format 2 model names its arithmetic; format 1 models cannot, and keep their fields', () => {
+    const base = {
+      name: 'a', dataset: 'none', classes: 2, input: { shape: [1, 1, 3], scale: 1, zero_point: 0 }, output: { scale: 1, zero_point: 0 },
+      layers: [{ op: 'dense', in_features: 3, out_features: 2, in_zp: 0, out_zp: 0, act_min: -128, act_max: 127, weights: [1, 2, 3, 4, 5, 6], bias: [0, 0], multiplier: [2 ** 30, 0], shift: [-3, 0] }],
+    };
+    const m = validateInt8Model({ ...base, format: 'yono-int8/2', arithmetic: 'tflite-double' }, 'm.json');
+    expect(m.arithmetic).to.equal('tflite-double');
+    const err = (v: unknown): string => {
+      try {
+        validateInt8Model(v, 'm.json');
+      } catch (e) {
+        return (e as HilError).toLine();
+      }
+      return 'accepted';
+    };
+    expect(err({ ...base, format: 'yono-int8/1', arithmetic: 'tflite-double' })).to.match(/\$\.arithmetic: needs "format": "yono-int8\/2"/);
+    expect(err({ ...base, format: 'yono-int8/2', arithmetic: 'tflite' })).to.match(/\$\.arithmetic: must be one of yono15, tflite-double, tflite-single/);
+    expect(err({ ...base, format: 'yono-int8/2' })).to.match(/multiplier\[0\]: must be an integer in \[16384, 32767\]/); // absent = yono15
+    const bad = structuredClone(base);
+    bad.layers[0].multiplier = [2 ** 29, 0];
+    expect(err({ ...bad, format: 'yono-int8/2', arithmetic: 'tflite-single' })).to.match(/multiplier\[0\]: must be 0 or in \[2\^30, 2\^31\)/);
+  });
 });
 
 describe('int8 reference: depthwise_conv2d and avgpool2d by hand', () => {
@@ -127,6 +206,6 @@ describe('int8 model validation: depthwise_conv2d and avgpool2d', () => {
     fails(ap({ out_shape: [1, 4, 2] }), [1, 8, 3], /channels must equal/);
     fails(ap({ multiplier: [16384] }), [1, 8, 3], /\$\.multiplier: must be an integer/);
     fails(ap({ shift: 47 }), [1, 8, 3], /\$\.shift/);
-    fails({ op: 'conv3d' }, [1, 8, 3], /unknown op "conv3d" \(conv2d, depthwise_conv2d, maxpool2d, avgpool2d, avgpool_global, dense\)/);
+    fails({ op: 'conv3d' }, [1, 8, 3], /unknown op "conv3d" \(conv2d, depthwise_conv2d, maxpool2d, avgpool2d, avgpool_global, dense, add, lut, concat, mul\)/);
   });
 });

@@ -3,6 +3,8 @@
  * (test/firmware): seeded random layers of every op, each with an input and the expected output.
  * The expected outputs come from `naiveLayer` below, a literal, loop-for-loop transcription of
  * firmware/SPEC.md section 3 (BigInt requant), independent of both implementations under test.
+ * Vectors without `arithmetic` are yono15; the tflite-double / tflite-single ones (SPEC section 3)
+ * follow, their expected outputs from a BigInt transcription of TFLite's own requant code.
  *
  *   node dist/test/vectors/op-vectors.js   rewrites test/vectors/ops.json
  * test/unit/op-vectors.test.ts checks that the committed file equals a fresh generation.
@@ -10,30 +12,91 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Int8Layer, Shape3 } from '../../harness/modeltools/int8-model.js';
-import { quantizeMultiplier } from '../../harness/modeltools/quantize.js';
+import type { Arithmetic, Int8Layer, Shape3 } from '../../harness/modeltools/int8-model.js';
+import { quantizeMultiplier, quantizeMultiplierQ31 } from '../../harness/modeltools/quantize.js';
 import { Rng } from '../../harness/modeltools/nn/prng.js';
 import { ROOT } from '../../harness/util/paths.js';
 
 export interface OpVector {
   name: string;
+  /** absent = yono15 */
+  arithmetic?: Arithmetic;
   layer: Int8Layer;
   input: number[];
+  /** add: the second input */
+  input2?: number[];
   expected: number[];
 }
 
 export const OP_VECTORS_FILE = join(ROOT, 'test', 'vectors', 'ops.json');
 
 /** SPEC: clamp(out_zp + floor((acc*M + 2^(s-1)) / 2^s), lo, hi), in BigInt (no float at all). */
-function specRequant(acc: number, m: number, s: number, zp: number, lo: number, hi: number): number {
+function specRequant15(acc: number, m: number, s: number, zp: number, lo: number, hi: number): number {
   const r = (BigInt(acc) * BigInt(m) + (1n << BigInt(s - 1))) >> BigInt(s); // BigInt >> floors
   const y = BigInt(zp) + r;
   return Number(y < BigInt(lo) ? BigInt(lo) : y > BigInt(hi) ? BigInt(hi) : y);
 }
 
-/** SPEC section 3, literally. */
-export function naiveLayer(l: Int8Layer, x: number[]): number[] {
+/** TFLite's MultiplyByQuantizedMultiplier (kernels/internal/common.h, gemmlowp fixedpoint.h) in
+ * BigInt, literally: SaturatingRoundingDoublingHighMul (division truncating toward zero), then
+ * RoundingDivideByPOT; or, single rounding, (x*M + 2^(t-1)) >> t with t = 31 - shift. */
+export function tfliteMbqm(x: number, m: number, shift: number, single: boolean): bigint {
+  if (single) {
+    const t = BigInt(31 - shift);
+    return (BigInt(x) * BigInt(m) + (1n << (t - 1n))) >> t;
+  }
+  const left = shift > 0 ? shift : 0;
+  const right = BigInt(shift > 0 ? 0 : -shift);
+  const a = BigInt.asIntN(32, BigInt(x) * (1n << BigInt(left)));
+  const ab = a * BigInt(m);
+  const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
+  const hi = (ab + nudge) / (1n << 31n);
+  const mask = (1n << right) - 1n;
+  const remainder = BigInt.asUintN(32, hi) & mask; // the int32's low bits (two's complement)
+  const threshold = (mask >> 1n) + (hi < 0n ? 1n : 0n);
+  return (hi >> right) + (remainder > threshold ? 1n : 0n);
+}
+
+function clampBig(y: bigint, lo: number, hi: number): number {
+  return Number(y < BigInt(lo) ? BigInt(lo) : y > BigInt(hi) ? BigInt(hi) : y);
+}
+
+/** TFLite's int8 average pool: (sum +- n/2) / n, C division (truncating). */
+function tfliteAvg(sum: number, n: number): number {
+  const h = BigInt(Math.floor(n / 2));
+  const s = BigInt(sum);
+  return clampBig(s > 0n ? (s + h) / BigInt(n) : (s - h) / BigInt(n), -128, 127);
+}
+
+/** SPEC section 3, literally, in the given arithmetic. */
+export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = 'yono15', x2: number[] = []): number[] {
+  const specRequant = arithmetic === 'yono15'
+    ? specRequant15
+    : (acc: number, m: number, s: number, zp: number, lo: number, hi: number): number =>
+      clampBig(BigInt(zp) + tfliteMbqm(acc, m, s, arithmetic === 'tflite-single'), lo, hi);
+  const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
+  if (l.op === 'lut') return x.map((v) => l.table[v + 128]);
+  if (l.op === 'mul') {
+    // reference_integer_ops/mul.h, element by element
+    return x.map((v, i) => clampBig(BigInt(l.out_zp) + tfliteMbqm((v - l.in_zp) * (x2[i] - l.in2_zp), l.multiplier[0], l.shift[0], arithmetic === 'tflite-single'), l.act_min, l.act_max));
+  }
+  if (l.op === 'concat') {
+    const [H, W, C1] = l.in_shape;
+    const C2 = l.in2_shape[2];
+    for (let p = 0; p < H * W; p++) y.push(...x.slice(p * C1, (p + 1) * C1), ...x2.slice(p * C2, (p + 1) * C2));
+    return y;
+  }
+  if (l.op === 'add') {
+    // reference_integer_ops/add.h, element by element
+    const single = arithmetic === 'tflite-single';
+    for (let i = 0; i < x.length; i++) {
+      const a = tfliteMbqm((x[i] - l.in_zp) * 2 ** l.left_shift, l.multiplier[0], l.shift[0], single);
+      const b = tfliteMbqm((x2[i] - l.in2_zp) * 2 ** l.left_shift, l.multiplier[1], l.shift[1], single);
+      y.push(clampBig(tfliteMbqm(Number(a + b), l.multiplier[2], l.shift[2], single) + BigInt(l.out_zp), l.act_min, l.act_max));
+    }
+    return y;
+  }
   if (l.op === 'dense') {
     for (let o = 0; o < l.out_features; o++) {
       let acc = l.bias[o];
@@ -48,6 +111,11 @@ export function naiveLayer(l: Int8Layer, x: number[]): number[] {
   if (l.op === 'avgpool_global') {
     for (let c = 0; c < C; c++) {
       let acc = 0;
+      if (tfl) {
+        for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) acc += at(h, w, c);
+        y.push(tfliteAvg(acc, H * W));
+        continue;
+      }
       for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) acc += at(h, w, c) - l.in_zp;
       y.push(specRequant(acc, l.multiplier, l.shift, l.out_zp, -128, 127));
     }
@@ -84,6 +152,11 @@ export function naiveLayer(l: Int8Layer, x: number[]): number[] {
           }
           case 'avgpool2d': {
             let acc = 0;
+            if (tfl) {
+              for (let ky = 0; ky < l.kh; ky++) for (let kx = 0; kx < l.kw; kx++) acc += at(oy * l.stride_h + ky, ox * l.stride_w + kx, oc);
+              y.push(tfliteAvg(acc, l.kh * l.kw));
+              break;
+            }
             for (let ky = 0; ky < l.kh; ky++) for (let kx = 0; kx < l.kw; kx++) acc += at(oy * l.stride_h + ky, ox * l.stride_w + kx, oc) - l.in_zp;
             y.push(specRequant(acc, l.multiplier, l.shift, l.out_zp, -128, 127));
             break;
@@ -148,7 +221,7 @@ function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
   return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
 }
 
-function randomLayer(r: Rng, op: Int8Layer['op']): Int8Layer {
+function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>): Int8Layer {
   switch (op) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -180,7 +253,7 @@ const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.i
 /** Every op, `perOp` seeded random cases each. */
 export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   const r = new Rng(seed);
-  const ops: Int8Layer['op'][] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
   const out: OpVector[] = [];
   for (const op of ops) {
     for (let i = 0; i < perOp; i++) {
@@ -192,13 +265,138 @@ export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   return out;
 }
 
+/** Per-channel TFLite multipliers: mostly the spread of requantTables, some channels dead
+ * (multiplier 0, as TFLite makes for a zero weight scale) and some > 1 (a positive shift: the
+ * accumulator is shifted left first). */
+function requantTablesQ31(r: Rng, oc: number, k: number): { multiplier: number[]; shift: number[] } {
+  const t = Array.from({ length: oc }, () => {
+    const u = r.next();
+    if (u < 0.1) return quantizeMultiplierQ31(0);
+    if (u < 0.2) return quantizeMultiplierQ31(1 + 2.9 * r.next());
+    return quantizeMultiplierQ31((40 / (5400 * Math.sqrt(k))) * (0.5 + r.next()));
+  });
+  return { multiplier: t.map((q) => q.multiplier), shift: t.map((q) => q.shift) };
+}
+
+/** A yono15 random layer recast in a TFLite arithmetic: TFLite multipliers; pools keep the zero point. */
+function toTflite(r: Rng, l: Int8Layer): Int8Layer {
+  switch (l.op) {
+    case 'conv2d':
+      return { ...l, ...requantTablesQ31(r, l.out_shape[2], l.kh * l.kw * l.in_shape[2]) };
+    case 'depthwise_conv2d':
+      return { ...l, ...requantTablesQ31(r, l.out_shape[2], l.kh * l.kw) };
+    case 'dense':
+      return { ...l, ...requantTablesQ31(r, l.out_features, l.in_features) };
+    case 'avgpool2d':
+    case 'avgpool_global':
+      return { ...l, out_zp: l.in_zp, multiplier: 0, shift: 0 };
+    case 'maxpool2d':
+    case 'add':
+    case 'lut':
+    case 'concat':
+    case 'mul':
+      return l;
+  }
+}
+
+/** A TFLite ADD as TFLite's Prepare makes it from three scales (left_shift 20). */
+function randomAdd(r: Rng): Int8Layer {
+  const shape: Shape3 = [ri(r, 1, 5), ri(r, 1, 6), ri(r, 1, 8)];
+  const [s1, s2] = [0.01 + r.next(), 0.01 + r.next()];
+  const so = (s1 + s2) * (0.3 + r.next());
+  const twice = 2 * Math.max(s1, s2);
+  const q = [s1 / twice, s2 / twice, twice / (2 ** 20 * so)].map(quantizeMultiplierQ31);
+  const out_zp = ri(r, -128, 127);
+  const relu = r.next() < 0.3;
+  return {
+    op: 'add', in_shape: shape, out_shape: shape, in_zp: ri(r, -128, 127), in2_zp: ri(r, -128, 127), out_zp,
+    act_min: relu ? out_zp : -128, act_max: 127, left_shift: 20, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift),
+  };
+}
+
+/** The tflite-double and tflite-single vectors: every op with arithmetic, `perOp` cases each. */
+export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
+  const out: OpVector[] = [];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (const op of ops) {
+      for (let i = 0; i < perOp; i++) {
+        const layer = toTflite(r, randomLayer(r, op));
+        const input = ints(r, inSize(layer), -128, 127);
+        out.push({ name: `${arithmetic} ${op} #${i}`, arithmetic, layer, input, expected: naiveLayer(layer, input, arithmetic) });
+      }
+    }
+    const ra = new Rng(seed + 100 + k);
+    for (let i = 0; i < perOp; i++) {
+      const layer = randomAdd(ra);
+      const input = ints(ra, inSize(layer), -128, 127);
+      const input2 = ints(ra, inSize(layer), -128, 127);
+      out.push({ name: `${arithmetic} add #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
+    }
+  }
+  return out;
+}
+
+/** lut vectors (format 2, any arithmetic): random tables, one a logistic curve. */
+export function makeLutVectors(n = 6, seed = 4041): OpVector[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const shape: Shape3 = [ri(r, 1, 4), ri(r, 1, 6), ri(r, 1, 5)];
+    const table = i === 0
+      ? Array.from({ length: 256 }, (_, k) => Math.max(-128, Math.min(127, Math.round(256 / (1 + Math.exp(-(k - 128) * 0.05))) - 128)))
+      : ints(r, 256, -128, 127);
+    const layer: Int8Layer = { op: 'lut', in_shape: shape, out_shape: shape, table };
+    const input = ints(r, inSize(layer), -128, 127);
+    return { name: `lut #${i}`, arithmetic: 'tflite-double' as const, layer, input, expected: naiveLayer(layer, input) };
+  });
+}
+
+/** concat vectors (format 2 graphs, any arithmetic): random shapes and channel counts. */
+export function makeConcatVectors(n = 6, seed = 5051): OpVector[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const [h, w, c1, c2] = [ri(r, 1, 4), ri(r, 1, 5), ri(r, 1, 6), ri(r, 1, 6)];
+    const layer: Int8Layer = { op: 'concat', in_shape: [h, w, c1], in2_shape: [h, w, c2], out_shape: [h, w, c1 + c2] };
+    const input = ints(r, h * w * c1, -128, 127);
+    const input2 = ints(r, h * w * c2, -128, 127);
+    return { name: `concat #${i}`, arithmetic: 'tflite-double' as const, layer, input, input2, expected: naiveLayer(layer, input, 'tflite-double', input2) };
+  });
+}
+
+/** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, lut, concat. */
+export function makeAllOpVectors(): OpVector[] {
+  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors(), ...makeMulVectors()];
+}
+
+/** mul vectors in both TFLite arithmetics: the multiplier of three random scales, sometimes > 1. */
+export function makeMulVectors(perMode = 6, seed = 6061): OpVector[] {
+  const out: OpVector[] = [];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (let i = 0; i < perMode; i++) {
+      const shape: Shape3 = [ri(r, 1, 4), ri(r, 1, 5), ri(r, 1, 6)];
+      const q = quantizeMultiplierQ31((0.01 + r.next()) * (0.01 + r.next()) / ((0.2 + r.next()) * (i % 3 === 0 ? 1 : 60)));
+      const out_zp = ri(r, -128, 127);
+      const layer: Int8Layer = {
+        op: 'mul', in_shape: shape, out_shape: shape, in_zp: ri(r, -128, 127), in2_zp: ri(r, -128, 127), out_zp,
+        act_min: -128, act_max: 127, multiplier: [q.multiplier], shift: [q.shift],
+      };
+      const input = ints(r, inSize(layer), -128, 127);
+      const input2 = ints(r, inSize(layer), -128, 127);
+      out.push({ name: `${arithmetic} mul #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
+    }
+  }
+  return out;
+}
+
 /** The committed file's text for a set of vectors: one vector per line, diff-friendly. */
 export function opVectorsText(v: OpVector[]): string {
   return `[\n${v.map((x) => JSON.stringify(x)).join(',\n')}\n]\n`;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const v = makeOpVectors();
+  const v = makeAllOpVectors();
   writeFileSync(OP_VECTORS_FILE, opVectorsText(v));
   console.log(`wrote ${OP_VECTORS_FILE}: ${v.length} vectors (synthetic)`);
 }

@@ -37,11 +37,18 @@ const BUILTIN_NAMES = (
 ).split(' ');
 
 export const BuiltinOp = {
+  ADD: 0,
   AVERAGE_POOL_2D: 1,
+  CONCATENATION: 2,
+  DEQUANTIZE: 6,
+  PAD: 34,
+  QUANTIZE: 114,
   CONV_2D: 3,
   DEPTHWISE_CONV_2D: 4,
   FULLY_CONNECTED: 9,
+  LOGISTIC: 14,
   MAX_POOL_2D: 17,
+  MUL: 18,
   RESHAPE: 22,
   SOFTMAX: 25,
   CUSTOM: 32,
@@ -52,7 +59,7 @@ export function builtinName(code: number): string {
 }
 
 /** BuiltinOptions union member numbers (1-based, as in the union declaration). */
-export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Reshape: 17 } as const;
+export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Concatenation: 10, Add: 11, Mul: 21, Reshape: 17 } as const;
 
 export interface TfliteQuant {
   scale: number[];

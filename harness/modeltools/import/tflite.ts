@@ -1,28 +1,36 @@
 /**
  * Imports a fully int8-quantized TFLite model (a linear chain of CONV_2D, DEPTHWISE_CONV_2D,
- * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX) as a
- * `yono-int8/1` model. Weights, int32 biases and zero points are taken as given; only the
- * requant multipliers are recomputed (TFLite's are 31-bit, ours 15-bit: SPEC section 3), so the
- * result tracks TFLite closely but is not bit-identical to it.
+ * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX). Weights, int32
+ * biases and zero points are taken as given. By default the model keeps TFLite's arithmetic
+ * (`yono-int8/2`, `"arithmetic": "tflite-double"`: 31-bit multipliers computed exactly as TFLite
+ * computes them, TFLite's average pool; SPEC section 3); `tflite-single` is XNNPACK's single
+ * rounding; `yono15` recomputes 15-bit multipliers (`yono-int8/1`, the importer's behaviour before
+ * 2026-12: tracks TFLite closely, not bit for bit).
  */
 import { sha256 } from '../../util/hash.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { HilError } from '../../util/errors.js';
 import { convGeometry, type Padding } from '../nn/conv2d.js';
-import { INT8_FORMAT, modelHash, validateInt8Model, type Shape3 } from '../int8-model.js';
-import { quantizeMultiplier } from '../quantize.js';
+import { INT8_FORMAT, INT8_FORMAT_V2, isTflite, modelHash, validateInt8Model, type Arithmetic, type Shape3 } from '../int8-model.js';
+import { quantizeMultiplier, quantizeMultiplierQ31 } from '../quantize.js';
 import { IMPORTER_VERSION, summarize, type ImportResult } from './report.js';
 import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperator, type TfliteTensor } from './tflite-schema.js';
 import type { FbTable } from './flatbuffer.js';
 
-export const TFLITE_SUPPORTED = ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'SOFTMAX (last operator only)'];
+export const TFLITE_SUPPORTED = [
+  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)', 'MUL (same shapes; tflite-* arithmetic)',
+  'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'CONCATENATION (2 inputs, channel axis, one quantization)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
+  'SOFTMAX (last operator only)',
+];
 
 export interface TfliteImportOptions {
   /** model name (models/<name>/) */
   name: string;
   /** the prepared data set the model is evaluated on */
   dataset: string;
+  /** requant arithmetic (SPEC section 3); default tflite-double, TFLite Micro's */
+  arithmetic?: Arithmetic;
 }
 
 /** A layer object in SPEC form; validateInt8Model types and checks it at the end. */
@@ -34,7 +42,7 @@ interface Q {
 }
 
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.MUL, BuiltinOp.CONCATENATION, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -52,11 +60,13 @@ export function importTfliteFile(path: string, opts: TfliteImportOptions): Impor
 
 export function importTflite(bytes: Uint8Array, fileName: string, opts: TfliteImportOptions): ImportResult {
   const g = readTflite(bytes, fileName);
-  const imp = new Importer(g, fileName);
+  const arithmetic = opts.arithmetic ?? 'tflite-double';
+  const imp = new Importer(g, fileName, arithmetic);
   const { layers, from, input, output, inputShape, classes, dropped, noops, notes } = imp.run();
   const model = validateInt8Model(
     {
-      format: INT8_FORMAT,
+      // yono15 keeps format 1 (and the hashes of models imported before format 2)
+      ...(arithmetic === 'yono15' ? { format: INT8_FORMAT } : { format: INT8_FORMAT_V2, arithmetic }),
       name: opts.name,
       dataset: opts.dataset,
       classes,
@@ -99,8 +109,17 @@ class Importer {
   private readonly dropped: string[] = [];
   private readonly noops: string[] = [];
   private readonly notes: string[] = [];
-  /** activations flowing down the chain */
+  /** imported activations: TFLite tensor index -> our tensor id (0 = input, k = layers[k-1]), shape,
+   * quantization; `pad`: a PAD's output, i.e. tensor `id` (of `shape`) padded by [top, bottom, left, right] */
+  private readonly known = new Map<number, { id: number; shape: Shape3; q: Q; pad?: number[] }>();
+  private curPad?: number[];
+  /** QUANTIZE/DEQUANTIZE operators folded into the graph's edges */
+  private folded = new Set<number>();
+  /** per layer, the tensor ids it reads */
+  private readonly inputs: number[][] = [];
+  /** the operator's data input, as the handlers below see it */
   private cur = -1;
+  private curId = 0;
   private curShape: Shape3 = [1, 1, 1];
   private curQ: Q = { scale: 1, zp: 0 };
   private inputShape: Shape3 = [1, 1, 1];
@@ -110,12 +129,25 @@ class Importer {
   constructor(
     private readonly g: TfliteGraph,
     private readonly file: string,
+    private readonly arithmetic: Arithmetic,
   ) {}
 
   private fail(msg: string): never {
     if (!this.op) throw new HilError(msg, this.file);
     const out = this.g.tensors[this.op.outputs[0]];
     throw new HilError(`operator ${this.op.index} (${this.op.opName}, output "${out?.name ?? '?'}"): ${msg}`, this.file);
+  }
+
+  /** `operator 3 (ADD, output "y", inputs "a", "b")`: its index, name, output and activation inputs
+   * (graph inputs and other operators' outputs; weights and other constants are left out). */
+  private describe(op: TfliteOperator): string {
+    const name = (i: number) => JSON.stringify(this.g.tensors[i]?.name ?? `tensor${i}`);
+    const outs = op.outputs.map(name);
+    const live = new Set<number>([...this.g.inputs, ...this.g.operators.flatMap((x) => x.outputs)]);
+    const ins = op.inputs.filter((i) => live.has(i)).map(name);
+    const o = outs.length === 1 ? `output ${outs[0]}` : `outputs ${outs.join(', ')}`;
+    const n = ins.length === 0 ? '' : `, ${ins.length === 1 ? 'input' : 'inputs'} ${ins.join(', ')}`;
+    return `operator ${op.index} (${op.opName}, ${o}${n})`;
   }
 
   private tensor(i: number | undefined, what: string): TfliteTensor {
@@ -134,18 +166,29 @@ class Importer {
 
   run() {
     const g = this.g;
-    // unsupported operators first: the most useful message for a model we cannot take
-    for (const op of g.operators) {
-      if (!SUPPORTED_CODES.has(op.code)) {
-        this.op = op;
-        this.fail(`not supported; supported: ${TFLITE_SUPPORTED.join(', ')}`);
-      }
+    // unsupported operators first, all of them in one line: the most useful message for a model
+    // we cannot take (fixing one at a time would take as many round trips as there are ops)
+    // QUANTIZE of a float graph input and DEQUANTIZE into a float graph output are folded: the model
+    // then takes and gives the int8 tensors between them (their scale and zero point say how)
+    const consumers = (t: number) => g.operators.filter((o) => o.inputs.includes(t));
+    const qIn = g.operators.find((o) => o.code === BuiltinOp.QUANTIZE && o.inputs[0] === g.inputs[0] && this.g.tensors[g.inputs[0]]?.type === 'FLOAT32'
+      && this.g.tensors[o.outputs[0]]?.type === 'INT8' && consumers(g.inputs[0]).length === 1);
+    const lastOp0 = g.operators[g.operators.length - 1];
+    const dqOut = lastOp0 && lastOp0.code === BuiltinOp.DEQUANTIZE && lastOp0.outputs[0] === g.outputs[0] && this.g.tensors[lastOp0.inputs[0]]?.type === 'INT8'
+      ? lastOp0 : undefined;
+    this.folded = new Set([qIn?.index, dqOut?.index].filter((x): x is number => x !== undefined));
+    const unsupported = g.operators.filter((op) => !SUPPORTED_CODES.has(op.code) && !this.folded.has(op.index));
+    if (unsupported.length > 0) {
+      const list = unsupported.map((op) => this.describe(op)).join('; ');
+      const head = unsupported.length === 1 ? '' : `${unsupported.length} operators not supported: `;
+      throw new HilError(`${head}${list}${unsupported.length === 1 ? ': not supported' : ''}; supported: ${TFLITE_SUPPORTED.join(', ')}`, this.file);
     }
-    this.op = undefined;
     if (g.inputs.length !== 1 || g.outputs.length !== 1) {
       throw new HilError(`only single-input, single-output models are supported (has ${g.inputs.length} inputs, ${g.outputs.length} outputs)`, this.file);
     }
-    const inT = this.tensor(g.inputs[0], 'input');
+    const inT = this.tensor(qIn ? qIn.outputs[0] : g.inputs[0], 'input');
+    if (qIn) this.notes.push(`operator ${qIn.index} (QUANTIZE) folded: the float input "${this.g.tensors[g.inputs[0]]?.name}" is given as its int8 output "${inT.name}" (real = scale * (q - zero_point))`);
+    if (dqOut) this.notes.push(`operator ${dqOut.index} (DEQUANTIZE) folded: the model outputs the int8 tensor "${this.g.tensors[dqOut.inputs[0]]?.name}" (real = scale * (q - zero_point))`);
     if (inT.type !== 'INT8') {
       const hint = inT.type === 'FLOAT32'
         ? 'a float model: convert it with full-integer (int8) quantization, or export ONNX and import that with --dataset to quantize it here'
@@ -158,13 +201,34 @@ class Importer {
     this.inputShape = inShape;
     this.curQ = this.q(inT);
     const input = this.curQ;
+    this.known.set(inT.index, { id: 0, shape: inShape, q: input });
     if (g.subgraphCount > 1) this.notes.push(`only subgraph 0 of ${g.subgraphCount} imported`);
 
-    g.operators.forEach((op, i) => {
+    const ops = g.operators.filter((op) => !this.folded.has(op.index));
+    ops.forEach((op, i) => {
       this.op = op;
-      const last = i === g.operators.length - 1;
-      if (op.inputs[0] !== this.cur) this.fail('not a linear chain: its data input is not the previous operator\'s output (branches and skip connections are not supported)');
+      const last = i === ops.length - 1;
+      const src = this.known.get(op.inputs[0]);
+      if (!src) this.fail(`its data input "${this.g.tensors[op.inputs[0]]?.name ?? op.inputs[0]}" is not the model input or an imported operator's output`);
+      this.cur = op.inputs[0];
+      this.curId = src.id;
+      this.curShape = src.shape;
+      this.curQ = src.q;
+      this.curPad = src.pad;
+      if (src.pad && op.code !== BuiltinOp.CONV_2D && op.code !== BuiltinOp.DEPTHWISE_CONV_2D) {
+        this.fail('reads a PAD output: PAD is only folded into a CONV_2D or DEPTHWISE_CONV_2D that reads it');
+      }
       switch (op.code) {
+        case BuiltinOp.PAD:
+          return this.pad(op);
+        case BuiltinOp.LOGISTIC:
+          return this.logistic(op);
+        case BuiltinOp.CONCATENATION:
+          return this.concat(op);
+        case BuiltinOp.MUL:
+          return this.mul(op);
+        case BuiltinOp.ADD:
+          return this.add(op);
         case BuiltinOp.CONV_2D:
           return this.conv(op, false);
         case BuiltinOp.DEPTHWISE_CONV_2D:
@@ -185,10 +249,17 @@ class Importer {
       }
     });
     this.op = undefined;
-    const outIdx = g.outputs[0];
-    const lastOp = g.operators[g.operators.length - 1];
+    const outIdx = dqOut ? dqOut.inputs[0] : g.outputs[0];
+    const lastOp = ops[ops.length - 1];
     if (!lastOp || lastOp.outputs[0] !== outIdx) throw new HilError('the last operator does not produce the model output', this.file);
     if (this.layers.length === 0) throw new HilError('no computing layer (conv, depthwise conv, fully connected, pool)', this.file);
+    // the model output is the last layer's (a trailing softmax is dropped, a reshape moves no bytes)
+    if (this.curId !== this.layers.length) throw new HilError('the model output is not the last imported layer\'s output', this.file);
+    // a graph (some layer reads other than its predecessor's output): every layer names its inputs (SPEC section 2)
+    if (this.inputs.some((ins, i) => ins.length !== 1 || ins[0] !== i)) {
+      if (!isTflite(this.arithmetic)) throw new HilError('a graph model (skip connections, ADD) needs a tflite-* arithmetic', this.file);
+      this.layers.forEach((l, i) => (l.inputs = this.inputs[i]));
+    }
     const classes = this.curShape[0] * this.curShape[1] * this.curShape[2];
     return {
       layers: this.layers, from: this.from, input, output: this.curQ, inputShape: this.inputShape, classes,
@@ -201,12 +272,117 @@ class Importer {
     return op.options;
   }
 
-  private push(layer: LayerJson, op: TfliteOperator, out: TfliteTensor, outShape: Shape3, outQ: Q): void {
+  private push(layer: LayerJson, op: TfliteOperator, out: TfliteTensor, outShape: Shape3, outQ: Q, inputs: number[] = [this.curId]): void {
     this.layers.push(layer);
+    this.inputs.push(inputs);
     this.from.push([`operator ${op.index} (${op.opName}, output "${out.name}")`]);
     this.cur = out.index;
+    this.curId = this.layers.length;
     this.curShape = outShape;
     this.curQ = outQ;
+    this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
+  }
+
+  /** TFLite's int8 MUL of two imported tensors of one shape: M/s = QuantizeMultiplier(s1 * s2 / s_out). */
+  private mul(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('MUL needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
+    const o = this.options(op, OptionsType.Mul, 'Mul');
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
+    const b = this.known.get(op.inputs[1]);
+    if (!b || b.pad) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
+    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+    if (!same(b.shape, this.curShape)) this.fail(`inputs of shapes ${JSON.stringify(this.curShape)} and ${JSON.stringify(b.shape)}: broadcasting is not supported`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    let q: { multiplier: number; shift: number };
+    try {
+      q = quantizeMultiplierQ31((this.curQ.scale * b.q.scale) / outQ.scale);
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+    if (q.multiplier === 0 || q.shift > 15) this.fail(`MUL scale ratio gives multiplier ${q.multiplier}, shift ${q.shift}: not supported`);
+    const layer: LayerJson = {
+      op: 'mul', in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      ...this.activation(o.i8(0), outQ), multiplier: [q.multiplier], shift: [q.shift],
+    };
+    this.push(layer, op, out, outShape, outQ, [this.curId, b.id]);
+  }
+
+  /** CONCATENATION of two imported tensors on the channel axis with one quantization (TFLite Micro's
+   * int8 kernel copies bytes): a concat layer. */
+  private concat(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('CONCATENATION makes a graph model: import with a tflite-* arithmetic');
+    const o = this.options(op, OptionsType.Concatenation, 'Concatenation');
+    const rank = this.g.tensors[op.outputs[0]]?.shape.length ?? 0;
+    const axis = o.i32(0);
+    if (axis !== -1 && axis !== rank - 1) this.fail(`axis ${axis}: only the channel (last) axis is supported`);
+    if (o.i8(1) !== 0) this.fail('fused activation on CONCATENATION not supported');
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs: only 2 are supported`);
+    const b = this.known.get(op.inputs[1]);
+    if (!b || b.pad) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    const sameQ = (q: Q) => q.zp === outQ.zp && Math.abs(q.scale / outQ.scale - 1) <= 1e-6;
+    if (!sameQ(this.curQ) || !sameQ(b.q)) this.fail('inputs and output must share one quantization (requantizing concatenation is not supported)');
+    const [H, W, C1] = this.curShape;
+    if (b.shape[0] !== H || b.shape[1] !== W || outShape[0] !== H || outShape[1] !== W || outShape[2] !== C1 + b.shape[2]) {
+      this.fail(`shapes ${JSON.stringify(this.curShape)} + ${JSON.stringify(b.shape)} -> ${JSON.stringify(outShape)} are not a channel concatenation`);
+    }
+    this.push({ op: 'concat', in_shape: this.curShape, in2_shape: b.shape, out_shape: outShape }, op, out, outShape, outQ, [this.curId, b.id]);
+  }
+
+  /** TFLite's int8 LOGISTIC as the 256-entry table TFLite builds (LUTPopulate, in float32): for every
+   * int8 x, round(sigmoid(in_scale * (x - in_zp)) / out_scale) + out_zp, clamped. */
+  private logistic(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('LOGISTIC becomes a table layer of format 2: import with a tflite-* arithmetic');
+    const { out, outShape, outQ } = this.outTensor(op);
+    const f = Math.fround;
+    const inv = f(1 / f(outQ.scale));
+    const table: number[] = [];
+    for (let v = -128; v <= 127; v++) {
+      const deq = f(f(this.curQ.scale) * f(v - this.curQ.zp));
+      const t = f(f(1) / f(f(1) + f(Math.exp(-deq))));
+      const rescaled = Math.round(f(t * inv)); // t >= 0: half up = TfLiteRound
+      table.push(Math.max(-128, Math.min(127, rescaled + outQ.zp)));
+    }
+    this.push({ op: 'lut', in_shape: this.curShape, out_shape: outShape, table }, op, out, outShape, outQ);
+  }
+
+  /** PAD of H and W with the zero point (TFLite's int8 PAD; same quantization in and out): no layer,
+   * the convolution that reads it takes the padding (SPEC: padding positions hold in_zp). */
+  private pad(op: TfliteOperator): void {
+    const p = this.tensor(op.inputs[1], 'paddings');
+    if (p.type !== 'INT32' || p.data.length !== 32) this.fail(`paddings "${p.name}" must be a constant INT32 [4, 2] tensor`);
+    const dv = new DataView(p.data.buffer, p.data.byteOffset, p.data.length);
+    const v = Array.from({ length: 8 }, (_, k) => dv.getInt32(4 * k, true));
+    if (v[0] || v[1] || v[6] || v[7]) this.fail(`pads the batch or channel axis (${JSON.stringify(v)}): only H and W are folded`);
+    const out = this.tensor(op.outputs[0], 'output');
+    const outQ = this.q(out);
+    if (outQ.zp !== this.curQ.zp || Math.abs(outQ.scale / this.curQ.scale - 1) > 1e-6) this.fail('PAD that requantizes is not supported');
+    if (this.curPad) this.fail('PAD of a PAD is not supported');
+    this.noops.push(`operator ${op.index} (PAD, output "${out.name}"): [top, bottom, left, right] = ${JSON.stringify([v[2], v[3], v[4], v[5]])}, folded into the convolution that reads it`);
+    this.known.set(out.index, { id: this.curId, shape: this.curShape, q: outQ, pad: [v[2], v[3], v[4], v[5]] });
+  }
+
+  /** TFLite's int8 ADD of two imported tensors of one shape (TFLM add_common.cc's Prepare). */
+  private add(op: TfliteOperator): void {
+    if (!isTflite(this.arithmetic)) this.fail('ADD needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
+    const o = this.options(op, OptionsType.Add, 'Add');
+    const actCode = o.i8(0);
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
+    const b = this.known.get(op.inputs[1]);
+    if (!b) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
+    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+    if (!same(b.shape, this.curShape)) this.fail(`inputs of shapes ${JSON.stringify(this.curShape)} and ${JSON.stringify(b.shape)}: broadcasting is not supported`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    if (!same(outShape, this.curShape)) this.fail(`output shape ${JSON.stringify(outShape)} differs from the inputs'`);
+    const leftShift = 20;
+    const twice = 2 * Math.max(this.curQ.scale, b.q.scale);
+    const q = [this.curQ.scale / twice, b.q.scale / twice, twice / (2 ** leftShift * outQ.scale)].map((r) => quantizeMultiplierQ31(r));
+    if (q.some((x) => x.shift > 0 || x.multiplier === 0)) this.fail('ADD scales give a multiplier TFLite cannot take (>= 1 or 0)');
+    const layer: LayerJson = {
+      op: 'add', in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      ...this.activation(actCode, outQ), left_shift: leftShift, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift),
+    };
+    this.push(layer, op, out, outShape, outQ, [this.curId, b.id]);
   }
 
   private outTensor(op: TfliteOperator): { out: TfliteTensor; outShape: Shape3; outQ: Q } {
@@ -256,7 +432,8 @@ class Importer {
     if (qp.scale.length === 1) scales = new Array<number>(oc).fill(qp.scale[0]);
     else if (qp.scale.length === oc && qp.quantizedDimension === channelAxis) scales = qp.scale;
     else this.fail(`weights "${w.name}": ${qp.scale.length} scales along dimension ${qp.quantizedDimension}, expected 1 or ${oc} along ${channelAxis}`);
-    if (scales.some((s) => !(s > 0))) this.fail(`weights "${w.name}" have a zero or negative scale`);
+    // TFLite takes a zero weight scale (a dead channel: all its weights are 0) and so do its arithmetics
+    if (scales.some((s) => !(s > 0) && !(s === 0 && isTflite(this.arithmetic)))) this.fail(`weights "${w.name}" have a zero or negative scale`);
     const weights = Array.from(new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length));
 
     let bias = new Array<number>(oc).fill(0);
@@ -274,9 +451,11 @@ class Importer {
   private requant(inScale: number, wScales: number[], outScale: number): { multiplier: number[]; shift: number[] } {
     const multiplier: number[] = [];
     const shift: number[] = [];
+    // TFLite: effective_output_scale = (double)input_scale * (double)filter_scale / (double)output_scale
+    const q = isTflite(this.arithmetic) ? quantizeMultiplierQ31 : quantizeMultiplier;
     wScales.forEach((ws, c) => {
       try {
-        const r = quantizeMultiplier((inScale * ws) / outScale);
+        const r = q((inScale * ws) / outScale);
         multiplier.push(r.multiplier);
         shift.push(r.shift);
       } catch (e) {
@@ -311,8 +490,22 @@ class Importer {
     } else if (w0 !== OC || w3 !== C) {
       this.fail(`weights shape ${JSON.stringify(wt.shape)} is not [${OC},KH,KW,${C}]`);
     }
-    const pad_top = this.geometry(H, KH, strideH, padCode, OH, 'h');
-    const pad_left = this.geometry(W, KW, strideW, padCode, OW, 'w');
+    let pad_top: number;
+    let pad_left: number;
+    if (this.curPad) {
+      // a folded PAD (its value is the zero point: real 0, exactly our padding) then VALID
+      const [pt, pb, pl, pr] = this.curPad;
+      if (padCode !== 1) this.fail('reads a PAD output with SAME padding: only PAD then VALID is folded');
+      if (Math.floor((H + pt + pb - KH) / strideH) + 1 !== OH || Math.floor((W + pl + pr - KW) / strideW) + 1 !== OW) {
+        this.fail(`PAD ${JSON.stringify(this.curPad)} then VALID does not give the output tensor's ${OH}x${OW}`);
+      }
+      if (pt >= KH || pl >= KW || pb >= KH || pr >= KW) this.fail(`PAD ${JSON.stringify(this.curPad)} reaches a whole kernel (${KH}x${KW}) beyond the input: not foldable`);
+      pad_top = pt;
+      pad_left = pl;
+    } else {
+      pad_top = this.geometry(H, KH, strideH, padCode, OH, 'h');
+      pad_left = this.geometry(W, KW, strideW, padCode, OW, 'w');
+    }
     const { weights, scales, bias } = this.weightsAndBias(op, OC, depthwise ? 3 : 0);
     const layer: LayerJson = {
       op: depthwise ? 'depthwise_conv2d' : 'conv2d',
@@ -377,8 +570,15 @@ class Importer {
       return;
     }
     const n = kh * kw;
-    const { multiplier, shift } = this.requant(this.curQ.scale, [1 / n], outQ.scale);
-    const common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: multiplier[0], shift: shift[0] };
+    let common: Record<string, number>;
+    if (isTflite(this.arithmetic)) {
+      // TFLite's int8 average pool: the rounded mean of the int8 values, no rescaling
+      if (outQ.zp !== this.curQ.zp || Math.abs(outQ.scale / this.curQ.scale - 1) > 1e-6) this.fail('AVERAGE_POOL_2D with different input and output quantization (TFLite requires the same)');
+      common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: 0, shift: 0 };
+    } else {
+      const { multiplier, shift } = this.requant(this.curQ.scale, [1 / n], outQ.scale);
+      common = { in_zp: this.curQ.zp, out_zp: outQ.zp, multiplier: multiplier[0], shift: shift[0] };
+    }
     // a window covering the whole input is the (older, already supported) global average
     const layer: LayerJson = kh === H && kw === W && outShape[0] === 1 && outShape[1] === 1
       ? { op: 'avgpool_global', ...base, ...common }
@@ -397,7 +597,12 @@ class Importer {
     this.noops.push(`operator ${op.index} (RESHAPE, output "${out.name}"): ${JSON.stringify(this.curShape)} -> ${JSON.stringify(outShape)}, no-op in (h,w,c) layout`);
     this.cur = out.index;
     this.curShape = outShape;
+    // same bytes, same tensor id, a new shape
+    this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
     // before the first layer, a reshape only re-labels the model input (same bytes)
-    if (this.layers.length === 0) this.inputShape = outShape;
+    if (this.layers.length === 0) {
+      this.inputShape = outShape;
+      this.known.set(out.index, { id: 0, shape: outShape, q: outQ });
+    }
   }
 }

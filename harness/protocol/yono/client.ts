@@ -326,12 +326,16 @@ function inferPayload(model: number, runs: number, warmup: number, inputCrc?: nu
   return payload;
 }
 
+/** INFER reply: u8 model, u8 predicted, u8 n, i8 outputs[n], u16 runs, u32 ticks[runs]; or, for more
+ * than 255 outputs (version 5, SPEC section 1), n = 0 then u16 predicted, u16 n before the outputs. */
 function parseInfer(reply: Buffer): InferResult {
-  const nClasses = reply[2];
-  const logits = new Int8Array(reply.buffer.slice(reply.byteOffset + 3, reply.byteOffset + 3 + nClasses));
-  const runsOff = 3 + nClasses;
+  const wide = reply[2] === 0;
+  const nClasses = wide ? reply.readUInt16LE(5) : reply[2];
+  const at = wide ? 7 : 3;
+  const logits = new Int8Array(reply.buffer.slice(reply.byteOffset + at, reply.byteOffset + at + nClasses));
+  const runsOff = at + nClasses;
   const nRuns = reply.readUInt16LE(runsOff);
   const ticks: number[] = [];
   for (let i = 0; i < nRuns; i++) ticks.push(reply.readUInt32LE(runsOff + 2 + 4 * i));
-  return { model: reply[0], predicted: reply[1], logits, ticks };
+  return { model: reply[0], predicted: wide ? reply.readUInt16LE(3) : reply[1], logits, ticks };
 }

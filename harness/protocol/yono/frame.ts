@@ -5,7 +5,7 @@ import { cobsDecode, cobsEncode } from './cobs.js';
 /** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models). 3: SELECT (model switching), ERR 8/9,
  * HELLO variant/ext_storage. 4: RUN_PRELOADED (inputs the loader put in the board's
  * preload region), HELLO preload/preload_base. */
-export const PROTO_VERSION = 4;
+export const PROTO_VERSION = 5;
 export const MAX_PAYLOAD = 2048;
 /** CHUNK payload: u32 offset + data. Kept at 1020 data bytes (the v1 size) so a chunk never
  * needs more UART buffering than before on real boards; most inputs still fit one chunk. */
