@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Flasher } from '../capabilities/flasher.js';
 import type { FlasherSpec } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
+import { describeSocketError } from '../util/net-url.js';
 import { readElf, type Segment } from './elf.js';
 
 /** Cortex-M register numbers in the M-profile target description. */
@@ -72,7 +73,7 @@ export class RspClient {
         socket.setNoDelay(true);
         return new RspClient(socket, where);
       } catch (e) {
-        if (Date.now() >= deadline) throw new HilError(`cannot connect within ${timeoutMs} ms: ${(e as Error).message}`, where);
+        if (Date.now() >= deadline) throw new HilError(`cannot connect within ${timeoutMs} ms: ${describeSocketError(e as NodeJS.ErrnoException, `${host}:${port}`)}`, where);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
