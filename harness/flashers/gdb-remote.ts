@@ -139,9 +139,11 @@ export class RspClient {
     const frame = Buffer.concat([Buffer.from('$'), body, Buffer.from(`#${checksum(body)}`)]);
     for (let attempt = 0; attempt < 3; attempt++) {
       this.socket.write(frame);
-      const ev = await this.next(3000, what);
+      let ev = await this.next(3000, what);
+      // A packet before the acknowledgement answers nothing we sent: a stop reply the server
+      // queued when a new connection halted a running target (QEMU's gdbstub does). Drop it.
+      while (ev.packet !== undefined) ev = await this.next(3000, what);
       if (ev.ack === true) return;
-      if (ev.packet !== undefined) throw new HilError(`reply before acknowledgement to ${what}`, this.where);
     }
     throw new HilError(`${what} refused 3 times (bad checksum?)`, this.where);
   }

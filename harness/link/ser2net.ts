@@ -1,0 +1,101 @@
+/**
+ * Serves a serial device of this machine on TCP with ser2net (version 4, YAML configuration):
+ * one RFC 2217 port (`accepter: telnet(rfc2217),tcp,...`) and one raw port (`accepter: tcp,...`),
+ * both on the given address. The lab side of a remote rig, and what the tests and the
+ * remote-link benchmark put in front of a QEMU UART pty to reach it as rfc2217:// and tcp://.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { HilError } from '../util/errors.js';
+import { hasTool, requireTools } from '../util/tools.js';
+
+export interface Ser2netServer {
+  rfc2217Url: string;
+  tcpUrl: string;
+  pid: number;
+  /** stops ser2net (SIGTERM, then SIGKILL) and removes its configuration */
+  stop(): Promise<void>;
+}
+
+export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The ser2net.yaml text for `device` served on `host`:`rfc2217Port` (RFC 2217) and `tcpPort` (raw). */
+export function ser2netConfig(device: string, host: string, rfc2217Port: number, tcpPort: number, baud = 115200): string {
+  const connector = `serialdev,${device},${baud}n81,local`;
+  return [
+    'connection: &rfc2217',
+    `  accepter: telnet(rfc2217),tcp,${host},${rfc2217Port}`,
+    `  connector: ${connector}`,
+    '  options:',
+    '    kickolduser: true',
+    'connection: &raw',
+    `  accepter: tcp,${host},${tcpPort}`,
+    `  connector: ${connector}`,
+    '  options:',
+    '    kickolduser: true',
+    '',
+  ].join('\n');
+}
+
+export async function startSer2net(device: string, options: { host?: string; baud?: number; timeoutMs?: number } = {}): Promise<Ser2netServer> {
+  requireTools(['ser2net']);
+  const host = options.host ?? '127.0.0.1';
+  const [rfcPort, tcpPort] = [await freeTcpPort(host), await freeTcpPort(host)];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-ser2net-'));
+  const config = path.join(dir, 'ser2net.yaml');
+  fs.writeFileSync(config, ser2netConfig(device, host, rfcPort, tcpPort, options.baud));
+  // -n: stay in the foreground; -u: no UUCP lock files (a pty); dies with us (parent-death signal)
+  const args = ['-n', '-u', '-c', config, '-P', path.join(dir, 'ser2net.pid')];
+  const [cmd, ...argv] = [...(hasTool('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : []), 'ser2net', ...args];
+  const child: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-2000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-2000)));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => child.kill('SIGKILL'), 2000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  // ready when the raw port accepts a connection (ser2net prints nothing on success)
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new HilError(`ser2net exited with ${child.exitCode}: ${output.trim().split('\n').pop() ?? ''}`, config);
+    }
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port: tcpPort }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new HilError(`ser2net did not listen on ${host}:${tcpPort} within ${options.timeoutMs ?? 5000} ms`, config);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { rfc2217Url: `rfc2217://${host}:${rfcPort}`, tcpUrl: `tcp://${host}:${tcpPort}`, pid: child.pid ?? -1, stop };
+}
