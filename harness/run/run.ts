@@ -16,7 +16,7 @@ import { ENERGY_TABLE, SWITCH_TABLE, type EnergyResultRow, type SwitchRow } from
 import { createRunFolder } from '../reports/run-folder.js';
 import { loadRig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
-import { openSession, type Session } from '../session/session.js';
+import { lockRig, openSession, type Session } from '../session/session.js';
 import { writePreloadImage, type PreloadImage } from '../session/preload.js';
 import { createDut } from '../dut/factory.js';
 import type { ProtocolStats } from '../protocol/device.js';
@@ -63,13 +63,25 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
-  let interrupted = false;
   const info: RunInfo = {
     id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes,
     results: { rows: () => [], append: () => undefined },
-    cancelled: () => interrupted,
+    cancelled: () => false,
   };
   const chosen = chooseExperiments(options.experiments, info);
+  // one job per rig: refuse before building when another run holds it; held until the run ends
+  const lock = lockRig(rig);
+  try {
+    return await runLocked(info, chosen, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runLocked(info: RunInfo, chosen: Experiment[], options: RunOptions): Promise<RunResult> {
+  const { rig, plans, notes, log } = info;
+  let interrupted = false;
+  info.cancelled = () => interrupted;
   const builds = buildVariants(rig, plans, log);
 
   const folder = createRunFolder(rig.name, options.resultsDir);

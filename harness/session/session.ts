@@ -13,6 +13,15 @@ import { checkFirmware, type DeviceHello, type DeviceProtocol } from '../protoco
 import { openDeviceProtocol } from '../protocol/drivers.js';
 import type { Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
+import { acquireRigLock, type RigLock } from '../util/rig-lock.js';
+
+/**
+ * Takes the rig's lock when its device is exclusive (a real board, local or remote: one job at a
+ * time); an emulated rig starts an emulator of its own for each session and needs none.
+ */
+export function lockRig(rig: Rig): RigLock | undefined {
+  return rig.dut.kind === 'qemu' ? undefined : acquireRigLock(rig.name);
+}
 
 export interface Session {
   rig: Rig;
@@ -37,7 +46,21 @@ export interface SessionOptions extends DutOptions {
 }
 
 export async function openSession(rig: Rig, firmware: FirmwareBuild, options: SessionOptions = {}): Promise<Session> {
-  const dut = createDut(rig, options);
+  const lock = lockRig(rig);
+  let dut: Dut;
+  try {
+    dut = createDut(rig, options);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+  const closeAll = async (): Promise<void> => {
+    try {
+      await dut.close();
+    } finally {
+      lock?.release();
+    }
+  };
   try {
     await dut.flash(firmware.elf, firmware.extImage);
     if (options.preload) {
@@ -64,10 +87,10 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
         if (!m) throw new HilError(`model ${name} is not on the device`, dut.description);
         return m.id;
       },
-      close: () => dut.close(),
+      close: closeAll,
     };
   } catch (e) {
-    await dut.close();
+    await closeAll();
     throw e;
   }
 }
