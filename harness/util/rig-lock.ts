@@ -83,6 +83,13 @@ function safeName(rig: string): string {
   return rig.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+/** The live holder of a rig's lock, if any (read only: doctor asks before it touches a rig). */
+export function rigLockHolder(rig: string, options: { dir?: string } = {}): LockHolder | undefined {
+  const file = path.join(options.dir ?? lockDir(), `${safeName(rig)}.lock`);
+  const h = readHolder(file);
+  return h && !staleReason(h) ? h : undefined;
+}
+
 /** Takes the rig's lock or throws one HilError line naming the holder. */
 export function acquireRigLock(rig: string, options: { dir?: string; command?: string } = {}): RigLock {
   const dir = options.dir ?? lockDir();

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { checkRemote } from '../../harness/dut/doctor.js';
 import { startQemuGdbServer, type QemuGdbServer } from '../../harness/dut/qemu-gdb-server.js';
 import { buildFirmware, type FirmwareBuild } from '../../harness/firmware/build.js';
 import { startSer2net, type Ser2netServer } from '../../harness/link/ser2net.js';
@@ -87,6 +88,16 @@ describe('remote rig: GDB server + ser2net on 127.0.0.1 (QEMU netduinoplus2)', f
       },
     );
   }
+
+  it('hil rigs doctor: the real ser2net negotiates RFC 2217 and QEMU\'s gdbstub answers qSupported', async () => {
+    for (const url of [ser2net!.rfc2217Url, ser2net!.tcpUrl]) {
+      const rig = writeRemoteRig(url, { host: qemu!.host, port: qemu!.gdbPort });
+      const c = await checkRemote(rig);
+      expect(c.ok, c.lines.join('; ')).to.equal(true);
+      expect(c.lines[0]).to.equal(url.startsWith('rfc2217') ? `link: ${url} answers (RFC 2217 COM-PORT accepted, 115200 baud 8N1 confirmed)` : `link: ${url} accepts connections (raw TCP)`);
+      expect(c.lines[1]).to.match(new RegExp(`^flasher: GDB server 127\\.0\\.0\\.1:${qemu!.gdbPort} answers qSupported \\(PacketSize \\d+\\)$`));
+    }
+  });
 
   it('resets through the GDB server: the firmware starts over and answers on a new connection', async () => {
     const rig = writeRemoteRig(ser2net!.rfc2217Url, { host: qemu!.host, port: qemu!.gdbPort });
