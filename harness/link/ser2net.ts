@@ -31,6 +31,24 @@ export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** True when a TCP socket of this machine listens on `port` (Linux /proc/net/tcp and tcp6). */
+export function isListening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 3 && f[1].endsWith(`:${hex}`) && f[3] === '0A') return true;
+    }
+  }
+  return false;
+}
+
 /** The ser2net.yaml text for `device` served on `host`:`rfc2217Port` (RFC 2217) and `tcpPort` (raw). */
 export function ser2netConfig(device: string, host: string, rfc2217Port: number, tcpPort: number, baud = 115200): string {
   const connector = `serialdev,${device},${baud}n81,local`;
@@ -76,21 +94,15 @@ export async function startSer2net(device: string, options: { host?: string; bau
     }
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  // ready when the raw port accepts a connection (ser2net prints nothing on success)
+  // ready when both ports listen (ser2net prints nothing on success); not by connecting, which
+  // would make ser2net open and close the device (a socat pty pair exits when its end closes)
   const deadline = Date.now() + (options.timeoutMs ?? 5000);
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
       throw new HilError(`ser2net exited with ${child.exitCode}: ${output.trim().split('\n').pop() ?? ''}`, config);
     }
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port: tcpPort }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
+    if (isListening(rfcPort) && isListening(tcpPort)) break;
     if (Date.now() > deadline) {
       await stop();
       throw new HilError(`ser2net did not listen on ${host}:${tcpPort} within ${options.timeoutMs ?? 5000} ms`, config);
