@@ -49,21 +49,30 @@ export function isListening(port: number): boolean {
   return false;
 }
 
-/** The ser2net.yaml text for `device` served on `host`:`rfc2217Port` (RFC 2217) and `tcpPort` (raw). */
-export function ser2netConfig(device: string, host: string, rfc2217Port: number, tcpPort: number, baud = 115200, chardelay?: boolean): string {
+/**
+ * The ser2net.yaml text for `device` served on `host`:`rfc2217Port` (RFC 2217) and `tcpPort` (raw).
+ * Defaults are the configuration recommended for our request/response protocol (see
+ * docs/rig-files.md): TCP_NODELAY on, chardelay off; ser2net's stock settings are Nagle on and
+ * chardelay on, which cost about 44 ms and 3.5 ms per round trip (bench/remote-link.ts).
+ */
+export function ser2netConfig(device: string, host: string, rfc2217Port: number, tcpPort: number, baud = 115200, chardelay = false, nodelay = true): string {
   const connector = `serialdev,${device},${baud}n81,local`;
+  // nodelay: TCP_NODELAY on ser2net's socket. Without it, Nagle's algorithm holds ser2net's second
+  // small write until the first is acknowledged, and Linux delays that ACK up to 40 ms: every
+  // reply of a request/response protocol then costs about 40 ms more
+  const tcp = nodelay ? 'tcp(nodelay)' : 'tcp';
   // chardelay (ser2net's default: on) holds device-to-network bytes until the line has been
   // quiet for 2 characters' time, at least 1 ms: fewer TCP segments, more latency per reply
-  const delay = chardelay === undefined ? [] : [`    chardelay: ${chardelay}`];
+  const delay = [`    chardelay: ${chardelay}`];
   return [
     'connection: &rfc2217',
-    `  accepter: telnet(rfc2217),tcp,${host},${rfc2217Port}`,
+    `  accepter: telnet(rfc2217),${tcp},${host},${rfc2217Port}`,
     `  connector: ${connector}`,
     '  options:',
     '    kickolduser: true',
     ...delay,
     'connection: &raw',
-    `  accepter: tcp,${host},${tcpPort}`,
+    `  accepter: ${tcp},${host},${tcpPort}`,
     `  connector: ${connector}`,
     '  options:',
     '    kickolduser: true',
@@ -72,13 +81,13 @@ export function ser2netConfig(device: string, host: string, rfc2217Port: number,
   ].join('\n');
 }
 
-export async function startSer2net(device: string, options: { host?: string; baud?: number; timeoutMs?: number; chardelay?: boolean } = {}): Promise<Ser2netServer> {
+export async function startSer2net(device: string, options: { host?: string; baud?: number; timeoutMs?: number; chardelay?: boolean; nodelay?: boolean } = {}): Promise<Ser2netServer> {
   requireTools(['ser2net']);
   const host = options.host ?? '127.0.0.1';
   const [rfcPort, tcpPort] = [await freeTcpPort(host), await freeTcpPort(host)];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-ser2net-'));
   const config = path.join(dir, 'ser2net.yaml');
-  fs.writeFileSync(config, ser2netConfig(device, host, rfcPort, tcpPort, options.baud, options.chardelay));
+  fs.writeFileSync(config, ser2netConfig(device, host, rfcPort, tcpPort, options.baud, options.chardelay ?? false, options.nodelay ?? true));
   // -n: stay in the foreground; -u: no UUCP lock files (a pty); dies with us (parent-death signal)
   const args = ['-n', '-u', '-c', config, '-P', path.join(dir, 'ser2net.pid')];
   const [cmd, ...argv] = [...(hasTool('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : []), 'ser2net', ...args];
