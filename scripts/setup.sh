@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 
 say() { echo "setup: $*" >&2; }
 
-# 1. Debian packages: cross compiler + C library, QEMU, host gcc, rsvg-convert, the Fashion-MNIST data set.
+# 1. Debian packages: cross compiler + C library, QEMU, host gcc, rsvg-convert, ser2net, the Fashion-MNIST data set.
 declare -A need=(
   [arm-none-eabi-gcc]=gcc-arm-none-eabi
   [qemu-system-arm]=qemu-system-arm
   [make]=make
   [socat]=socat            # pseudo-terminal pairs for the power-monitor simulators in test/
+  [ser2net]=ser2net        # serial ports over the network (rfc2217://, tcp://) in test/ and the remote-link bench
   [gcc]=gcc                # host compiler for the QEMU cycle-model plugin (firmware/tools/qemu-cycles)
   [rsvg-convert]=librsvg2-bin  # SVG -> PDF/PNG for the figures of `hil report`
 )

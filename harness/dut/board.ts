@@ -55,12 +55,18 @@ export class BoardDut implements Dut {
 
   describe(): Record<string, unknown> {
     const p = this.rig.dut.probe;
-    return { kind: 'board', description: this.description, probe: p.kind, usb_serial: p.usb_serial, flasher: this.flasher.kind };
+    const f = this.rig.flasher;
+    return {
+      kind: 'board', description: this.description, probe: p.kind, usb_serial: p.usb_serial, flasher: this.flasher.kind,
+      ...(this.rig.link.url ? { link_url: this.rig.link.url } : {}),
+      ...(f.kind === 'gdb-remote' ? { gdb_server: `${f.host ?? 'localhost'}:${f.port}` } : {}),
+    };
   }
 
-  /** The serial device path now; USB ports get a new name after re-enumeration. */
+  /** The serial device path now (USB ports get a new name after re-enumeration), or the remote port's URL. */
   portPath(): string {
     const l = this.rig.link;
+    if (l.url) return l.url;
     if (l.path) {
       if (!fs.existsSync(l.path)) throw new HilError('serial port not present (board unplugged?)', `${this.rig.name}: link.path ${l.path}`);
       return l.path;

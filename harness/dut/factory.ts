@@ -1,4 +1,5 @@
 import type { Link } from '../capabilities/link.js';
+import { acquireRigLock, type RigLock } from '../util/rig-lock.js';
 import type { BoardDutSpec, Rig } from '../rig/rig.js';
 import { BoardDut } from './board.js';
 import type { Dut, DutOptions } from './dut.js';
@@ -28,4 +29,12 @@ export async function bootDut(rig: Rig, elf: string): Promise<{ dut: Dut; link: 
     await dut.close();
     throw e;
   }
+}
+
+/**
+ * Takes the rig's lock when its device is exclusive (a real board, local or remote: one job at a
+ * time); an emulated rig starts an emulator of its own for each session and needs none.
+ */
+export function lockRig(rig: Rig): RigLock | undefined {
+  return rig.dut.kind === 'qemu' ? undefined : acquireRigLock(rig.name);
 }

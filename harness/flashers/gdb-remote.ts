@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Flasher } from '../capabilities/flasher.js';
 import type { FlasherSpec } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
+import { describeSocketError } from '../util/net-url.js';
 import { readElf, type Segment } from './elf.js';
 
 /** Cortex-M register numbers in the M-profile target description. */
@@ -43,6 +44,56 @@ function le32hex(v: number): string {
   return b.toString('hex');
 }
 
+/** A flash region of a GDB memory map, erased in blocks of `blocksize`. */
+export interface FlashRegion {
+  start: number;
+  length: number;
+  blocksize: number;
+}
+
+/** The flash regions of a GDB memory-map XML (<memory type="flash" ...><property name="blocksize">). */
+export function parseMemoryMap(xml: string): FlashRegion[] {
+  const out: FlashRegion[] = [];
+  for (const m of xml.matchAll(/<memory\s+([^>]*?)(?:\/>|>([\s\S]*?)<\/memory>)/g)) {
+    const attr = (name: string) => new RegExp(`${name}\\s*=\\s*"([^"]*)"`).exec(m[1])?.[1];
+    if (attr('type') !== 'flash') continue;
+    const block = /<property\s+name\s*=\s*"blocksize"\s*>\s*([^<\s]+)\s*</.exec(m[2] ?? '')?.[1];
+    const start = Number(attr('start'));
+    const length = Number(attr('length'));
+    const blocksize = Number(block ?? length);
+    if ([start, length, blocksize].every((v) => Number.isFinite(v) && v >= 0) && blocksize > 0) out.push({ start, length, blocksize });
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** The block-aligned [start, length] spans to erase so that [address, address + length) is erased. */
+export function eraseSpans(regions: FlashRegion[], address: number, length: number): [number, number][] {
+  const spans: [number, number][] = [];
+  const end = address + length;
+  for (const r of regions) {
+    const lo = Math.max(address, r.start);
+    const hi = Math.min(end, r.start + r.length);
+    if (lo >= hi) continue;
+    const first = r.start + Math.floor((lo - r.start) / r.blocksize) * r.blocksize;
+    const last = r.start + Math.ceil((hi - r.start) / r.blocksize) * r.blocksize;
+    const prev = spans[spans.length - 1];
+    if (prev && prev[0] + prev[1] === first) prev[1] += last - first;
+    else spans.push([first, last - first]);
+  }
+  return spans;
+}
+
+/** Sorted, with overlapping and touching spans joined. */
+export function mergeSpans(spans: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [a, l] of [...spans].sort((x, y) => x[0] - y[0])) {
+    const prev = out[out.length - 1];
+    if (prev && a <= prev[0] + prev[1]) prev[1] = Math.max(prev[1], a + l - prev[0]);
+    else out.push([a, l]);
+  }
+  return out;
+}
+
 export class RspClient {
   private buf = Buffer.alloc(0);
   private waiters: ((ev: { ack?: boolean; packet?: string; closed?: string }) => void)[] = [];
@@ -72,7 +123,7 @@ export class RspClient {
         socket.setNoDelay(true);
         return new RspClient(socket, where);
       } catch (e) {
-        if (Date.now() >= deadline) throw new HilError(`cannot connect within ${timeoutMs} ms: ${(e as Error).message}`, where);
+        if (Date.now() >= deadline) throw new HilError(`cannot connect within ${timeoutMs} ms: ${describeSocketError(e as NodeJS.ErrnoException, `${host}:${port}`)}`, where);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -138,9 +189,11 @@ export class RspClient {
     const frame = Buffer.concat([Buffer.from('$'), body, Buffer.from(`#${checksum(body)}`)]);
     for (let attempt = 0; attempt < 3; attempt++) {
       this.socket.write(frame);
-      const ev = await this.next(3000, what);
+      let ev = await this.next(3000, what);
+      // A packet before the acknowledgement answers nothing we sent: a stop reply the server
+      // queued when a new connection halted a running target (QEMU's gdbstub does). Drop it.
+      while (ev.packet !== undefined) ev = await this.next(3000, what);
       if (ev.ack === true) return;
-      if (ev.packet !== undefined) throw new HilError(`reply before acknowledgement to ${what}`, this.where);
     }
     throw new HilError(`${what} refused 3 times (bad checksum?)`, this.where);
   }
@@ -153,9 +206,9 @@ export class RspClient {
   }
 
   /** One command and its reply; "Exx" replies become errors. */
-  async command(payload: Buffer | string, what: string): Promise<string> {
+  async command(payload: Buffer | string, what: string, timeoutMs = 5000): Promise<string> {
     await this.send(payload, what);
-    const r = await this.reply(what);
+    const r = await this.reply(what, timeoutMs);
     if (/^E[0-9a-fA-F]{2}$/.test(r)) throw new HilError(`${what}: target error ${r}`, this.where);
     return r;
   }
@@ -167,15 +220,19 @@ export class RspClient {
     // Like GDB, read the target description when offered: QEMU answers P (register write)
     // packets only after it, and it confirms the register numbers are the M-profile ones.
     if (features.includes('qXfer:features:read+')) this.targetXml = await this.readXfer('target.xml');
+    // OpenOCD, pyOCD and J-Link servers describe their flash this way; QEMU's gdbstub does not
+    if (features.includes('qXfer:memory-map:read+')) this.flashRegions = parseMemoryMap(await this.readXfer('', 'memory-map'));
     return this.command('?', 'halt reason');
   }
 
   targetXml?: string;
+  /** flash regions from the server's memory map: written with vFlashErase/vFlashWrite/vFlashDone */
+  flashRegions: FlashRegion[] = [];
 
-  async readXfer(annex: string): Promise<string> {
+  async readXfer(annex: string, object = 'features'): Promise<string> {
     let text = '';
     for (;;) {
-      const r = await this.command(`qXfer:features:read:${annex}:${text.length.toString(16)},${(this.packetSize - 8).toString(16)}`, `read of ${annex}`);
+      const r = await this.command(`qXfer:${object}:read:${annex}:${text.length.toString(16)},${(this.packetSize - 8).toString(16)}`, `read of ${annex}`);
       if (r === '' || (r[0] !== 'm' && r[0] !== 'l')) throw new HilError(`cannot read ${annex}: "${r.slice(0, 40)}"`, this.where);
       text += r.slice(1);
       if (r[0] === 'l') return text;
@@ -213,6 +270,39 @@ export class RspClient {
         : await this.command(`M${head}:${chunk.toString('hex')}`, what);
       if (r !== 'OK') throw new HilError(`${what}: unexpected reply "${r}"`, this.where);
     }
+  }
+
+  /**
+   * Programs on-chip flash the GDB way: erase the blocks the data covers, vFlashWrite it in
+   * packets, vFlashDone to commit (the server may buffer until then).
+   */
+  async writeFlash(segments: { address: number; data: Buffer }[]): Promise<void> {
+    const spans = mergeSpans(segments.flatMap((s) => eraseSpans(this.flashRegions, s.address, s.data.length)));
+    for (const [start, length] of spans) {
+      const r = await this.command(`vFlashErase:${start.toString(16)},${length.toString(16)}`, `flash erase of 0x${start.toString(16)}`, 30000);
+      if (r !== 'OK') throw new HilError(`flash erase of 0x${start.toString(16)}: unexpected reply "${r}" (vFlashErase unsupported?)`, this.where);
+    }
+    const step = Math.floor((this.packetSize - 32) / 2); // worst-case escaping doubles the bytes
+    for (const { address, data } of segments) {
+      for (let o = 0; o < data.length; o += step) {
+        const chunk = data.subarray(o, o + step);
+        const what = `flash write of 0x${(address + o).toString(16)}`;
+        const r = await this.command(Buffer.concat([Buffer.from(`vFlashWrite:${(address + o).toString(16)}:`), escapeBinary(chunk)]), what);
+        if (r !== 'OK') throw new HilError(`${what}: unexpected reply "${r}"`, this.where);
+      }
+    }
+    const done = await this.command('vFlashDone', 'flash done', 30000);
+    if (done !== 'OK') throw new HilError(`flash done: unexpected reply "${done}"`, this.where);
+  }
+
+  /** True when [address, address + length) lies in a flash region of the memory map. */
+  inFlash(address: number, length: number): boolean {
+    let at = address;
+    for (const r of this.flashRegions) {
+      if (r.start <= at && at < r.start + r.length) at = r.start + r.length;
+      if (at >= address + length) return true;
+    }
+    return false;
   }
 
   async writeRegister(reg: number, value: number): Promise<void> {
@@ -265,13 +355,17 @@ export class GdbRemoteFlasher implements Flasher {
       this.running = false;
     }
     this.loaded = [];
-    for (const s of image.segments) await this.load(c, s);
+    // flash first, all segments in one erase/write/done sequence (two segments may share a
+    // sector: erasing for the second must not wipe the first), then RAM, then verify them all
+    const inFlash = image.segments.filter((s) => c.inFlash(s.address, s.data.length));
+    if (inFlash.length > 0) await c.writeFlash(inFlash);
+    for (const s of image.segments) if (!inFlash.includes(s)) await c.writeMemory(s.address, s.data);
+    for (const s of image.segments) await this.verify(c, s);
     this.vectorTable = image.segments[0].address;
     await this.startFromVectors(c);
   }
 
-  private async load(c: RspClient, s: Segment): Promise<void> {
-    await c.writeMemory(s.address, s.data);
+  private async verify(c: RspClient, s: Segment): Promise<void> {
     const back = await c.readMemory(s.address, s.data.length);
     const bad = back.findIndex((b, i) => b !== s.data[i]);
     if (bad >= 0) {

@@ -3,6 +3,8 @@
  * one, so tests (and a link proxy) can hand in a port of their own.
  */
 import { SerialPort } from 'serialport';
+import { isNetUrl } from '../util/net-url.js';
+import { NetPort } from './net-port.js';
 
 /** The part of serialport's stream the drivers use (SerialPort and SerialPortStream both fit). */
 export interface RawPort {
@@ -17,10 +19,13 @@ export interface RawPort {
 }
 
 export interface PortOptions {
+  /** a device path (/dev/ttyACM0, a pty) or a network URL (rfc2217://host:port, tcp://host:port) */
   path: string;
   baudRate: number;
 }
 
 export type PortFactory = (options: PortOptions) => RawPort;
 
-export const defaultPortFactory: PortFactory = ({ path, baudRate }) => new SerialPort({ path, baudRate, autoOpen: false });
+/** A local serial device through the serialport package, or a remote one (net-port.ts) for a URL. */
+export const defaultPortFactory: PortFactory = ({ path, baudRate }) =>
+  isNetUrl(path) ? new NetPort(path, { baudRate }) : new SerialPort({ path, baudRate, autoOpen: false });

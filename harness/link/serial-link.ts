@@ -18,6 +18,8 @@ export class SerialLink implements Link {
   private closeHandlers: ((reason: string) => void)[] = [];
   private dataHandlers: ((chunk: Buffer) => void)[] = [];
   private closing = false;
+  /** the first reason the port died; handlers hear about it once */
+  private died?: string;
 
   private constructor(private readonly port: RawPort, description: string) {
     this.description = description;
@@ -26,18 +28,28 @@ export class SerialLink implements Link {
       for (const h of this.dataHandlers) h(chunk);
     });
     port.on('close', () => {
-      if (!this.closing) for (const h of this.closeHandlers) h(`${this.description} closed`);
+      if (!this.closing) this.die(`${this.description} closed`);
     });
     port.on('error', (err: Error) => {
-      for (const h of this.closeHandlers) h(`${this.description}: ${err.message}`);
+      if (!this.closing) this.die(`${this.description}: ${err.message}`);
     });
+  }
+
+  private die(reason: string): void {
+    if (this.died !== undefined) return;
+    this.died = reason;
+    for (const h of this.closeHandlers) h(reason);
   }
 
   static async open(options: SerialLinkOptions): Promise<SerialLink> {
     const description = options.label ? `${options.path} (${options.label})` : options.path;
     const port = (options.openPort ?? defaultPortFactory)({ path: options.path, baudRate: options.baudRate });
     await new Promise<void>((resolve, reject) =>
-      port.open((err) => (err ? reject(new HilError(`cannot open serial port: ${err.message}`, description)) : resolve())),
+      port.open((err) => {
+        if (!err) return resolve();
+        // a network port's errors already name the server and say what failed
+        reject(err instanceof HilError ? err : new HilError(`cannot open serial port: ${err.message}`, description));
+      }),
     );
     return new SerialLink(port, description);
   }
@@ -56,6 +68,7 @@ export class SerialLink implements Link {
 
   onClose(handler: (reason: string) => void): void {
     this.closeHandlers.push(handler);
+    if (this.died !== undefined) handler(this.died);
   }
 
   async close(): Promise<void> {

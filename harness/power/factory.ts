@@ -43,7 +43,7 @@ export function createPowerMonitor(rig: Rig, options: PowerFactoryOptions = {}):
   const p = rig.power;
   if (!p || p.kind === 'none') return undefined;
   if (p.kind === 'emulated') return createEmulated(rig, options);
-  let port = p.port;
+  let port = p.port ?? p.url;
   if (!port) {
     const ports = (options.listPorts ?? listSerialPorts)();
     const found = findPortByUsbSerial(ports, p.usb_serial ?? '');

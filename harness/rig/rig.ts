@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import AjvModule, { type ErrorObject } from 'ajv';
 import { HilError } from '../util/errors.js';
+import { parseNetUrl, redactUrl } from '../util/net-url.js';
 import { FIRMWARE_DIR, RIGS_DIR, rel } from '../util/paths.js';
 
 export interface CostModel {
@@ -105,6 +106,8 @@ export interface LinkSpec {
   /** serial only: a device path, or the USB serial number of the device offering the port */
   path?: string;
   usb_serial?: string;
+  /** serial only: a port served over the network (ser2net), rfc2217://host:port or tcp://host:port */
+  url?: string;
   baud?: number;
   reply_timeout_ms?: number;
   retries?: number;
@@ -131,6 +134,8 @@ export interface PowerSpec {
   kind: PowerKind;
   port?: string;
   usb_serial?: string;
+  /** the instrument's serial port served over the network (ser2net), rfc2217://host:port or tcp://host:port */
+  url?: string;
   voltage_mv?: number;
   sample_hz?: number;
   marker?: string;
@@ -202,6 +207,8 @@ function describe(error: ErrorObject): string {
       return `${field}: expected one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'const':
       return `${field}: expected ${JSON.stringify(p.allowedValue)} here`;
+    case 'pattern':
+      return field.endsWith('url') ? `${field}: expected rfc2217://host:port or tcp://host:port` : `${field}: ${error.message ?? 'invalid'}`;
     case 'false schema':
       return `${field}: not allowed for this kind`;
     case 'oneOf': {
@@ -211,6 +218,27 @@ function describe(error: ErrorObject): string {
     default:
       return `${field}: ${error.message ?? 'invalid'}`;
   }
+}
+
+/** Network URLs must parse (host:port, a known scheme) and carry no credentials. */
+function checkUrls(rig: Omit<Rig, 'file'>): string | undefined {
+  const urls: [string, string | undefined][] = [
+    ['link.url', rig.link.url],
+    ['power.url', rig.power?.url],
+  ];
+  for (const [field, url] of urls) {
+    if (url === undefined) continue;
+    try {
+      parseNetUrl(url);
+    } catch (e) {
+      if (e instanceof HilError) return `${field}: ${e.message} (${redactUrl(url)})`;
+      throw e;
+    }
+  }
+  if (rig.flasher.host !== undefined && /[@/]/.test(rig.flasher.host)) {
+    return 'flasher.host: a host name or address only (no user@, no scheme, no path; the port goes in flasher.port)';
+  }
+  return undefined;
 }
 
 /** Rules the schema cannot state: who may use which power kind, unique storage names. */
@@ -265,7 +293,7 @@ export function loadRig(nameOrPath: string): Rig {
     rig.dut = { ...rig.dut, firmware: { ...fw, image: path.resolve(path.dirname(file), fw.image) } } as Rig['dut'];
     if (typeof fw.load_address === 'string') (rig.dut.firmware as DutFirmwareSpec).load_address = parseInt(fw.load_address, 16);
   }
-  const consistency = checkPowerAndStorage(rig);
+  const consistency = checkUrls(rig) ?? checkPowerAndStorage(rig);
   if (consistency) throw new HilError(consistency, where);
   const stem = path.basename(file).replace(/\.ya?ml$/, '');
   if (rig.name !== stem) throw new HilError(`name: "${rig.name}" must equal the file name "${stem}"`, where);

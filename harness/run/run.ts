@@ -19,6 +19,7 @@ import { createRunFolder, openRunFolder } from '../reports/run-folder.js';
 import { loadRig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
 import { openSession, type Session } from '../session/session.js';
+import { lockRig } from '../dut/factory.js';
 import { writePreloadImage, type PreloadImage } from '../session/preload.js';
 import { createDut } from '../dut/factory.js';
 import type { DutOptions } from '../dut/dut.js';
@@ -95,6 +96,9 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   };
   const chosen = chooseExperiments(options.experiments, info);
   if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, info, chosen);
+  // one job per rig: refuse before building when another run holds it; held until the run ends
+  const lock = lockRig(rig);
+  try {
   const builds = buildVariants(rig, plans, log, source);
 
   const folder = resumed ? openRunFolder(resumed.dir) : createRunFolder(rig.name, options.resultsDir);
@@ -136,6 +140,9 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     throw e;
   } finally {
     removeCleanup();
+  }
+  } finally {
+    lock?.release();
   }
 }
 

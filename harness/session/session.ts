@@ -14,6 +14,7 @@ import { openDeviceProtocol } from '../protocol/drivers.js';
 import type { Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
 import { shapeSize, type Int8Model } from '../modeltools/int8-model.js';
+import { lockRig } from '../dut/factory.js';
 
 export interface Session {
   rig: Rig;
@@ -49,7 +50,21 @@ export function firmwareCheck(firmware: FirmwareBuild, hello: DeviceHello): 'ful
 }
 
 export async function openSession(rig: Rig, firmware: FirmwareBuild, options: SessionOptions = {}): Promise<Session> {
-  const dut = createDut(rig, options);
+  const lock = lockRig(rig);
+  let dut: Dut;
+  try {
+    dut = createDut(rig, options);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+  const closeAll = async (): Promise<void> => {
+    try {
+      await dut.close();
+    } finally {
+      lock?.release();
+    }
+  };
   try {
     const pre = firmware.prebuilt;
     await dut.flash(firmware.elf, firmware.extImage, pre && { format: pre.format, loadAddress: pre.loadAddress });
@@ -84,10 +99,10 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
         if (!m) throw new HilError(`model ${name} is not on the device`, dut.description);
         return m.id;
       },
-      close: () => dut.close(),
+      close: closeAll,
     };
   } catch (e) {
-    await dut.close();
+    await closeAll();
     throw e;
   }
 }

@@ -7,6 +7,7 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   'arm-none-eabi-size': 'binutils-arm-none-eabi',
   'qemu-system-arm': 'qemu-system-arm',
   make: 'make',
+  ser2net: 'ser2net',
 };
 
 export function hasTool(tool: string): boolean {
