@@ -2,7 +2,6 @@
  * QEMU adapter: boots the ELF on an emulated Cortex-M machine with -icount (deterministic
  * virtual time) and exposes its UART as a pseudo-terminal that the serialport package opens.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +15,8 @@ import type { Rig } from '../rig/rig.js';
 import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
-import { hasTool, requireTools } from '../util/tools.js';
+import { requireTools } from '../util/tools.js';
+import { startQemu, type QemuProcess } from './qemu-process.js';
 import type { Dut, DutOptions, ImageLayout } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
 import { readBoard } from '../firmware/board.js';
@@ -34,11 +34,9 @@ export class QemuLoaderFlasher implements Flasher {
 export class QemuDut implements Dut {
   readonly description: string;
   readonly figures = 'emulated-estimate' as const;
-  private child?: ChildProcess;
+  private qemu?: QemuProcess;
   private ptyPath?: string;
   private link?: Link;
-  private stderrTail = '';
-  private exited?: string;
   private removeCleanup?: () => void;
   private readonly flasher = new QemuLoaderFlasher();
   private extImage?: ExtImage;
@@ -166,46 +164,14 @@ export class QemuDut implements Dut {
     const args = this.args(this.flasher.elf, { buildPlugin: true });
     const out = this.windowsPath(true);
     this.windowFile = out ? new WindowFile(out) : undefined;
-    // the emulator dies with the harness, even a SIGKILLed one (parent-death signal; util-linux)
-    const [cmd, ...argv] = [...(hasTool('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : []), 'qemu-system-arm', ...args];
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.exited = undefined;
     this.removeCleanup = onCleanup(() => this.close());
-    const timeoutMs = this.rig.dut.boot_timeout_ms ?? 10000;
-    this.ptyPath = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const timer = setTimeout(() => reject(new HilError(`QEMU did not offer its serial port within ${timeoutMs} ms`, this.description)), timeoutMs);
-      const onData = (d: Buffer) => {
-        text += d.toString();
-        this.stderrTail = text.slice(-2000);
-        const m = /char device redirected to (\/dev\/\S+)/.exec(text);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new HilError(`cannot start qemu-system-arm: ${err.message}`, this.description));
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        this.exited = `exited with ${signal ?? code}`;
-        const last = this.stderrTail.trim().split('\n').pop() ?? '';
-        reject(new HilError(`QEMU ${this.exited} before the board was up${last ? `: ${last}` : ''}`, this.description));
-      });
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = `exited with ${signal ?? code}`;
-    });
+    this.qemu = await startQemu(args, this.description, this.rig.dut.boot_timeout_ms ?? 10000);
+    this.ptyPath = this.qemu.pty;
   }
 
   /** The emulator's process id while it runs (fault injection: pause or kill it). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.qemu?.child.pid;
   }
 
   async reset(): Promise<void> {
@@ -214,7 +180,8 @@ export class QemuDut implements Dut {
   }
 
   async connect(): Promise<Link> {
-    if (!this.ptyPath || this.exited) throw new HilError(`QEMU is not running${this.exited ? ` (${this.exited})` : ''}`, this.description);
+    const exited = this.qemu?.exited();
+    if (!this.ptyPath || !this.qemu || exited) throw new HilError(`QEMU is not running${exited ? ` (${exited})` : ''}`, this.description);
     const path = this.options.route ? await this.options.route(this.ptyPath) : this.ptyPath;
     this.link = await SerialLink.open({ path, baudRate: this.rig.link.baud ?? 115200, label: `QEMU ${this.machine} serial0` });
     return this.link;
@@ -226,20 +193,9 @@ export class QemuDut implements Dut {
     const link = this.link;
     this.link = undefined;
     await link?.close();
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
-      this.removeWindowDir();
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('exit', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    const qemu = this.qemu;
+    this.qemu = undefined;
+    await qemu?.stop();
     this.removeWindowDir();
   }
 }
