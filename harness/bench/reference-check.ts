@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { readCsv } from '../reports/csv.js';
 import { runExperiments } from '../run/run.js';
 import type { Variant } from '../session/model-set.js';
-import { runCleanups } from '../util/cleanup.js';
+import { runScript } from '../util/script.js';
 import { HilError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { ROOT, rel } from '../util/paths.js';
@@ -95,13 +95,4 @@ async function main(): Promise<number> {
   return 1;
 }
 
-main()
-  .then(async (code) => {
-    await runCleanups();
-    process.exitCode = code;
-  })
-  .catch(async (e: unknown) => {
-    await runCleanups();
-    process.stderr.write(`error: ${e instanceof HilError ? e.toLine() : e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 2;
-  });
+runScript(main);

@@ -18,7 +18,7 @@ import { readCsv } from '../../harness/reports/csv.js';
 import { DEFAULT_RIG, loadRig } from '../../harness/rig/rig.js';
 import { runExperiments } from '../../harness/run/run.js';
 import { loadDeploySet } from '../../harness/session/model-set.js';
-import { runCleanups } from '../../harness/util/cleanup.js';
+import { runScript } from '../../harness/util/script.js';
 import { HilError } from '../../harness/util/errors.js';
 import { createLogger } from '../../harness/util/log.js';
 import { formatTable } from '../../harness/util/table.js';
@@ -98,13 +98,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main()
-  .then(async (code) => {
-    await runCleanups();
-    process.exitCode = code;
-  })
-  .catch(async (e: unknown) => {
-    await runCleanups();
-    process.stderr.write(`error: ${e instanceof HilError ? e.toLine() : String(e)}\n`);
-    process.exitCode = 2;
-  });
+runScript(main);

@@ -33,7 +33,8 @@ function seededInput(bytes: number, seed: number): Int8Array {
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<HilError> {
+/** The HilError a command was refused with (the device's ERR code is in its message). */
+export async function rejection(p: Promise<unknown>): Promise<HilError> {
   try {
     await p;
   } catch (e) {

@@ -21,6 +21,7 @@ import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import { loadDeploySet, loadModelSet } from '../../harness/session/model-set.js';
 import { classifyStream } from '../../harness/experiments/inputs.js';
 import { HilError } from '../../harness/util/errors.js';
+import { rejection } from '../contract/protocol.contract.js';
 
 const rig = loadRig('qemu-mps2-an386');
 const board = readBoard(rig.board);
@@ -51,17 +52,6 @@ async function boot(fw: FirmwareBuild, preloadFile: string, on: Rig = rig): Prom
     await dut.close();
     throw e;
   }
-}
-
-/** The HilError a command was refused with (the device's ERR code is in its message). */
-async function refused(p: Promise<unknown>): Promise<HilError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HilError) return e;
-    throw e;
-  }
-  throw new Error('expected the device to refuse');
 }
 
 function sample(data: PreparedSplit, i: number): Int8Array {
@@ -138,7 +128,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
         }
       }
       // the samples ran through the input buffer: INFER needs a new upload
-      expect((await refused(client.infer(0))).message).to.match(/device error 4 /);
+      expect((await rejection(client.infer(0))).message).to.match(/device error 4 /);
     } finally {
       await dut.close();
     }
@@ -173,17 +163,17 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       const ib = data[0].inputBytes;
       // the last whole input of the region runs (past the file, QEMU's RAM reads as zeros)
       expect(await client.runPreloaded(0, size - ib, 1, false)).to.have.length(1);
-      expect((await refused(client.runPreloaded(0, size - ib + 1, 1, false))).message).to.match(/device error 3 \(input overflow\)/);
-      expect((await refused(client.runPreloaded(0, 0xfffffff0, 1, false))).message).to.match(/device error 3 /);
+      expect((await rejection(client.runPreloaded(0, size - ib + 1, 1, false))).message).to.match(/device error 3 \(input overflow\)/);
+      expect((await rejection(client.runPreloaded(0, 0xfffffff0, 1, false))).message).to.match(/device error 3 /);
       // 10 classes: (2048 - 3) / (5 + 10) = 136 results with logits, 409 without
       expect(await client.runPreloaded(0, 0, 136, true)).to.have.length(136);
-      expect((await refused(client.runPreloaded(0, 0, 137, true))).message).to.match(/device error 6 \(bad payload\)/);
-      expect((await refused(client.runPreloaded(0, 0, 410, false))).message).to.match(/device error 6 /);
-      expect((await refused(client.runPreloaded(0, 0, 0, false))).message).to.match(/device error 6 /);
-      expect((await refused(client.runPreloaded(7, 0, 1, false))).message).to.match(/device error 2 /);
+      expect((await rejection(client.runPreloaded(0, 0, 137, true))).message).to.match(/device error 6 \(bad payload\)/);
+      expect((await rejection(client.runPreloaded(0, 0, 410, false))).message).to.match(/device error 6 /);
+      expect((await rejection(client.runPreloaded(0, 0, 0, false))).message).to.match(/device error 6 /);
+      expect((await rejection(client.runPreloaded(7, 0, 1, false))).message).to.match(/device error 2 /);
       const flags = Buffer.from([0, 0, 0, 0, 0, 1, 0, 0x02]);
-      expect((await refused(client.request(Cmd.RUN_PRELOADED, flags))).message).to.match(/device error 6 .*flags/);
-      expect((await refused(client.request(Cmd.RUN_PRELOADED, Buffer.alloc(7)))).message).to.match(/device error 6 /);
+      expect((await rejection(client.request(Cmd.RUN_PRELOADED, flags))).message).to.match(/device error 6 .*flags/);
+      expect((await rejection(client.request(Cmd.RUN_PRELOADED, Buffer.alloc(7)))).message).to.match(/device error 6 /);
       // the device still answers after every refusal
       expect((await client.runPreloaded(0, 0, 2, false)).map((r) => r.crc)).to.deep.equal([0, 1].map((i) => crc32(sample(data[0], i))));
     } finally {
@@ -197,7 +187,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
     writePreload(file, [{ data: data[0], count: 20 }]);
     const { dut, client } = await boot(ext, file);
     try {
-      expect((await refused(client.runPreloaded(0, 0, 20, false))).message).to.match(/device error 8 /);
+      expect((await rejection(client.runPreloaded(0, 0, 20, false))).message).to.match(/device error 8 /);
       await client.select(0);
       const got = await client.runPreloaded(0, 0, 20, false);
       for (let i = 0; i < 20; i++) {
