@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { HilError } from '../util/errors.js';
-import { hasTool, requireTools } from '../util/tools.js';
+import { hasTool, requireTools, stopChild } from '../util/tools.js';
 
 export interface QemuProcess {
   child: ChildProcess;
@@ -27,17 +27,7 @@ export async function startQemu(args: string[], where: string, timeoutMs: number
   child.on('exit', (code, signal) => {
     exited = `exited with ${signal ?? code}`;
   });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('exit', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-  };
+  const stop = () => stopChild(child);
   try {
     const pty = await new Promise<string>((resolve, reject) => {
       let text = '';

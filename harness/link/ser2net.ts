@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { HilError } from '../util/errors.js';
-import { hasTool, requireTools } from '../util/tools.js';
+import { hasTool, requireTools, stopChild } from '../util/tools.js';
 
 export interface Ser2netServer {
   rfc2217Url: string;
@@ -96,16 +96,7 @@ export async function startSer2net(device: string, options: { host?: string; bau
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-2000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-2000)));
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => child.kill('SIGKILL'), 2000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
-    }
+    await stopChild(child);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   // ready when both ports listen (ser2net prints nothing on success); not by connecting, which

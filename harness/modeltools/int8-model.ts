@@ -471,36 +471,18 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
       return { op, ...g, ...scalarRequant(c, o, p) };
     }
     case 'add': {
-      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, 'add needs a tflite-* arithmetic (TFLite\'s int8 ADD)');
-      const in_shape = c.shape(o, 'in_shape', p);
-      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
-      const out_shape = c.shape(o, 'out_shape', p);
-      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
-      const in_zp = c.int(o, 'in_zp', p, -128, 127);
-      const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
-      const out_zp = c.int(o, 'out_zp', p, -128, 127);
-      const act_min = c.int(o, 'act_min', p, -128, 127);
-      const act_max = c.int(o, 'act_max', p, act_min, 127);
+      const g = elementwiseGeometry(c, o, p, prev, 'add', 'ADD');
       const left_shift = c.int(o, 'left_shift', p, 0, 20);
       const multiplier = c.ints(o, 'multiplier', p, 3, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
       const shift = c.ints(o, 'shift', p, 3, Q31_SHIFT_MIN, 0);
-      return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, left_shift, multiplier, shift };
+      return { op, ...g, left_shift, multiplier, shift };
     }
     case 'mul': {
-      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, 'mul needs a tflite-* arithmetic (TFLite\'s int8 MUL)');
-      const in_shape = c.shape(o, 'in_shape', p);
-      c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
-      const out_shape = c.shape(o, 'out_shape', p);
-      c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
-      const in_zp = c.int(o, 'in_zp', p, -128, 127);
-      const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
-      const out_zp = c.int(o, 'out_zp', p, -128, 127);
-      const act_min = c.int(o, 'act_min', p, -128, 127);
-      const act_max = c.int(o, 'act_max', p, act_min, 127);
+      const g = elementwiseGeometry(c, o, p, prev, 'mul', 'MUL');
       // |(x1 - zp1) * (x2 - zp2)| <= 65025: a left shift up to 15 stays in int32
       const multiplier = c.ints(o, 'multiplier', p, 1, Q31_MULTIPLIER_MIN, Q31_MULTIPLIER_MAX);
       const shift = c.ints(o, 'shift', p, 1, Q31_SHIFT_MIN, 15);
-      return { op, in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max, multiplier, shift };
+      return { op, ...g, multiplier, shift };
     }
     case 'concat': {
       const in_shape = c.shape(o, 'in_shape', p);
@@ -549,6 +531,21 @@ function convGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {
 }
 
 /** Window geometry shared by maxpool2d and avgpool2d: no padding, channels unchanged. */
+/** The checks ADD and MUL share: two inputs of one shape, their zero points, the clamp. */
+function elementwiseGeometry(c: Checker, o: Obj, p: string, prev: Shape3, op: string, tflite: string) {
+  if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, `${op} needs a tflite-* arithmetic (TFLite's int8 ${tflite})`);
+  const in_shape = c.shape(o, 'in_shape', p);
+  c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
+  const out_shape = c.shape(o, 'out_shape', p);
+  c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+  const in_zp = c.int(o, 'in_zp', p, -128, 127);
+  const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
+  const out_zp = c.int(o, 'out_zp', p, -128, 127);
+  const act_min = c.int(o, 'act_min', p, -128, 127);
+  const act_max = c.int(o, 'act_max', p, act_min, 127);
+  return { in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max };
+}
+
 function poolGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {
   const in_shape = c.shape(o, 'in_shape', p);
   c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');

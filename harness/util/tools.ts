@@ -1,5 +1,5 @@
 /** Host tools the harness drives, checked up front so a missing one is one clear line. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { HilError } from './errors.js';
 
 const DEBIAN_PACKAGE: Record<string, string> = {
@@ -25,4 +25,17 @@ export function requireTools(tools: string[]): void {
     const pkgs = [...new Set(missing.map((t) => DEBIAN_PACKAGE[t] ?? t))].join(' ');
     throw new HilError(`not installed: ${missing.join(', ')} (install with: apt-get install ${pkgs}, or run 'npm run setup' as root)`, 'toolchain');
   }
+}
+
+/** Stops a child process: SIGTERM, then SIGKILL after 2 s; resolves once it has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 2000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
