@@ -1,7 +1,7 @@
 /** `hil build`: the firmware of a rig's board and a model set, and its flash/SRAM use. */
 import { buildFirmware } from '../firmware/build.js';
 import { markerStyle } from '../power/factory.js';
-import { DEVICE_PROTOCOLS, firmwareProtocol } from '../protocol/drivers.js';
+import { DEVICE_PROTOCOLS, firmwareProtocol, protocolTraits } from '../protocol/drivers.js';
 import { DEFAULT_RIG, loadRig } from '../rig/rig.js';
 import { loadDeploySet } from '../session/model-set.js';
 import { HilError } from '../util/errors.js';
@@ -25,19 +25,19 @@ export const buildCommand: Command = {
     const front = firmwareProtocol(protocol);
     const profile = str(values, 'profile');
     const models = loadDeploySet(list(values, 'models') ?? [], variant);
-    if (protocol === 'mlperf-tiny' && models.length !== 1) {
+    if (protocolTraits(protocol).oneModel && models.length !== 1) {
       throw new HilError(`the mlperf-tiny front end serves one model; choose it with --models (got ${models.map((m) => m.name).join(', ')})`, '--models');
     }
-    if (profile !== undefined && protocol !== 'mlperf-tiny') throw new HilError('only with --protocol mlperf-tiny', '--profile');
+    if (profile !== undefined && !protocolTraits(protocol).mlperfTiny) throw new HilError('only with --protocol mlperf-tiny', '--profile');
     const build = buildFirmware(rig.board, models, {
       log: ctx.log.info,
       variant,
       marker: markerStyle(rig),
       protocol: front,
-      ...(protocol === 'mlperf-tiny' ? { mlperf: { profile } } : {}),
+      ...(protocolTraits(protocol).mlperfTiny ? { mlperf: { profile } } : {}),
     });
     const m = build.memory;
-    const proto = protocol === 'yono' ? '' : ` protocol ${protocol}${protocol === 'mlperf-tiny' ? ` profile ${profile ?? models[0].name}` : ''}`;
+    const proto = protocol === 'yono' ? '' : ` protocol ${protocol}${protocolTraits(protocol).mlperfTiny ? ` profile ${profile ?? models[0].name}` : ''}`;
     process.stdout.write(`${rel(build.elf)}\nbuild ${build.buildHash} board ${build.board.name}${proto}: flash ${m.flashBytes}/${m.flashBudget} B, SRAM ${m.ramBytes}/${m.ramBudget} B\n`);
     return 0;
   },

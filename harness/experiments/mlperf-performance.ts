@@ -5,6 +5,7 @@
  * timer: on QEMU that is virtual time, so the row's figures are then emulated estimates (the
  * rig's cost model turns the timer into time, as for latency); `device_*` keep the timer as read.
  */
+import { protocolTraits } from '../protocol/drivers.js';
 import { loadPrepared } from '../datasets/prepared.js';
 import { MlperfTinyDriver } from '../protocol/mlperf-tiny/driver.js';
 import { median, runPerformance } from '../protocol/mlperf-tiny/performance.js';
@@ -51,7 +52,7 @@ export const mlperfPerformanceExperiment: Experiment = {
   name: 'mlperf-performance',
   summary: 'MLPerf Tiny performance mode: windows of >= 10 s device time (--perf-window), median inferences/s of 5',
   tables: [MLPERF_PERFORMANCE_TABLE],
-  requires: (run) => (run.protocol === 'mlperf-tiny' ? undefined : `needs an mlperf-tiny device (--protocol mlperf-tiny); the run speaks ${run.protocol}`),
+  requires: (run) => (protocolTraits(run.protocol).mlperfTiny ? undefined : `needs an mlperf-tiny device (--protocol mlperf-tiny); the run speaks ${run.protocol}`),
   async runVariant(ctx) {
     const device = ctx.session.device;
     if (!(device instanceof MlperfTinyDriver)) throw new HilError('performance mode needs the mlperf-tiny driver', ctx.session.dut.description);

@@ -5,6 +5,7 @@
  * every variant and every run). Per event: switch and inference time and energy per channel,
  * and whether the device's prediction matched the label.
  */
+import { protocolTraits } from '../protocol/drivers.js';
 import { loadPrepared, type PreparedSplit } from '../datasets/prepared.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 import type { Variant } from '../session/model-set.js';
@@ -241,7 +242,7 @@ export const scenarioExperiment: Experiment = {
   tables: [SCENARIO_TABLE, ENERGY_TABLE],
   ownsRow: (table, row) => table !== ENERGY_TABLE || row.what === 'scenario_event',
   requires: (run) =>
-    run.protocol !== 'yono' ? `needs the yono protocol (model switches between events); the run speaks ${run.protocol}` : run.commonModels.length >= 1 ? undefined : 'needs a model that every variant holds',
+    !protocolTraits(run.protocol).switching ? `needs a protocol that switches models (select); the run speaks ${run.protocol}` : run.commonModels.length >= 1 ? undefined : 'needs a model that every variant holds',
   async runVariant(ctx) {
     const { scenarioEvents, scenarioSeed } = ctx.run.options;
     const sub = { ...ctx, models: ctx.models.filter((m) => ctx.run.commonModels.includes(m.name)) };

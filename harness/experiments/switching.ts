@@ -6,6 +6,7 @@
  * it is repeated `inMemoryRepeat` times inside one marker window to span measurable time; the
  * baseline's switch loads the whole model from external storage once per window.
  */
+import { protocolTraits } from '../protocol/drivers.js';
 import { loadPrepared, type PreparedSplit as SplitData } from '../datasets/prepared.js';
 import type { Variant } from '../session/model-set.js';
 import type { EnergyRow } from '../power/energy.js';
@@ -317,7 +318,7 @@ export const switchingExperiment: Experiment = {
   tables: [SWITCH_TABLE, ENERGY_TABLE],
   ownsRow: (table, row) => table !== ENERGY_TABLE || row.what !== 'scenario_event',
   requires: (run) =>
-    run.protocol !== 'yono' ? `needs the yono protocol (SELECT with storage counters); the run speaks ${run.protocol}` : run.commonModels.length >= 2 ? undefined : 'needs at least two models that every variant holds',
+    !protocolTraits(run.protocol).switching ? `needs a protocol that switches models (select with storage counters); the run speaks ${run.protocol}` : run.commonModels.length >= 2 ? undefined : 'needs at least two models that every variant holds',
   async runVariant(ctx) {
     const sub = { ...ctx, models: ctx.models.filter((m) => ctx.run.commonModels.includes(m.name)) };
     await runSwitching(sub, {

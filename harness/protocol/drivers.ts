@@ -20,20 +20,33 @@ export interface DriverOptions {
   profile?: string;
 }
 
-interface DriverEntry {
-  make: (link: Link, options: DriverOptions) => DeviceProtocol;
+/** What a protocol offers beyond the DeviceProtocol every driver implements: experiments and plans ask these, never the name. */
+export interface ProtocolTraits {
   /** the firmware's front end for this protocol: make PROTO=<firmware> (runtime/proto_<firmware>.c) */
   firmware: string;
   /** the driver can run inputs preloaded into device memory (runPreloaded) */
   preload: boolean;
+  /** several models per firmware, switched by select() with storage counters (switching, scenario) */
+  switching: boolean;
+  /** the device serves exactly one model, chosen when the firmware is built */
+  oneModel: boolean;
+  /** MLPerf Tiny's performance mode and profile tag (`infer N W`, `profile%`) */
+  mlperfTiny: boolean;
+}
+
+interface DriverEntry extends ProtocolTraits {
+  make: (link: Link, options: DriverOptions) => DeviceProtocol;
 }
 
 const DRIVERS: Record<string, DriverEntry> = {
-  yono: { make: (link, options) => new ProtocolClient(link, options), firmware: 'yono', preload: true },
+  yono: { make: (link, options) => new ProtocolClient(link, options), firmware: 'yono', preload: true, switching: true, oneModel: false, mlperfTiny: false },
   'mlperf-tiny': {
     make: (link, o) => new MlperfTinyDriver(link, { replyTimeoutMs: o.replyTimeoutMs, board: o.board, model: o.model, profile: o.profile }),
     firmware: 'mlperf_tiny',
     preload: false,
+    switching: false,
+    oneModel: true,
+    mlperfTiny: true,
   },
 };
 
@@ -54,9 +67,15 @@ export function firmwareProtocol(name: string, where = '--protocol'): string {
   return entry(name, where).firmware;
 }
 
+/** What the protocol offers (one line naming `where` for an unknown name). */
+export function protocolTraits(name: string, where = '--protocol'): ProtocolTraits {
+  const { make: _make, ...traits } = entry(name, where);
+  return traits;
+}
+
 /** Whether the protocol's driver can run preloaded inputs. */
 export function protocolCanPreload(name: string): boolean {
-  return entry(name, '--protocol').preload;
+  return protocolTraits(name).preload;
 }
 
 /** Checks a protocol name (one line naming the source of the name on error). */

@@ -10,7 +10,7 @@ import { checkFootprint } from '../codegen/codegen.js';
 import type { VariantPlan } from '../experiments/experiment.js';
 import { buildFirmware, type FirmwareBuild } from '../firmware/build.js';
 import { parseAddress, prebuiltFirmware, type PrebuiltSpec } from '../firmware/prebuilt.js';
-import { checkProtocol, firmwareProtocol } from '../protocol/drivers.js';
+import { checkProtocol, firmwareProtocol, protocolTraits } from '../protocol/drivers.js';
 import { rel } from '../util/paths.js';
 import { readBoard } from '../firmware/board.js';
 import { markerStyle } from '../power/factory.js';
@@ -40,7 +40,7 @@ export function firmwareSource(rig: Rig, options: { protocol?: string; firmware?
   const fw = rig.dut.firmware;
   const protocol = checkProtocol(options.protocol ?? fw?.protocol ?? 'yono', options.protocol !== undefined ? '--protocol' : `${rel(rig.file)}: dut.firmware.protocol`);
   const profile = options.profile ?? (options.firmware === undefined ? fw?.profile : undefined);
-  if (profile !== undefined && protocol !== 'mlperf-tiny') throw new HilError(`a profile tag is an mlperf-tiny notion; the run speaks ${protocol}`, '--profile');
+  if (profile !== undefined && !protocolTraits(protocol).mlperfTiny) throw new HilError(`a profile tag is an mlperf-tiny notion; the run speaks ${protocol}`, '--profile');
   if (options.firmware !== undefined) {
     const loadAddress = options.loadAddress === undefined ? undefined : parseAddress(options.loadAddress, '--load-address');
     return { protocol, profile, prebuilt: { image: options.firmware, protocol, loadAddress, profile, where: { image: '--firmware', loadAddress: '--load-address' } } };
@@ -80,7 +80,7 @@ export function planVariants(rig: Rig, models: string[], variants: Variant[], lo
  * front end; a prebuilt image is the firmware of the run's one variant.
  */
 export function buildVariants(rig: Rig, plans: VariantPlan[], log: Logger, source: FirmwareSource = { protocol: 'yono' }): VariantBuild[] {
-  const one = source.protocol === 'mlperf-tiny';
+  const one = protocolTraits(source.protocol).oneModel;
   for (const plan of plans) {
     if (one && plan.deploy.length !== 1) {
       throw new HilError(`an mlperf-tiny device serves one model; choose it with --models (planned: ${plan.deploy.map((m) => m.name).join(', ')})`, '--models');
