@@ -85,6 +85,8 @@ describe('remote rig: GDB server + ser2net on 127.0.0.1 (QEMU netduinoplus2)', f
       },
       async () => {
         await session?.close();
+        // both ser2net ports serve one device: ser2net releases it a moment after the client leaves
+        await new Promise((r) => setTimeout(r, 1000));
       },
     );
   }
