@@ -97,7 +97,8 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
                                int8-ext (baseline: int8 in external storage, loaded on every switch);
                                both = int8,pq (+ compression), all = int8,pq,int8-ext
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
-                               board's memory at boot; a short command runs each), auto (default: preload where possible)
+                               board's memory at boot, or written once to a real board's external flash; a short
+                               command runs each), auto (default: preload where possible)
       --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)

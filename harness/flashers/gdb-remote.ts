@@ -4,6 +4,7 @@
  * PT_LOAD segments with X (binary) or M (hex) writes, verifies them with m reads, then starts
  * the firmware from its vector table (SP = word 0, PC = word 1).
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import type { Flasher } from '../capabilities/flasher.js';
 import type { FlasherSpec } from '../rig/rig.js';
@@ -382,6 +383,30 @@ export class GdbRemoteFlasher implements Flasher {
     await c.writeRegister(REG_XPSR, XPSR_THUMB);
     await c.resume();
     this.running = true;
+  }
+
+  externalFlashProblem(): string | undefined {
+    return this.spec.external_flash === false ? 'the rig declares flasher.external_flash: false (its GDB server cannot write the external flash)' : undefined;
+  }
+
+  /**
+   * Writes a raw image at `address`: vFlashWrite where the server's memory map has flash there
+   * (OpenOCD's stmqspi bank at 0x90000000), plain memory writes elsewhere (RAM on an emulated
+   * board). Not read back here: the session asks the device for the CRC of what it reads.
+   */
+  async writeExternal(file: string, address: number): Promise<void> {
+    const problem = this.externalFlashProblem();
+    if (problem) throw new HilError(problem, `gdb-remote ${this.spec.host ?? 'localhost'}:${this.spec.port}`);
+    if (!fs.existsSync(file)) throw new HilError('image for external flash not found', file);
+    const data = fs.readFileSync(file);
+    const c = await this.connect();
+    if (this.running) {
+      await c.interrupt();
+      this.running = false;
+    }
+    if (c.inFlash(address, data.length)) await c.writeFlash([{ address, data }]);
+    else await c.writeMemory(address, data);
+    if (this.vectorTable !== undefined) await this.startFromVectors(c);
   }
 
   async reset(): Promise<void> {

@@ -29,6 +29,10 @@ export abstract class ToolFlasher implements Flasher {
   abstract flashArgs(elf: string): string[];
   /** Arguments that reset the target, or undefined when the tool cannot. */
   abstract resetArgs(): string[] | undefined;
+  /** Arguments that write a raw image to external flash at `address` and restart the target; undefined when the tool cannot. */
+  externalArgs(_file: string, _address: number): string[] | undefined {
+    return undefined;
+  }
 
   constructor(
     protected readonly spec: FlasherSpec,
@@ -48,6 +52,17 @@ export abstract class ToolFlasher implements Flasher {
   async flash(elf: string): Promise<void> {
     if (!fs.existsSync(elf)) throw new HilError('firmware image not found', elf);
     await this.run(this.flashArgs(elf), 'flashing');
+  }
+
+  externalFlashProblem(): string | undefined {
+    return this.externalArgs('', 0) ? undefined : `the ${this.kind} flasher cannot write the board's external flash`;
+  }
+
+  async writeExternal(file: string, address: number): Promise<void> {
+    const args = this.externalArgs(file, address);
+    if (!args) throw new HilError(this.externalFlashProblem() ?? 'cannot write external flash', `flasher ${this.kind}`);
+    if (!fs.existsSync(file)) throw new HilError('image for external flash not found', file);
+    await this.run(args, `writing external flash at 0x${address.toString(16)}`);
   }
 
   async reset(): Promise<void> {
@@ -70,6 +85,17 @@ export class OpenOcdFlasher extends ToolFlasher {
   }
   resetArgs(): string[] {
     return [...this.base(), '-c', 'init', '-c', 'reset run', '-c', 'shutdown'];
+  }
+  /** Through the stmqspi flash bank the rig's config declares (flasher.external_flash: true). */
+  override externalArgs(file: string, address: number): string[] | undefined {
+    if (this.spec.external_flash !== true) return undefined;
+    const at = `0x${address.toString(16)}`;
+    return [...this.base(), '-c', 'init', '-c', 'reset init', '-c', `flash write_image erase {${file}} ${at} bin`, '-c', `verify_image {${file}} ${at} bin`, '-c', 'reset run', '-c', 'shutdown'];
+  }
+  override externalFlashProblem(): string | undefined {
+    return this.spec.external_flash === true
+      ? undefined
+      : "the openocd flasher writes external flash only when the rig declares flasher.external_flash: true (its config must define the stmqspi flash bank, as board/stm32f7discovery.cfg does)";
   }
 }
 

@@ -110,6 +110,8 @@ export interface DeviceProtocol extends ActivitySource {
    * they were the right ones). Only drivers and devices that have a preload region.
    */
   runPreloaded?(model: number, offset: number, count: number, withLogits: boolean, timeoutMs?: number): Promise<PreloadedResult[]>;
+  /** CRC-32 (zlib) of `length` bytes of the preload region from `offset`, as the device reads them. */
+  preloadCrc?(offset: number, length: number, timeoutMs?: number): Promise<number>;
 }
 
 export interface PreloadedResult {

@@ -84,7 +84,10 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const notes: string[] = resumed ? [...((resumed.json.notes as string[] | undefined) ?? [])] : [];
   const source = firmwareSource(rig, options);
   const plans = planVariants(rig, options.models ?? [], variants, log, resumed ? [] : notes);
-  if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
+  if (options.inputs === 'preload') {
+    const dut = createDut(rig);
+    if (dut.preloadCapacity() === 0) throw new HilError(`this rig cannot preload inputs (${dut.preloadUnavailable?.() ?? 'no preload region on its board'}); use --inputs stream`, rig.name);
+  }
   if (options.inputs === 'preload' && !protocolCanPreload(source.protocol)) throw new HilError(`the ${source.protocol} protocol cannot run preloaded inputs; use --inputs stream (or auto)`, '--inputs');
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
@@ -204,6 +207,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
       const why = build.firmware.prebuilt ? 'a prebuilt image' : `the ${session.device.protocol} protocol reports no build`;
       if (!info.notes.some((n) => n.startsWith(`${build.variant}: firmware not checked`))) info.notes.push(`${build.variant}: firmware not checked against a build (${why}); firmware_hash is ${build.firmware.prebuilt ? "the image file's SHA-256" : 'the build the harness booted'}`);
     }
+    if (session.preloadWrite) variants[k].inputs = { ...(variants[k].inputs as object), external_flash: session.preloadWrite };
     info.devices[build.variant] = session.hello;
     variants[k].device = session.hello;
     variants[k].dut = session.dut.describe();
@@ -265,9 +269,17 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
 function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
   const mode = info.options.inputs ?? 'auto';
   if (mode === 'stream' || info.options.datasetFolder !== undefined || !chosen.some((e) => e.name === 'accuracy') || !protocolCanPreload(info.protocol)) return undefined;
-  const capacity = createDut(info.rig).preloadCapacity();
+  const dut = createDut(info.rig);
+  const capacity = dut.preloadCapacity();
   if (capacity === 0) {
-    if (mode === 'preload') throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', info.rig.name);
+    const why = dut.preloadUnavailable?.();
+    if (mode === 'preload') throw new HilError(`this rig cannot preload inputs (${why ?? 'no preload region on its board'}); use --inputs stream`, info.rig.name);
+    // a region the rig cannot fill: said once (a board without one streams quietly)
+    const line = `${why}: accuracy inputs stream over the link`;
+    if (why && !info.notes.includes(line)) {
+      info.log.warn(line);
+      info.notes.push(line);
+    }
     return undefined;
   }
   const image = writePreloadImage(build.models, capacity);

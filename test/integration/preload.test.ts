@@ -154,7 +154,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
     }
   });
 
-  it('refuses a range outside the region (3), a reply that cannot fit one frame (6), an unknown model (2), unknown flags (6)', async () => {
+  it('refuses a range outside the region (3), a reply that cannot fit one frame (6), an unknown model (2), unknown flags (6); PRELOAD_CRC of ranges', async () => {
     const file = path.join(dir, 'small.bin');
     writePreload(file, [{ data: data[0], count: 2 }]);
     const { dut, client } = await boot(fw, file);
@@ -174,6 +174,15 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       const flags = Buffer.from([0, 0, 0, 0, 0, 1, 0, 0x02]);
       expect((await rejection(client.request(Cmd.RUN_PRELOADED, flags))).message).to.match(/device error 6 .*flags/);
       expect((await rejection(client.request(Cmd.RUN_PRELOADED, Buffer.alloc(7)))).message).to.match(/device error 6 /);
+      // PRELOAD_CRC (version 6): the CRC of a range, from the start, inside, and over the whole region
+      const image = fs.readFileSync(file);
+      expect(await client.preloadCrc(0, image.length)).to.equal(crc32(image));
+      expect(await client.preloadCrc(ib, ib)).to.equal(crc32(sample(data[0], 1)));
+      expect(await client.preloadCrc(0, 0)).to.equal(0);
+      expect(await client.preloadCrc(0, size, 60000)).to.equal(crc32(Buffer.concat([image, Buffer.alloc(size - image.length)])));
+      expect((await rejection(client.preloadCrc(1, size))).message).to.match(/device error 3 \(input overflow\)/);
+      expect((await rejection(client.preloadCrc(0xfffffff0, 0x20))).message).to.match(/device error 3 /);
+      expect((await rejection(client.request(Cmd.PRELOAD_CRC, Buffer.alloc(7)))).message).to.match(/device error 6 .*PRELOAD_CRC/);
       // the device still answers after every refusal
       expect((await client.runPreloaded(0, 0, 2, false)).map((r) => r.crc)).to.deep.equal([0, 1].map((i) => crc32(sample(data[0], i))));
     } finally {

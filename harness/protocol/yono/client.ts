@@ -307,6 +307,18 @@ export class ProtocolClient implements DeviceProtocol {
     }
     return out;
   }
+
+  /** PRELOAD_CRC (proto 6): the CRC-32 of a range of the preload region, as the device reads it. */
+  async preloadCrc(offset: number, length: number, timeoutMs = this.replyTimeoutMs): Promise<number> {
+    const payload = Buffer.alloc(8);
+    payload.writeUInt32LE(offset, 0);
+    payload.writeUInt32LE(length, 4);
+    const r = await this.request(Cmd.PRELOAD_CRC, payload, timeoutMs);
+    if (r.length !== 12 || r.readUInt32LE(0) !== offset || r.readUInt32LE(4) !== length) {
+      throw new HilError(`PRELOAD_CRC reply of ${r.length} bytes does not answer offset ${offset}, length ${length}`, this.link.description);
+    }
+    return r.readUInt32LE(8);
+  }
 }
 
 /** Upload chunk size of the recovery path. */
