@@ -15,6 +15,7 @@ import { LATENCY_TABLE, type LatencyRow } from '../experiments/latency.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.js';
 import { SCENARIO_TABLE, scenarioTotals, type ScenarioTotal } from '../experiments/scenario.js';
 import { ENERGY_TABLE, SWITCH_TABLE, type EnergyResultRow, type SwitchRow } from '../experiments/switching.js';
+import { CaptureStore, type CaptureRecord } from '../reports/captures.js';
 import { createRunFolder, openRunFolder } from '../reports/run-folder.js';
 import { loadRig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
@@ -51,6 +52,8 @@ export interface RunOptions extends ExperimentOptions {
   resume?: string;
   /** where the device's serial port is opened (a fault-injecting proxy in tests and benchmarks) */
   route?: DutOptions['route'];
+  /** called with every session the run opens (tests: a simulated instrument driven by the device's activity) */
+  onSession?: (session: Session) => void;
   /** the device protocol (protocol/drivers.ts): our firmware is built with its front end (default: the rig's, else yono) */
   protocol?: string;
   /** a prebuilt image to boot instead of building (overrides the rig's dut.firmware) */
@@ -109,6 +112,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const results = new CsvResultStore(folder, chosen.flatMap((e) => e.tables), resumed !== undefined);
   info.results = results;
   const record = new RunRecord(folder, resumed ? resumeRunJson(resumed.json, builds, info) : initialRunJson(folder.id, info, options, builds, chosen, notes));
+  const captures = new CaptureStore(folder.dir, (record.json.captures as CaptureRecord[] | undefined) ?? []);
   if (resumed) {
     info.done = (variant, model) => results.rows(PREDICTION_TABLE).filter((p) => p.variant === variant && p.model === model);
     builds.forEach((b, k) => {
@@ -124,7 +128,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   try {
     for (const [k, build] of builds.entries()) {
       if (interrupted) break;
-      await runVariant(info, build, chosen, record, k, options.route);
+      await runVariant(info, build, chosen, record, k, options, captures);
     }
     if (!interrupted) for (const e of chosen) await e.afterVariants?.(info);
     const parts = chosen.map((e) => e.summarize?.(info, chosen.map((c) => c.name))).filter((p): p is string => Boolean(p));
@@ -180,7 +184,8 @@ function chooseExperiments(names: string[] | undefined, info: RunInfo): Experime
  * on it. A session starts without the emulator's instruction counting (a 5x slowdown) and is
  * restarted with it for the first experiment that reads it.
  */
-async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number, route: DutOptions['route']): Promise<void> {
+async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number, options: Pick<RunOptions, 'route' | 'onSession'>, captures: CaptureStore): Promise<void> {
+  const { route } = options;
   const progress = record.json.progress as Record<string, string[]>;
   const finished = (progress[build.variant] ??= []);
   const todo = chosen.filter((e) => e.runVariant && !finished.includes(e.name));
@@ -208,12 +213,15 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
       if (!info.notes.some((n) => n.startsWith(`${build.variant}: firmware not checked`))) info.notes.push(`${build.variant}: firmware not checked against a build (${why}); firmware_hash is ${build.firmware.prebuilt ? "the image file's SHA-256" : 'the build the harness booted'}`);
     }
     if (session.preloadWrite) variants[k].inputs = { ...(variants[k].inputs as object), external_flash: session.preloadWrite };
+    options.onSession?.(session);
     info.devices[build.variant] = session.hello;
     variants[k].device = session.hello;
     variants[k].dut = session.dut.describe();
     record.update(k === 0 ? { device: session.hello, dut: session.dut.describe() } : {});
     return session;
   };
+  // the experiment whose captures a measured channel is taking (channels outlive one experiment)
+  let experiment = '';
   try {
     for (const e of todo) {
       if (info.cancelled()) break;
@@ -241,6 +249,14 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
         channels: () => {
           channels ??= openChannels(ctx, build.variant === 'int8-ext').then((c) => {
             (record.json.channels as Record<string, string[]>)[build.variant] = c.map((x) => x.description);
+            // a measured channel's raw captures go into the run folder, for the report's current trace
+            for (const ch of c) {
+              if (ch.source !== 'measured' || !ch.monitor) continue;
+              ch.keep = (capture) => {
+                ((record.json.captures as CaptureRecord[] | undefined) ?? (record.json.captures = [])).push(captures.save(experiment, build.variant, capture));
+                record.save();
+              };
+            }
             record.save();
             return c;
           });
@@ -253,6 +269,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
           ctx.session = await open(windows);
         },
       };
+      experiment = e.name;
       await e.runVariant?.(ctx);
       if (!info.cancelled()) {
         finished.push(e.name);

@@ -20,6 +20,7 @@ import { runExperiments } from '../../harness/run/run.js';
 import { HilError } from '../../harness/util/errors.js';
 import { createLogger } from '../../harness/util/log.js';
 import { rejection } from '../contract/protocol.contract.js';
+import { writeGdbBoardRig } from '../helpers/board-rig.js';
 
 const BOARD = 'mps2-an386';
 const SAMPLES = 30;
@@ -27,33 +28,6 @@ const SAMPLES = 30;
 interface RunJson {
   notes: string[];
   variants: { inputs: unknown }[];
-}
-
-function writeRig(dir: string, name: string, qemu: QemuGdbServer, externalFlash?: boolean): string {
-  const file = path.join(dir, `${name}.yaml`);
-  fs.writeFileSync(
-    file,
-    `name: ${name}
-description: ${BOARD} (QEMU) as a board behind a GDB server; its PSRAM stands for external flash
-board: ${BOARD}
-dut:
-  kind: board
-  probe: { kind: stlink }
-  boot_timeout_ms: 10000
-  reset_settle_ms: 0
-link:
-  kind: serial
-  path: "${qemu.pty}"
-  baud: 115200
-  reply_timeout_ms: 5000
-  retries: 3
-flasher:
-  kind: gdb-remote
-  host: ${qemu.host}
-  port: ${qemu.gdbPort}
-${externalFlash === undefined ? '' : `  external_flash: ${externalFlash}\n`}`,
-  );
-  return file;
 }
 
 describe('preloaded inputs on a board rig: written once to its persistent region through the flasher (QEMU behind gdbstub)', function () {
@@ -74,7 +48,7 @@ describe('preloaded inputs on a board rig: written once to its persistent region
   });
 
   it('writes the image on the first run, reuses it on the next, and classifies every sample as the host does', async () => {
-    const rig = writeRig(dir, 'gdb-board', qemu!);
+    const rig = writeGdbBoardRig(dir, 'gdb-board', BOARD, { host: qemu!.host, port: qemu!.gdbPort }, { path: qemu!.pty });
     const first = await run(rig);
     expect(runJson(first.dir).variants[0].inputs).to.deep.equal({ preloaded: ['uea_racketsports'], streamed: [], external_flash: 'written' });
     expect(first.accuracy[0].samples).to.equal(SAMPLES);
@@ -87,14 +61,14 @@ describe('preloaded inputs on a board rig: written once to its persistent region
   });
 
   it('int8-ext: the flasher writes ext.bin at EXT_STORAGE_BASE, and the same test inputs are reused from the region', async () => {
-    const rig = writeRig(dir, 'gdb-board', qemu!);
+    const rig = writeGdbBoardRig(dir, 'gdb-board', BOARD, { host: qemu!.host, port: qemu!.gdbPort }, { path: qemu!.pty });
     const r = await runExperiments({ rig, models: ['racket_cnn'], variants: ['int8-ext'], experiments: ['accuracy'], samples: SAMPLES, inputs: 'auto', resultsDir: dir, log: createLogger({ quiet: true }) });
     expect(runJson(r.dir).variants[0].inputs).to.deep.equal({ preloaded: ['uea_racketsports'], streamed: [], external_flash: 'reused' });
     expect(r.accuracy[0].agreement).to.equal(1);
   });
 
   it('a flipped byte in the region: the device CRC differs, the image is written again, the run stays exact', async () => {
-    const rig = writeRig(dir, 'gdb-board', qemu!);
+    const rig = writeGdbBoardRig(dir, 'gdb-board', BOARD, { host: qemu!.host, port: qemu!.gdbPort }, { path: qemu!.pty });
     const c = await RspClient.connect(qemu!.host, qemu!.gdbPort);
     try {
       await c.handshake();
@@ -111,7 +85,7 @@ describe('preloaded inputs on a board rig: written once to its persistent region
   });
 
   it('a flasher that cannot write external flash: one line, auto streams, preload refuses', async () => {
-    const rig = writeRig(dir, 'gdb-board-no-ext', qemu!, false);
+    const rig = writeGdbBoardRig(dir, 'gdb-board-no-ext', BOARD, { host: qemu!.host, port: qemu!.gdbPort }, { path: qemu!.pty }, { flasher: '  external_flash: false' });
     const line = 'the rig declares flasher.external_flash: false (its GDB server cannot write the external flash)';
     const e = await rejection(run(rig, 'preload'));
     expect(e).to.be.instanceOf(HilError);
