@@ -7,6 +7,7 @@
  * emulated run draws none and says why on the page.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import { openPtyPair, type PtyPair } from '../sims/pty-pair.js';
 const BOARD = 'mps2-an386';
 const MODELS = ['fmnist_cnn', 'hapt_cnn'];
 const quiet = createLogger({ quiet: true });
+const CHROMIUM = '/usr/bin/chromium';
 
 /** The activity of whichever session the run has open (one per variant), for the simulator. */
 class SessionRelay implements ActivitySource {
@@ -131,6 +133,25 @@ describe('current trace of a measured rig: board rig + PPK2 simulator -> run -> 
     expect(html).to.not.match(/<(img|script|link)[^>]+(src|href)=/);
     expect(html).to.contain('Current trace (switching, int8)');
     expect(html).to.not.contain('No current trace');
+  });
+
+  it('report.html with the traces renders in headless Chromium without console errors', function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.log(`      skipped: ${CHROMIUM} missing (Debian package chromium)`);
+      this.skip();
+    }
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'board-trace-chromium-'));
+    try {
+      const r = spawnSync(CHROMIUM, [
+        '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', '--dump-dom', `file://${path.join(out, 'report.html')}`,
+      ], { encoding: 'utf8', timeout: 90000, maxBuffer: 64 << 20 });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr.split('\n').filter((l) => /:CONSOLE[:(]/.test(l))).to.deep.equal([]);
+      expect((r.stdout.match(/<svg /g) ?? []).length).to.equal(figures.length);
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it('an emulated run draws no trace and says why on the page', async () => {
