@@ -280,7 +280,8 @@ export class RspClient {
   async writeFlash(segments: { address: number; data: Buffer }[]): Promise<void> {
     const spans = mergeSpans(segments.flatMap((s) => eraseSpans(this.flashRegions, s.address, s.data.length)));
     for (const [start, length] of spans) {
-      const r = await this.command(`vFlashErase:${start.toString(16)},${length.toString(16)}`, `flash erase of 0x${start.toString(16)}`, 30000);
+      // up to ~2 s per 64 KiB sector (a QSPI NOR's worst case): an 8 MB preload image needs minutes
+      const r = await this.command(`vFlashErase:${start.toString(16)},${length.toString(16)}`, `flash erase of 0x${start.toString(16)}`, Math.max(30000, Math.ceil(length / 65536) * 2000));
       if (r !== 'OK') throw new HilError(`flash erase of 0x${start.toString(16)}: unexpected reply "${r}" (vFlashErase unsupported?)`, this.where);
     }
     const step = Math.floor((this.packetSize - 32) / 2); // worst-case escaping doubles the bytes
@@ -292,7 +293,9 @@ export class RspClient {
         if (r !== 'OK') throw new HilError(`${what}: unexpected reply "${r}"`, this.where);
       }
     }
-    const done = await this.command('vFlashDone', 'flash done', 30000);
+    // the server may program everything only now (OpenOCD buffers the writes): allow 20 KB/s
+    const bytes = segments.reduce((n, x) => n + x.data.length, 0);
+    const done = await this.command('vFlashDone', 'flash done', Math.max(30000, Math.ceil(bytes / 20)));
     if (done !== 'OK') throw new HilError(`flash done: unexpected reply "${done}"`, this.where);
   }
 

@@ -40,9 +40,9 @@ export abstract class ToolFlasher implements Flasher {
     protected readonly options: ToolFlasherOptions = {},
   ) {}
 
-  private async run(args: string[], what: string): Promise<void> {
+  private async run(args: string[], what: string, timeoutMs = this.options.timeoutMs ?? 120000): Promise<void> {
     const binary = this.options.binary ?? this.tool;
-    const r = await (this.options.runner ?? spawnTool)(binary, [...args, ...(this.spec.extra_args ?? [])], this.options.timeoutMs ?? 120000);
+    const r = await (this.options.runner ?? spawnTool)(binary, [...args, ...(this.spec.extra_args ?? [])], timeoutMs);
     if (r.code !== 0) {
       const last = r.output.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
       throw new HilError(`${what} failed (${this.tool} exit ${r.code})${last ? `: ${last}` : ''}`, `flasher ${this.kind}${this.probe.usb_serial ? ` probe ${this.probe.usb_serial}` : ''}`);
@@ -62,7 +62,9 @@ export abstract class ToolFlasher implements Flasher {
     const args = this.externalArgs(file, address);
     if (!args) throw new HilError(this.externalFlashProblem() ?? 'cannot write external flash', `flasher ${this.kind}`);
     if (!fs.existsSync(file)) throw new HilError('image for external flash not found', file);
-    await this.run(args, `writing external flash at 0x${address.toString(16)}`);
+    // erase, program and verify of a QSPI NOR through a debug probe: allow 20 KB/s (7.8 MB: 6.5 min)
+    const timeoutMs = Math.max(this.options.timeoutMs ?? 120000, Math.ceil(fs.statSync(file).size / 20));
+    await this.run(args, `writing external flash at 0x${address.toString(16)}`, timeoutMs);
   }
 
   async reset(): Promise<void> {
