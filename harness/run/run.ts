@@ -207,7 +207,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
     record.save();
   };
   const open = async (windows: boolean) => {
-    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route, models: build.models });
+    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route, models: build.models, log: info.log });
     if (build.firmware.prebuilt || session.hello.build === '') {
       const why = build.firmware.prebuilt ? 'a prebuilt image' : `the ${session.device.protocol} protocol reports no build`;
       if (!info.notes.some((n) => n.startsWith(`${build.variant}: firmware not checked`))) info.notes.push(`${build.variant}: firmware not checked against a build (${why}); firmware_hash is ${build.firmware.prebuilt ? "the image file's SHA-256" : 'the build the harness booted'}`);

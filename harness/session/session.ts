@@ -13,6 +13,7 @@ import { checkFirmware, type DeviceHello, type DeviceProtocol } from '../protoco
 import { openDeviceProtocol } from '../protocol/drivers.js';
 import type { Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import { shapeSize, type Int8Model } from '../modeltools/int8-model.js';
 import { lockRig } from '../dut/factory.js';
 
@@ -40,6 +41,8 @@ export interface SessionOptions extends DutOptions {
   preload?: PreloadImage;
   /** the models the harness runs on the device (a protocol that cannot describe them, mlperf-tiny, is told the first) */
   models?: Int8Model[];
+  /** where to say that a preload image is being written to external flash (minutes on a real board) */
+  log?: Pick<Logger, 'info'>;
 }
 
 /**
@@ -98,6 +101,7 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
       const crcOf = () => devicePreloadCrc(device, preload, rig.link.reply_timeout_ms ?? 5000, dut.description);
       preloadWrite = 'reused';
       if ((await crcOf()) !== preload.crc) {
+        options.log?.info(`writing the ${(preload.bytes / 1e6).toFixed(2)} MB preload image of test inputs to the board's external flash (once: later runs reuse it)`);
         await dut.writePreload(preload.file);
         ({ link, device, hello } = await handshake());
         const back = await crcOf();
