@@ -7,7 +7,6 @@
  * emulated run draws none and says why on the page.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import { createLogger } from '../../harness/util/log.js';
 import { ROOT } from '../../harness/util/paths.js';
 import { writeGdbBoardRig } from '../helpers/board-rig.js';
 import { countMarks, parseXml } from '../helpers/xml.js';
+import { CHROMIUM, hasChromium, openInChromium } from '../helpers/chromium.js';
 import { DeviceDrive } from '../sims/device-drive.js';
 import { Ppk2Sim } from '../sims/ppk2-sim.js';
 import { openPtyPair, type PtyPair } from '../sims/pty-pair.js';
@@ -29,7 +29,6 @@ import { openPtyPair, type PtyPair } from '../sims/pty-pair.js';
 const BOARD = 'mps2-an386';
 const MODELS = ['fmnist_cnn', 'hapt_cnn'];
 const quiet = createLogger({ quiet: true });
-const CHROMIUM = '/usr/bin/chromium';
 
 /** The activity of whichever session the run has open (one per variant), for the simulator. */
 class SessionRelay implements ActivitySource {
@@ -136,22 +135,14 @@ describe('current trace of a measured rig: board rig + PPK2 simulator -> run -> 
   });
 
   it('report.html with the traces renders in headless Chromium without console errors', function () {
-    if (!fs.existsSync(CHROMIUM)) {
+    if (!hasChromium()) {
       console.log(`      skipped: ${CHROMIUM} missing (Debian package chromium)`);
       this.skip();
     }
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'board-trace-chromium-'));
-    try {
-      const r = spawnSync(CHROMIUM, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', '--dump-dom', `file://${path.join(out, 'report.html')}`,
-      ], { encoding: 'utf8', timeout: 90000, maxBuffer: 64 << 20 });
-      expect(r.status, r.stderr).to.equal(0);
-      expect(r.stderr.split('\n').filter((l) => /:CONSOLE[:(]/.test(l))).to.deep.equal([]);
-      expect((r.stdout.match(/<svg /g) ?? []).length).to.equal(figures.length);
-    } finally {
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    const r = openInChromium(path.join(out, 'report.html'));
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.console, r.console.join('\n')).to.deep.equal([]);
+    expect((r.dom.match(/<svg /g) ?? []).length).to.equal(figures.length);
   });
 
   it('an emulated run draws no trace and says why on the page', async () => {
