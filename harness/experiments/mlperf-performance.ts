@@ -8,7 +8,8 @@
 import { protocolTraits } from '../protocol/drivers.js';
 import { loadPrepared } from '../datasets/prepared.js';
 import { MlperfTinyDriver } from '../protocol/mlperf-tiny/driver.js';
-import { median, runPerformance } from '../protocol/mlperf-tiny/performance.js';
+import { runPerformance } from '../protocol/mlperf-tiny/performance.js';
+import { median } from '../util/stats.js';
 import type { FigureSource } from '../capabilities/figures.js';
 import { HilError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
