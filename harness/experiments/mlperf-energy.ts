@@ -23,7 +23,8 @@ import { median } from '../util/stats.js';
 import { HilError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { closeChannels, INTERNAL_FLASH, openChannels } from './channels.js';
-import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
+import { PROVENANCE_COLUMNS, type ExperimentContext } from './context.js';
+import type { MlperfWindowsRow } from './mlperf-performance.js';
 import type { Experiment, Table, VariantRow } from './experiment.js';
 import { ENERGY_TABLE, type EnergyResultRow } from './switching.js';
 
@@ -145,14 +146,8 @@ export function energyModeUnfit(rig: Pick<Rig, 'name' | 'power'>): string | unde
   return undefined;
 }
 
-export interface MlperfEnergyRow extends Provenance {
-  model: string;
-  profile: string;
-  input_sample: number;
-  min_window_s: number;
-  windows: number;
-  inferences_per_window: number;
-  calibration_inferences: number;
+export interface MlperfEnergyRow extends MlperfWindowsRow {
+  /** by the instrument's timestamps */
   calibration_s: number;
   /** per window, from the instrument's timestamp events, ';'-separated */
   window_s: string;

@@ -20,8 +20,8 @@ import { openDeviceProtocol } from '../../harness/protocol/drivers.js';
 import { loadRig, type Rig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
 import type { Session } from '../../harness/session/session.js';
-import { HilError } from '../../harness/util/errors.js';
 import { createLogger } from '../../harness/util/log.js';
+import { rejection } from '../contract/protocol.contract.js';
 import { FakeMlperfDevice } from '../fakes/fake-mlperf-device.js';
 import { DeviceDrive, type BoardCurrents } from '../sims/device-drive.js';
 import { Lpm01aSim } from '../sims/lpm01a-sim.js';
@@ -74,17 +74,6 @@ async function dispose(b: Bench | undefined): Promise<void> {
   b?.drive.dispose();
   await b?.sim.close();
   await b?.pair.close();
-}
-
-async function rejection(p: Promise<unknown>): Promise<HilError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(HilError);
-    expect((e as HilError).toLine()).to.not.include('\n');
-    return e as HilError;
-  }
-  throw new Error('expected a HilError');
 }
 
 describe('MLPerf Tiny energy mode: timestamp events on the LPM01A (simulator) mark the windows', function () {
