@@ -11,13 +11,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
+import { BoardDut } from '../../harness/dut/board.js';
 import { createDut } from '../../harness/dut/factory.js';
 import type { ExperimentContext } from '../../harness/experiments/context.js';
 import { energyModeUnfit, measureEnergyMode, mlperfEnergyExperiment } from '../../harness/experiments/mlperf-energy.js';
 import { ensurePrepared } from '../../harness/datasets/prepared.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { openDeviceProtocol } from '../../harness/protocol/drivers.js';
-import { loadRig, type Rig } from '../../harness/rig/rig.js';
+import { loadRig, type BoardDutSpec, type Rig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
 import type { Session } from '../../harness/session/session.js';
 import { createLogger } from '../../harness/util/log.js';
@@ -166,6 +167,16 @@ describe('MLPerf Tiny energy mode: a rig without a timestamp pin, a device in pe
     } finally {
       await dispose(b);
     }
+  });
+
+  it("the DUT's link runs at the rig's baud (9600 for the official energy-mode setup)", async () => {
+    const board = loadRig('f746g-disco-lpm01a');
+    const rig = { ...board, link: { ...board.link, usb_serial: undefined, path: '/dev/null', baud: 9600 } } as Rig & { dut: BoardDutSpec };
+    const opened: [string, number][] = [];
+    const fake = new FakeMlperfDevice({ model, profile: 'kws01', usPerInference: US_PER_INFERENCE, energyMode: true });
+    const dut = new BoardDut(rig, { openLink: async (path, baud) => (opened.push([path, baud]), fake) });
+    expect(await dut.connect()).to.equal(fake);
+    expect(opened).to.deep.equal([['/dev/null', 9600]]);
   });
 
   it('hil run --experiments mlperf-energy on a rig without one: one line, exit 2, nothing built', () => {
