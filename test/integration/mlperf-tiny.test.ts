@@ -17,6 +17,10 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
 import { argmaxFirst } from '../../harness/util/argmax.js';
 import { HilError } from '../../harness/util/errors.js';
+import { MlperfTinyDriver } from '../../harness/protocol/mlperf-tiny/driver.js';
+import { buildVariants } from '../../harness/run/plan.js';
+import { openSession, type Session } from '../../harness/session/session.js';
+import { createLogger } from '../../harness/util/log.js';
 
 const RIG = 'qemu-mps2-an386';
 
@@ -123,26 +127,39 @@ describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', fu
 
 describe('MLPerf Tiny front end in energy mode on QEMU (MLPERF_ENERGY=1): timestamps go to the marker, not the UART', function () {
   this.timeout(2 * 60 * 1000);
-  let dut: Dut | undefined;
+  let session: Session | undefined;
 
   after(async () => {
-    await dut?.close();
+    await session?.close();
   });
 
-  it('timestamp% and infer print no m-lap-us; the scores still match the host; 26-byte db lines load', async () => {
+  it("a run's energy-mode plan builds MLPERF_ENERGY=1 and opens the driver in energy mode: no m-lap-us, 26-byte db lines, the host's predictions", async () => {
     const [model] = loadModelSet([MODEL]);
     ensurePrepared(model.dataset);
-    const fw = buildFirmware('mps2-an386', [model], { protocol: 'mlperf_tiny', mlperf: { profile: 'kws01', energy: true }, marker: 'pulse' });
-    const booted = await bootDut(loadRig(RIG), fw.elf);
-    dut = booted.dut;
-    const client = new MlperfTinyClient(booted.link, { timeoutMs: 5000 });
-    await client.waitReady(10000);
-    expect(await client.timestamp()).to.equal(undefined);
+    const rig = loadRig(RIG);
+    const plan = { variant: 'int8' as const, deploy: [model], models: [model] };
+    const log = createLogger({ quiet: true });
+    const [normal] = buildVariants(rig, [plan], log, { protocol: 'mlperf-tiny', profile: 'kws01' });
+    const [energy] = buildVariants(rig, [plan], log, { protocol: 'mlperf-tiny', profile: 'kws01', energy: true });
+    expect(energy.firmware.mlperfEnergy).to.equal(true);
+    expect(energy.firmware.buildHash).to.not.equal(normal.firmware.buildHash);
+    session = await openSession(rig, energy.firmware, { instructionWindows: false, models: [model] });
+    const device = session.device as MlperfTinyDriver;
+    expect(device).to.be.instanceOf(MlperfTinyDriver);
+    expect(device.energyMode).to.equal(true);
+    expect(device.bytesPerLine).to.equal(26);
+    expect(await device.client.timestamp()).to.equal(undefined);
     const test = loadPrepared(model.dataset, 'test');
-    const x = test.x.subarray(0, test.inputBytes);
-    expect((await client.load(x, { bytesPerLine: 26 })).lines).to.equal(Math.ceil(637 / 26));
-    const r = await client.infer(3, 0);
-    expect(r.lapsUs).to.deep.equal([]);
-    expect(argmaxFirst(r.results ?? [])).to.equal(predictInt8(model, x));
+    for (let i = 0; i < 3; i++) {
+      const x = test.x.subarray(i * test.inputBytes, (i + 1) * test.inputBytes);
+      const out0 = session.link.stats.bytesOut;
+      const r = await device.classify(0, x);
+      expect(r.predicted, `sample ${i}`).to.equal(predictInt8(model, x));
+      expect(r.ticks).to.deep.equal([]);
+      // db load 637%, 24 lines of 26 bytes and one of 13, infer 1 0%
+      expect(session.link.stats.bytesOut - out0).to.equal('db load 637%'.length + 24 * (3 + 52 + 1) + (3 + 26 + 1) + 'infer 1 0%'.length);
+    }
+    const raw = await device.client.infer(3, 0);
+    expect(raw.lapsUs).to.deep.equal([]);
   });
 });
