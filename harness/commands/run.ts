@@ -89,7 +89,7 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
 
 const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
       --models <a,b>           models (default: all trained models; see 'hil models')
-      --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow)
+      --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow, except mlperf-energy and uploads)
       --samples <n>            accuracy samples per model (default: whole test split)
       --runs <n> --warmup <n>  timed and warm-up runs per latency input (default 10, 2)
       --results <dir>          results root (default results/)

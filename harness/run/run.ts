@@ -102,6 +102,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   };
   const chosen = chooseExperiments(options.experiments, info);
   if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, info, chosen);
+  source.energy = checkEnergyMode(chosen);
   // one job per rig: refuse before building when another run holds it; held until the run ends
   const lock = lockRig(rig);
   try {
@@ -161,6 +162,17 @@ function linkHealth(link: Record<string, ProtocolStats>): string {
 }
 
 /** A data-set folder replaces one model's test split for accuracy: checked whole before anything is built or booted. */
+/**
+ * mlperf-energy needs the firmware of energy mode, which prints no m-lap-us: experiments that
+ * time the device by its stamps cannot share the run.
+ */
+function checkEnergyMode(chosen: Experiment[]): boolean {
+  if (!chosen.some((e) => e.name === 'mlperf-energy')) return false;
+  const timed = chosen.filter((e) => e.name === 'mlperf-performance' || e.name === 'latency').map((e) => e.name);
+  if (timed.length) throw new HilError(`mlperf-energy runs the firmware in energy mode, which prints no m-lap-us; run ${timed.join(' and ')} in another run`, '--experiments');
+  return true;
+}
+
 function checkDatasetFolder(dir: string, info: RunInfo, chosen: Experiment[]): void {
   if (!chosen.some((e) => e.name === 'accuracy')) throw new HilError('only the accuracy experiment reads a data-set folder; add accuracy to --experiments', '--dataset-folder');
   const models = info.plans[0].models;
@@ -170,7 +182,7 @@ function checkDatasetFolder(dir: string, info: RunInfo, chosen: Experiment[]): v
 
 /** Explicit names must all be possible; by default every experiment the plan allows runs. */
 function chooseExperiments(names: string[] | undefined, info: RunInfo): Experiment[] {
-  if (names === undefined) return EXPERIMENTS.filter((e) => e.requires?.(info) === undefined);
+  if (names === undefined) return EXPERIMENTS.filter((e) => !e.optIn && e.requires?.(info) === undefined);
   const chosen = [...new Set(names)].map(findExperiment);
   for (const e of chosen) {
     const why = e.requires?.(info);
@@ -311,6 +323,7 @@ function initialRunJson(id: string, info: RunInfo, options: RunOptions, builds: 
     return {
       build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models, protocol: b.firmware.protocol ?? 'yono',
       ...(b.firmware.profile ? { profile: b.firmware.profile } : {}),
+      ...(b.firmware.mlperfEnergy ? { mlperf_mode: 'energy' } : {}),
       ...(pre ? { prebuilt: { image: pre.file, format: pre.format, load_address: pre.loadAddress, sha256: pre.sha256, bytes: pre.bytes } } : {}),
     };
   };

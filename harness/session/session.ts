@@ -86,6 +86,7 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
         retries: rig.link.retries,
         board: rig.board,
         profile: firmware.profile,
+        energyMode: firmware.mlperfEnergy,
         model: m && { name: m.name, input: [...m.input.shape], input_bytes: shapeSize(m.input.shape), classes: m.classes, hash: firmware.models.find((x) => x.name === m.name)?.hash ?? '' },
       });
       const hello = await device.hello(rig.dut.boot_timeout_ms ?? 10000);
