@@ -23,6 +23,9 @@ int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, 
         }
         yono_concat_s8(l, in, in2, out);
         return 0;
+    case YONO_OP_MEAN:
+        yono_mean_s8(l, in, out);
+        return 0;
     case YONO_OP_LUT:
         yono_lut_s8(l, in, out);
         return 0;
