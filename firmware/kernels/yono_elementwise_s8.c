@@ -26,25 +26,45 @@ static inline int8_t clamp8(int64_t y, int32_t lo, int32_t hi)
     return (int8_t)y;
 }
 
-void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
+/* add or mul over the output's (h, w, c), the second input read through its broadcast strides.
+ * Called with a constant `add`, so each entry point gets its own loop (no per-element branch). */
+static inline void binary_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, const int add)
 {
     const int32_t zp1 = l->in_zp, zp2 = l->in2_zp, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
-    const int32_t m1 = l->multiplier_q31[0], m2 = l->multiplier_q31[1], mo = l->multiplier_q31[2];
-    const int32_t s1 = l->shift[0], s2 = l->shift[1], so = l->shift[2];
+    const int32_t m1 = l->multiplier_q31[0], s1 = l->shift[0];
+    const int32_t m2 = add ? l->multiplier_q31[1] : 0, s2 = add ? l->shift[1] : 0;
+    const int32_t mo = add ? l->multiplier_q31[2] : 0, so = add ? l->shift[2] : 0;
     const uint8_t arith = l->arith;
-    const int32_t scale = (int32_t)1 << l->left_shift;
+    const int32_t scale = add ? (int32_t)1 << l->left_shift : 1;
     uint32_t sh, sw, sc;
     in2_strides(l, &sh, &sw, &sc);
     for (uint32_t h = 0; h < l->out_h; h++) {
         for (uint32_t w = 0; w < l->out_w; w++) {
             const int8_t *x2 = in2 + h * sh + w * sw;
             for (uint32_t c = 0; c < l->out_c; c++) {
-                const int32_t a = (int32_t)yono_tflite_mbqm(arith, ((int32_t)*in++ - zp1) * scale, m1, s1);
-                const int32_t b = (int32_t)yono_tflite_mbqm(arith, ((int32_t)x2[c * sc] - zp2) * scale, m2, s2);
-                *out++ = clamp8(yono_tflite_mbqm(arith, a + b, mo, so) + out_zp, lo, hi);
+                const int32_t d1 = (int32_t)*in++ - zp1, d2 = (int32_t)x2[c * sc] - zp2;
+                int64_t y;
+                if (add) {
+                    const int32_t a = (int32_t)yono_tflite_mbqm(arith, d1 * scale, m1, s1);
+                    const int32_t b = (int32_t)yono_tflite_mbqm(arith, d2 * scale, m2, s2);
+                    y = yono_tflite_mbqm(arith, a + b, mo, so);
+                } else {
+                    y = yono_tflite_mbqm(arith, d1 * d2, m1, s1);
+                }
+                *out++ = clamp8(y + out_zp, lo, hi);
             }
         }
     }
+}
+
+void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
+{
+    binary_s8(l, in, in2, out, 1);
+}
+
+void yono_mul_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
+{
+    binary_s8(l, in, in2, out, 0);
 }
 
 void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out)
@@ -65,23 +85,6 @@ void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, 
         }
         for (uint32_t c = 0; c < c2; c++) {
             *out++ = *in2++;
-        }
-    }
-}
-
-void yono_mul_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out)
-{
-    const int32_t zp1 = l->in_zp, zp2 = l->in2_zp, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
-    const int32_t m = l->multiplier_q31[0], s = l->shift[0];
-    uint32_t sh, sw, sc;
-    in2_strides(l, &sh, &sw, &sc);
-    for (uint32_t h = 0; h < l->out_h; h++) {
-        for (uint32_t w = 0; w < l->out_w; w++) {
-            const int8_t *x2 = in2 + h * sh + w * sw;
-            for (uint32_t c = 0; c < l->out_c; c++) {
-                const int32_t p = ((int32_t)*in++ - zp1) * ((int32_t)x2[c * sc] - zp2);
-                *out++ = clamp8(yono_tflite_mbqm(l->arith, p, m, s) + out_zp, lo, hi);
-            }
         }
     }
 }

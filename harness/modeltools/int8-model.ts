@@ -173,16 +173,7 @@ export interface MulLayer {
  * y = trunc(sum / n) of the int8 values (reference_ops::Mean); else y = clamp(out_zp + MBQM(sum - n * in_zp,
  * M, s)) with M/s TFLite's QuantizedMeanOrSum multiplier (QuantizeMultiplier(in_scale / out_scale) with 1/n
  * folded in: `tfliteMeanMultiplier`). */
-export interface MeanLayer {
-  op: 'mean';
-  in_shape: Shape3;
-  /** [1, 1, C] */
-  out_shape: Shape3;
-  in_zp: number;
-  out_zp: number;
-  multiplier: number;
-  shift: number;
-}
+export type MeanLayer = Omit<AvgPoolGlobalLayer, 'op'> & { op: 'mean' };
 
 /** Two tensors side by side on the channel axis (`yono-int8/2` graphs): out = [in | in2] per pixel;
  * one quantization for all three (TFLite Micro's int8 CONCATENATION copies bytes). */

@@ -1,8 +1,10 @@
 /**
  * The independent interpreter: Arm NN's CpuRef backend (Debian's python3-pyarmnn) runs a .tflite
  * file on int8 inputs through scripts/armnn-run.py. Used by `npm run bench:armnn` and by the tests
- * that check models built with the TFLite writer. Arm NN requantizes with one rounding (as
- * `tflite-single`); its MEAN, ADD and LOGISTIC compute in float (docs/models.md).
+ * that check models built with the TFLite writer. Arm NN's reference backend dequantizes, computes in
+ * float32 and rounds each output to nearest: one rounding, as `tflite-single`, except where float32
+ * lands across a rounding boundary and where TFLite's own integer steps (MEAN, ADD, MUL, LOGISTIC)
+ * are not one rounding of the real result (docs/models.md).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

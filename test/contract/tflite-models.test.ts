@@ -4,8 +4,9 @@
  * 640-output autoencoder): each is checked against the independent interpreter (Arm NN CpuRef,
  * Debian's python3-pyarmnn) under both TFLite arithmetics, imported, run on the emulated board
  * (QEMU mps2-an386, two inputs per model) and compared with the host reference element by element.
- * Arm NN requantizes with one rounding but computes ADD, MUL, MEAN and LOGISTIC in float, so only
- * the models without those match `tflite-single` on every vector (docs/models.md explains the rest).
+ * Arm NN computes in float32 and rounds once; TFLite's MEAN, ADD, MUL and LOGISTIC take integer steps
+ * that are not one rounding of the real result, so only the models without those match `tflite-single`
+ * on every vector (docs/models.md explains the rest).
  */
 import { expect } from 'chai';
 import { buildFirmware } from '../../harness/firmware/build.js';

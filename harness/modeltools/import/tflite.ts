@@ -1,11 +1,13 @@
 /**
- * Imports a fully int8-quantized TFLite model (a linear chain of CONV_2D, DEPTHWISE_CONV_2D,
- * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX). Weights, int32
- * biases and zero points are taken as given. By default the model keeps TFLite's arithmetic
- * (`yono-int8/2`, `"arithmetic": "tflite-double"`: 31-bit multipliers computed exactly as TFLite
- * computes them, TFLite's average pool; SPEC section 3); `tflite-single` is XNNPACK's single
- * rounding; `yono15` recomputes 15-bit multipliers (`yono-int8/1`, the importer's behaviour before
- * 2026-12: tracks TFLite closely, not bit for bit).
+ * Imports a fully int8-quantized TFLite model: a graph of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
+ * AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE, ADD, MUL (one operand may broadcast), MEAN (over the spatial
+ * axes), CONCATENATION, LOGISTIC, PAD (folded), QUANTIZE/DEQUANTIZE at the edges (folded) and a
+ * trailing SOFTMAX (dropped). Weights, int32 biases and zero points are taken as given. By default
+ * the model keeps TFLite's arithmetic (`yono-int8/2`, `"arithmetic": "tflite-double"`: 31-bit
+ * multipliers computed exactly as TFLite computes them, TFLite's average pool and mean; SPEC section
+ * 3); `tflite-single` is XNNPACK's single rounding; `yono15` recomputes 15-bit multipliers
+ * (`yono-int8/1`, the importer's behaviour before 2026-12: tracks TFLite closely, not bit for bit;
+ * chains only).
  */
 import { sha256 } from '../../util/hash.js';
 import { readFileSync } from 'node:fs';
