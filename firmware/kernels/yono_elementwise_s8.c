@@ -2,6 +2,8 @@
  * Each input's (q - zp) * 2^left_shift is rescaled to the common scale (multiplier/shift [0], [1]),
  * the two are summed in int32 and rescaled to the output ([2]); MultiplyByQuantizedMultiplier of the
  * model's arithmetic (shifts <= 0). */
+#include <stddef.h>
+
 #include "yono_nn.h"
 
 /* Strides of the second input of add/mul over (h, w, c) of the output: 0 along a broadcast dimension
@@ -26,10 +28,14 @@ static inline int8_t clamp8(int64_t y, int32_t lo, int32_t hi)
     return (int8_t)y;
 }
 
-/* add or mul over the output's (h, w, c), the second input read through its broadcast strides.
- * Called with a constant `add`, so each entry point gets its own loop (no per-element branch). */
+/* add or mul over the output's (h, w, c), the second input read through its broadcast strides; a
+ * constant second operand (l->weights, SPEC section 2) replaces in2. Called with a constant `add`, so
+ * each entry point gets its own loop (no per-element branch). */
 static inline void binary_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, const int add)
 {
+    if (l->weights != NULL) {
+        in2 = l->weights;
+    }
     const int32_t zp1 = l->in_zp, zp2 = l->in2_zp, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
     const int32_t m1 = l->multiplier_q31[0], s1 = l->shift[0];
     const int32_t m2 = add ? l->multiplier_q31[1] : 0, s2 = add ? l->shift[1] : 0;

@@ -183,7 +183,8 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
 void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *scratch);
 void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 /* add (SPEC section 3): out = TFLite's int8 ADD of in and in2 (out_h*out_w*out_c elements; in2 has
- * in2_h*in2_w*in2_c, a dimension of 1 repeating: TFLite's broadcast) */
+ * in2_h*in2_w*in2_c, a dimension of 1 repeating: TFLite's broadcast). weights != NULL: a constant
+ * second operand of that shape, in2 is ignored (may be NULL). */
 void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* lut: out[i] = l->weights[in[i] + 128] over out_h*out_w*out_c elements */
 void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
@@ -235,7 +236,8 @@ static inline uint32_t yono_pq_table_scratch_bytes(uint32_t d, uint32_t row)
 /* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch: yono_layer_scratch_bytes(l)
  * bytes, 4-byte aligned. */
 int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
-/* The same for a layer of a graph model: in2 is the second input of an add (else ignored). */
+/* The same for a layer of a graph model: in2 is the second input of an add, mul or concat (else
+ * ignored; add/mul with a constant operand in weights need none). */
 int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, int8_t *scratch);
 
 /* Scratch bytes a layer needs (harness/modeltools/codegen.ts computes the same). */

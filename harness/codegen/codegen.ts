@@ -193,8 +193,10 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
     } else if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
       flash += 8;
     } else if (l.op === 'add') {
-      flash += 12 + 4; // 3 int32 multipliers, 3 int8 shifts
-    } else if (l.op === 'mul' || l.op === 'mean') {
+      flash += 12 + 4 + align4(l.const2?.length ?? 0); // 3 int32 multipliers, 3 int8 shifts, a constant operand
+    } else if (l.op === 'mul') {
+      flash += 8 + align4(l.const2?.length ?? 0);
+    } else if (l.op === 'mean') {
       flash += 8;
     } else if (l.op === 'lut') {
       flash += 256;
@@ -383,6 +385,8 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable, arithmetic: Arit
     Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max, in2_h: h2, in2_w: w2, in2_c: c2 });
     if (l.op === 'add') f.left_shift = l.left_shift;
     Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });
+    // a constant second operand travels in `weights` (the kernel reads it instead of a second tensor)
+    if (l.const2) ptrs.weights = place(`${id}_k`, 'int8_t', l.const2);
   }
   if (l.op === 'mean') {
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });

@@ -131,6 +131,8 @@ export interface AddLayer {
   out_shape: Shape3;
   /** the second input's shape when it is broadcast: every dimension in_shape's or 1 (absent = in_shape) */
   in2_shape?: Shape3;
+  /** a constant second operand (int8, in2_shape or in_shape elements): the layer then reads one tensor */
+  const2?: number[];
   in_zp: number;
   in2_zp: number;
   out_zp: number;
@@ -159,6 +161,8 @@ export interface MulLayer {
   out_shape: Shape3;
   /** as AddLayer's: a broadcast second input */
   in2_shape?: Shape3;
+  /** as AddLayer's: a constant second operand */
+  const2?: number[];
   in_zp: number;
   in2_zp: number;
   out_zp: number;
@@ -420,15 +424,16 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
     const p = `$.layers[${i}]`;
     const o = c.obj(lv, p);
     let inputs: number[] | undefined;
+    // add and mul with a constant second operand (const2) read one tensor
+    const two = o.op === 'concat' || ((o.op === 'add' || o.op === 'mul') && o.const2 === undefined);
     if (graph) {
-      const n = o.op === 'add' || o.op === 'concat' || o.op === 'mul' ? 2 : 1;
-      inputs = c.ints(o, 'inputs', p, n, 0, i);
-    } else if (o.op === 'add' || o.op === 'concat' || o.op === 'mul') {
+      inputs = c.ints(o, 'inputs', p, two ? 2 : 1, 0, i);
+    } else if (two) {
       c.fail(`${p}.inputs`, `an ${String(o.op)} layer names its two input tensors (a graph model)`);
     }
     const first = inputs ? inputs[0] : i;
     const l = validateLayer(c, o, p, shapes[first], shapeSize(shapes[first]));
-    if ((l.op === 'add' || l.op === 'mul') && inputs) c.sameShape(shapes[inputs[1]], l.in2_shape ?? l.in_shape, `${p}.inputs[1]`, l.in2_shape ? 'in2_shape' : 'in_shape');
+    if ((l.op === 'add' || l.op === 'mul') && inputs && !l.const2) c.sameShape(shapes[inputs[1]], l.in2_shape ?? l.in_shape, `${p}.inputs[1]`, l.in2_shape ? 'in2_shape' : 'in_shape');
     if (l.op === 'concat' && inputs) c.sameShape(shapes[inputs[1]], l.in2_shape, `${p}.inputs[1]`, 'in2_shape');
     layers.push(inputs ? { ...l, inputs } : l);
     shapes.push(l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape);
@@ -572,12 +577,13 @@ function elementwiseGeometry(c: Checker, o: Obj, p: string, prev: Shape3, op: st
     const s2 = in2_shape;
     if (s2.some((d, k) => d !== 1 && d !== in_shape[k])) c.fail(`${p}.in2_shape`, `${JSON.stringify(s2)} does not broadcast to in_shape ${JSON.stringify(in_shape)} (each dimension equal or 1)`);
   }
+  const const2 = o.const2 === undefined ? undefined : c.ints(o, 'const2', p, shapeSize(in2_shape ?? in_shape), -128, 127);
   const in_zp = c.int(o, 'in_zp', p, -128, 127);
   const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
   const out_zp = c.int(o, 'out_zp', p, -128, 127);
   const act_min = c.int(o, 'act_min', p, -128, 127);
   const act_max = c.int(o, 'act_max', p, act_min, 127);
-  return { in_shape, out_shape, ...(in2_shape ? { in2_shape } : {}), in_zp, in2_zp, out_zp, act_min, act_max };
+  return { in_shape, out_shape, ...(in2_shape ? { in2_shape } : {}), ...(const2 ? { const2 } : {}), in_zp, in2_zp, out_zp, act_min, act_max };
 }
 
 function poolGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {

@@ -331,7 +331,8 @@ export function broadcastIndex(out: Shape3, in2: Shape3 | undefined): Int32Array
 
 /** TFLite's int8 ADD (reference_integer_ops/add.h): each input's (q - zp) * 2^left_shift rescaled to
  * the common scale, summed, rescaled to the output; MultiplyByQuantizedMultiplier of the model's
- * arithmetic (shifts <= 0: TFLite's ...SmallerThanOneExp). A broadcast second input repeats. */
+ * arithmetic (shifts <= 0: TFLite's ...SmallerThanOneExp). A broadcast second input repeats; a
+ * constant one (const2) is part of the layer. */
 function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Arithmetic): Step {
   if (!isTflite(arith)) throw new HilError('add needs a tflite-* arithmetic', where);
   const f = requantOf(arith);
@@ -340,8 +341,10 @@ function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Ar
   const [s1, s2, so] = l.shift;
   const ls = 2 ** l.left_shift;
   const bi = broadcastIndex(l.out_shape, l.in2_shape);
+  const k2 = l.const2 ? Int8Array.from(l.const2) : undefined;
   const out = new Int8Array(n);
-  return (x, x2) => {
+  return (x, in2) => {
+    const x2 = k2 ?? in2;
     if (!x2) throw new HilError('add without its second input', where);
     for (let i = 0; i < n; i++) {
       const a = f((x[i] - l.in_zp) * ls, m1, s1);
@@ -358,8 +361,10 @@ function mulStep(l: Extract<Int8Layer, { op: 'mul' }>, where: string, arith?: Ar
   const f = requantOf(arith);
   const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
   const bi = broadcastIndex(l.out_shape, l.in2_shape);
+  const k2 = l.const2 ? Int8Array.from(l.const2) : undefined;
   const out = new Int8Array(n);
-  return (x, x2) => {
+  return (x, in2) => {
+    const x2 = k2 ?? in2;
     if (!x2) throw new HilError('mul without its second input', where);
     for (let i = 0; i < n; i++) out[i] = clamp(l.out_zp + f((x[i] - l.in_zp) * (x2[bi ? bi[i] : i] - l.in2_zp), l.multiplier[0], l.shift[0]), l.act_min, l.act_max);
     return out;

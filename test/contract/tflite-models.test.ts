@@ -17,7 +17,7 @@ import { compareVectors, runArmnn } from '../../harness/reference/armnn.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { loadRig } from '../../harness/rig/rig.js';
 import { openSession } from '../../harness/session/session.js';
-import { makeAutoencoderTflite, makeMobilenetTflite, makeResnetTflite } from '../fixtures/tflite-models.js';
+import { makeAutoencoderTflite, makeConstOperandTflite, makeMobilenetTflite, makeResnetTflite } from '../fixtures/tflite-models.js';
 
 /** Seeded inputs that differ in level and contrast from sample to sample (as images do), not only in noise. */
 function seededInputs(count: number, bytes: number, seed: number): Int8Array {
@@ -49,6 +49,8 @@ const CASES: Case[] = [
   { name: 'mobilenet_mean', bytes: makeMobilenetTflite('mean'), ops: 'conv2d depthwise_conv2d conv2d depthwise_conv2d conv2d depthwise_conv2d conv2d depthwise_conv2d conv2d mean dense', singleExact: false },
   { name: 'mobilenet_avgpool', bytes: makeMobilenetTflite('avgpool'), ops: 'conv2d depthwise_conv2d conv2d depthwise_conv2d conv2d depthwise_conv2d conv2d depthwise_conv2d conv2d avgpool_global dense', singleExact: true },
   { name: 'autoencoder', bytes: makeAutoencoderTflite(), ops: 'dense dense dense dense dense dense', singleExact: true },
+  // a scalar constant ADD, a per-channel constant MUL (constant first): both operands in the layers
+  { name: 'const_operands', bytes: makeConstOperandTflite(), ops: 'conv2d add mul mean dense', singleExact: false },
 ];
 
 const imported = (c: Case, arithmetic: Arithmetic): Int8Model =>

@@ -326,7 +326,8 @@ int main(void)
     l.in2_zp = (int8_t)rd();
     l.left_shift = (uint8_t)rd();
     l.in2_h = (uint16_t)rd(); l.in2_w = (uint16_t)rd(); l.in2_c = (uint16_t)rd();
-    l.weights = w; l.bias = b; l.bias_eff = be; l.shift = s;
+    l.weights = nw > 0 ? w : NULL; /* add/mul: a constant second operand when given */
+    l.bias = b; l.bias_eff = be; l.shift = s;
     if (l.arith == YONO_ARITH_YONO15) {
         l.multiplier = m;
     } else {

@@ -53,7 +53,7 @@ function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15', x2?: nu
   if (l.op === 'add') {
     return {
       op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
-      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, l.left_shift], in2: l.in2_shape,
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, l.left_shift], in2: l.in2_shape, weights: l.const2,
     };
   }
   if (l.op === 'mean') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, mult: [l.multiplier], shift: [l.shift], x };
@@ -61,7 +61,7 @@ function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15', x2?: nu
   if (l.op === 'mul') {
     return {
       op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
-      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, 0], in2: l.in2_shape,
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, 0], in2: l.in2_shape, weights: l.const2,
     };
   }
   if (l.op === 'concat') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, x, x2 };

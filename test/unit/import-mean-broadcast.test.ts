@@ -8,7 +8,7 @@ import type { Arithmetic, Int8Layer } from '../../harness/modeltools/int8-model.
 import { tfliteMeanMultiplier } from '../../harness/modeltools/quantize.js';
 import { runInt8Layer, runInt8Layers } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
-import { GraphBuilder } from '../fixtures/tflite-models.js';
+import { GraphBuilder, makeConstOperandTflite } from '../fixtures/tflite-models.js';
 
 const imp = (bytes: Uint8Array, arithmetic: Arithmetic = 'tflite-double') => importTflite(bytes, 't.tflite', { name: 't', dataset: 'none', arithmetic }).model;
 const error = (f: () => unknown): string => {
@@ -107,6 +107,28 @@ describe('TFLite import: ADD and MUL with a broadcast operand', () => {
     const m = g.mean(x, 'gate', true, 0.03, 2);
     const z = g.conv(x, 'z', 4, 1, 1, 0.05, 'none');
     expect(error(() => imp(g.write(x, g.binary('add', m, z, 'y', 0.07))))).to.match(/ADD, output "y"\): inputs of shapes \[1,1,5\] and \[3,4,4\]: neither broadcasts to the other/);
+  });
+
+  it('constant operands (a scalar ADD, a per-channel MUL written constant first) travel in the layer, which reads one tensor (a chain)', () => {
+    const m = imp(makeConstOperandTflite());
+    // each layer reads its predecessor only: a chain, add and mul included
+    expect(m.layers.map((l) => `${l.op}${JSON.stringify(l.inputs ?? null)}`)).to.deep.equal(['conv2dnull', 'addnull', 'mulnull', 'meannull', 'densenull']);
+    const [add, mul] = [m.layers[1], m.layers[2]];
+    if (add.op !== 'add' || mul.op !== 'mul') throw new Error('ops');
+    expect([add.const2, add.in2_shape, add.in2_zp]).to.deep.equal([[37], [1, 1, 1], -3]);
+    expect([mul.const2, mul.in2_shape, mul.in2_zp]).to.deep.equal([[90, -40, 127, 15, -128, 60], [1, 1, 6], 2]);
+    // the constant is the second operand: the same as a tiled same-shape mul of the conv output
+    const [, shifted, scaled] = runInt8Layers(m, input(192));
+    const tiled = Int8Array.from({ length: shifted.length }, (_, i) => mul.const2?.[i % 6] ?? 0);
+    const plain = { ...mul, in2_shape: undefined, const2: undefined, inputs: undefined } as Int8Layer;
+    expect(Array.from(scaled)).to.deep.equal(Array.from(runInt8Layer(plain, shifted, 'tflite-double', tiled)));
+  });
+
+  it('refuses a constant that the tensor would have to broadcast to', () => {
+    const g = new GraphBuilder(5);
+    const x = g.act('x', [1, 1, 1, 4], 0.05, 0);
+    const k = g.constant('k', [1, 2, 2, 4], Array.from({ length: 16 }, (_, i) => i), 0.1, 0);
+    expect(error(() => imp(g.write(x, g.binary('add', x, k, 'y', 0.07))))).to.match(/ADD, output "y"\): inputs of shapes \[1,1,4\] and \[2,2,4\]: neither broadcasts .*a constant operand must broadcast to the tensor/);
   });
 
   it('unsupported operators next to MEAN and broadcasting: all listed at once, MEAN not among them', () => {

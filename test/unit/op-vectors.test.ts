@@ -67,6 +67,9 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
         expect(b.length, `${a} ${op}: broadcasting vectors`).to.be.greaterThan(1);
       }
       expect(bc.some((l) => size(l.in2_shape ?? []) === 1 && size(l.in_shape) > 1), `${a}: a scalar second input`).to.equal(true);
+      const consts = of.map((v) => v.layer).filter((l): l is Extract<Int8Layer, { op: 'add' | 'mul' }> => (l.op === 'add' || l.op === 'mul') && l.const2 !== undefined);
+      expect(new Set(consts.map((l) => l.op)).size, `${a}: constant second operands of add and mul`).to.equal(2);
+      expect(consts.some((l) => l.const2?.length === 1) && consts.some((l) => !l.in2_shape), `${a}: a scalar and a full-shape constant`).to.equal(true);
       const means = of.map((v) => v.layer).filter((l): l is Extract<Int8Layer, { op: 'mean' }> => l.op === 'mean');
       expect(means.some((l) => l.multiplier === 0) && means.some((l) => l.multiplier > 0 && l.multiplier < 2 ** 30), a).to.equal(true);
     }

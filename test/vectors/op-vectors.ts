@@ -77,6 +77,7 @@ export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = '
   const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
   if (l.op === 'lut') return x.map((v) => l.table[v + 128]);
+  if ((l.op === 'add' || l.op === 'mul') && l.const2) x2 = l.const2;
   // the second input's element for output (h, w, c): a dimension of size 1 always reads index 0
   const at2 = (l2: { in_shape: Shape3; in2_shape?: Shape3 }, i: number): number => {
     const [, W, C] = l2.in_shape;
@@ -387,7 +388,7 @@ export function makeConcatVectors(n = 6, seed = 5051): OpVector[] {
 
 /** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, lut, concat. */
 export function makeAllOpVectors(): OpVector[] {
-  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors(), ...makeMulVectors(), ...makeMeanVectors(), ...makeBroadcastVectors()];
+  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors(), ...makeMulVectors(), ...makeMeanVectors(), ...makeBroadcastVectors(), ...makeConstVectors()];
 }
 
 /** mul vectors in both TFLite arithmetics: the multiplier of three random scales, sometimes > 1. */
@@ -454,6 +455,24 @@ export function makeBroadcastVectors(perMode = 8, seed = 8081): OpVector[] {
       const input = ints(r, inSize(layer), -128, 127);
       const input2 = ints(r, in2_shape[0] * in2_shape[1] * in2_shape[2], -128, 127);
       out.push({ name: `${arithmetic} broadcast ${layer.op} #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
+    }
+  }
+  return out;
+}
+
+/** add and mul whose second operand is a constant of the layer (const2): a scalar, per channel, full. */
+export function makeConstVectors(perMode = 6, seed = 9091): OpVector[] {
+  const out: OpVector[] = [];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (const v of makeBroadcastVectors(perMode, seed + 10 * k).filter((x) => x.arithmetic === arithmetic)) {
+      const l = v.layer as Extract<Int8Layer, { op: 'add' | 'mul' }>;
+      const forms: (Shape3 | undefined)[] = [[1, 1, 1], [1, 1, l.in_shape[2]], undefined];
+      const in2_shape = forms[out.length % 3];
+      const const2 = ints(r, in2_shape ? in2_shape[0] * in2_shape[1] * in2_shape[2] : inSize(l), -128, 127);
+      const layer = { ...l, in2_shape, const2 } as Int8Layer;
+      if (!in2_shape) delete (layer as { in2_shape?: Shape3 }).in2_shape;
+      out.push({ name: `${arithmetic} const ${l.op} #${out.length}`, arithmetic, layer, input: v.input, expected: naiveLayer(layer, v.input, arithmetic) });
     }
   }
   return out;

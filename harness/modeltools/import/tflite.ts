@@ -21,7 +21,7 @@ import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperat
 import type { FbTable } from './flatbuffer.js';
 
 export const TFLITE_SUPPORTED = [
-  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes, or the second broadcast: [1,1,1,C], a scalar; tflite-* arithmetic)', 'MUL (as ADD)',
+  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes, or one broadcast: [1,1,1,C], a scalar; one operand may be an int8 constant; tflite-* arithmetic)', 'MUL (as ADD)',
   'MEAN (over H and W, keep_dims or not: global average pooling)',
   'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'CONCATENATION (2 inputs, channel axis, one quantization)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
   'SOFTMAX (last operator only)',
@@ -44,11 +44,12 @@ interface Q {
   zp: number;
 }
 
-/** An imported activation tensor: our tensor id, shape, quantization. */
+/** An operand of ADD/MUL: an imported activation (our tensor id) or a constant (id -1, its int8 values). */
 interface Operand {
   id: number;
   shape: Shape3;
   q: Q;
+  data?: number[];
 }
 
 const SUPPORTED_CODES = new Set<number>([
@@ -218,9 +219,12 @@ class Importer {
     ops.forEach((op, i) => {
       this.op = op;
       const last = i === ops.length - 1;
-      const src = this.known.get(op.inputs[0]);
-      if (!src) this.fail(`its data input "${this.g.tensors[op.inputs[0]]?.name ?? op.inputs[0]}" is not the model input or an imported operator's output`);
-      this.cur = op.inputs[0];
+      // ADD and MUL are symmetric: a constant first operand leaves the second as the data input
+      const symmetric = op.code === BuiltinOp.ADD || op.code === BuiltinOp.MUL;
+      const dataIn = symmetric && !this.known.has(op.inputs[0]) && this.known.has(op.inputs[1]) ? op.inputs[1] : op.inputs[0];
+      const src = this.known.get(dataIn);
+      if (!src) this.fail(`its data input "${this.g.tensors[dataIn]?.name ?? dataIn}" is not the model input or an imported operator's output`);
+      this.cur = dataIn;
       this.curId = src.id;
       this.curShape = src.shape;
       this.curQ = src.q;
@@ -298,24 +302,38 @@ class Importer {
   /** The two operands of ADD or MUL: both imported tensors of one shape, or one broadcast to the other
    * (each dimension equal or 1: [1,1,1,C], a scalar; TFLite's broadcasting). `a` is the full-shape
    * one (the operation is symmetric: a broadcast first operand is swapped to second). */
-  private operands(op: TfliteOperator): { a: Operand; b: Operand; in2_shape?: Shape3 } {
+  private operands(op: TfliteOperator): { a: Operand; b: Operand; in2_shape?: Shape3; const2?: number[] } {
     if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
     const first: Operand = { id: this.curId, shape: this.curShape, q: this.curQ };
-    const second = this.known.get(op.inputs[1]);
-    if (!second || second.pad) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
+    const otherIdx = op.inputs[0] === this.cur ? op.inputs[1] : op.inputs[0];
+    const known = this.known.get(otherIdx);
+    if (known?.pad) this.fail('reads a PAD output: PAD is only folded into a CONV_2D or DEPTHWISE_CONV_2D that reads it');
+    const second: Operand = known ?? this.constant(otherIdx);
     const fits = (x: Shape3, into: Shape3) => x.every((d, k) => d === 1 || d === into[k]);
     const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
-    if (same(first.shape, second.shape)) return { a: first, b: second };
-    if (fits(second.shape, first.shape)) return { a: first, b: second, in2_shape: second.shape };
-    if (fits(first.shape, second.shape)) return { a: second, b: first, in2_shape: first.shape };
-    return this.fail(`inputs of shapes ${JSON.stringify(first.shape)} and ${JSON.stringify(second.shape)}: neither broadcasts to the other (each dimension equal or 1)`);
+    const const2 = second.data ? { const2: second.data } : {};
+    if (same(first.shape, second.shape)) return { a: first, b: second, ...const2 };
+    if (fits(second.shape, first.shape)) return { a: first, b: second, in2_shape: second.shape, ...const2 };
+    if (!second.data && fits(first.shape, second.shape)) return { a: second, b: first, in2_shape: first.shape };
+    return this.fail(`inputs of shapes ${JSON.stringify(first.shape)} and ${JSON.stringify(second.shape)}: neither broadcasts to the other (each dimension equal or 1${second.data ? '; a constant operand must broadcast to the tensor' : ''})`);
+  }
+
+  /** A constant int8 operand of ADD or MUL (a scalar, per-channel values, a whole tensor): its values travel in the layer. */
+  private constant(i: number): Operand {
+    const t = this.g.tensors[i];
+    const count = t ? t.shape.reduce((x, y) => x * y, 1) : 0;
+    if (!t || t.type !== 'INT8' || t.data.length !== count || count === 0) {
+      this.fail(`its operand "${t?.name ?? i}" is neither an imported tensor nor an int8 constant`);
+    }
+    const shape = toShape3(t.shape.length === 0 ? [1] : t.shape) ?? this.fail(`constant "${t.name}" of shape ${JSON.stringify(t.shape)} unsupported`);
+    return { id: -1, shape, q: this.q(t), data: Array.from(new Int8Array(t.data.buffer, t.data.byteOffset, t.data.length)) };
   }
 
   /** TFLite's int8 MUL of two imported tensors (one may broadcast): M/s = QuantizeMultiplier(s1 * s2 / s_out). */
   private mul(op: TfliteOperator): void {
     if (!isTflite(this.arithmetic)) this.fail('MUL needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
     const o = this.options(op, OptionsType.Mul, 'Mul');
-    const { a, b, in2_shape } = this.operands(op);
+    const { a, b, in2_shape, const2 } = this.operands(op);
     const { out, outShape, outQ } = this.outTensor(op);
     if (shapeSize(outShape) !== shapeSize(a.shape)) this.fail(`output shape ${JSON.stringify(outShape)} is not the inputs' ${JSON.stringify(a.shape)}`);
     let q: { multiplier: number; shift: number };
@@ -326,10 +344,10 @@ class Importer {
     }
     if (q.multiplier === 0 || q.shift > 15) this.fail(`MUL scale ratio gives multiplier ${q.multiplier}, shift ${q.shift}: not supported`);
     const layer: LayerJson = {
-      op: 'mul', in_shape: a.shape, out_shape: a.shape, ...(in2_shape ? { in2_shape } : {}), in_zp: a.q.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      op: 'mul', in_shape: a.shape, out_shape: a.shape, ...(in2_shape ? { in2_shape } : {}), ...(const2 ? { const2 } : {}), in_zp: a.q.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
       ...this.activation(o.i8(0), outQ), multiplier: [q.multiplier], shift: [q.shift],
     };
-    this.push(layer, op, out, a.shape, outQ, [a.id, b.id]);
+    this.push(layer, op, out, a.shape, outQ, const2 ? [a.id] : [a.id, b.id]);
   }
 
   /** TFLite's int8 MEAN over the spatial axes (all but batch and channels; keep_dims or not): TFLite
@@ -429,7 +447,7 @@ class Importer {
     if (!isTflite(this.arithmetic)) this.fail('ADD needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
     const o = this.options(op, OptionsType.Add, 'Add');
     const actCode = o.i8(0);
-    const { a, b, in2_shape } = this.operands(op);
+    const { a, b, in2_shape, const2 } = this.operands(op);
     const { out, outShape, outQ } = this.outTensor(op);
     if (shapeSize(outShape) !== shapeSize(a.shape)) this.fail(`output shape ${JSON.stringify(outShape)} is not the inputs' ${JSON.stringify(a.shape)}`);
     const leftShift = 20;
@@ -437,10 +455,10 @@ class Importer {
     const q = [a.q.scale / twice, b.q.scale / twice, twice / (2 ** leftShift * outQ.scale)].map((r) => quantizeMultiplierQ31(r));
     if (q.some((x) => x.shift > 0 || x.multiplier === 0)) this.fail('ADD scales give a multiplier TFLite cannot take (>= 1 or 0)');
     const layer: LayerJson = {
-      op: 'add', in_shape: a.shape, out_shape: a.shape, ...(in2_shape ? { in2_shape } : {}), in_zp: a.q.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      op: 'add', in_shape: a.shape, out_shape: a.shape, ...(in2_shape ? { in2_shape } : {}), ...(const2 ? { const2 } : {}), in_zp: a.q.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
       ...this.activation(actCode, outQ), left_shift: leftShift, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift),
     };
-    this.push(layer, op, out, a.shape, outQ, [a.id, b.id]);
+    this.push(layer, op, out, a.shape, outQ, const2 ? [a.id] : [a.id, b.id]);
   }
 
   private outTensor(op: TfliteOperator): { out: TfliteTensor; outShape: Shape3; outQ: Q } {
