@@ -31,7 +31,7 @@ static inline int8_t clamp8(int64_t y, int32_t lo, int32_t hi)
 /* add or mul over the output's (h, w, c), the second input read through its broadcast strides; a
  * constant second operand (l->weights, SPEC section 2) replaces in2. Called with a constant `add`, so
  * each entry point gets its own loop (no per-element branch). */
-static inline void binary_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, const int add)
+static inline __attribute__((always_inline)) void binary_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, const int add)
 {
     if (l->weights != NULL) {
         in2 = l->weights;
