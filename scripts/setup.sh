@@ -24,6 +24,11 @@ missing=()
 for tool in "${!need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}")
 done
+# `npm test` only: the independent TFLite interpreter, Arm NN's CpuRef backend (test/contract/tflite-models.test.ts)
+if [ "${1:-}" = "--test" ]; then
+  /usr/bin/python3 -c 'import pyarmnn' >/dev/null 2>&1 || missing+=(python3-pyarmnn)
+  [ -f /usr/lib/x86_64-linux-gnu/armnn22/Arm_CpuRef_backend.so ] || ls /usr/lib/*/armnn*/Arm_CpuRef_backend.so >/dev/null 2>&1 || missing+=(libarmnn-cpuref-backend22)
+fi
 [ -d /usr/lib/arm-none-eabi/newlib ] || missing+=(libnewlib-arm-none-eabi)
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || [ -n "${YONO_FMNIST_DIR:-}" ] || missing+=(dataset-fashion-mnist)
 if [ ${#missing[@]} -gt 0 ]; then
