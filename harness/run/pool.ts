@@ -9,6 +9,7 @@ import path from 'node:path';
 import { lockRig } from '../dut/factory.js';
 import { createRunFolder } from '../reports/run-folder.js';
 import { loadRig, type Rig } from '../rig/rig.js';
+import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import { prefixedLogger } from '../util/log.js';
 import { rel } from '../util/paths.js';
@@ -59,7 +60,11 @@ export async function runPool(options: RunOptions, pool: PoolOptions): Promise<R
       const specs = planShards({ ...options, rig: group[0].file }, slots.length);
       const into = createRunFolder(`${group[0].name}${slots.length > 1 ? `-x${slots.length}` : ''}`, options.resultsDir);
       log.info(`${specs.length} shards of plan ${specs[0].plan} on ${slots.length} rig slot(s) (${group.map((r) => r.name).join(', ')}, board ${group[0].board}); shard folders in ${rel(into.dir)}/shards/`);
-      const outcomes = await runShards(specs, slots, path.join(into.dir, 'shards'), options);
+      // Ctrl-C: each shard marks its run.json interrupted and keeps its rows; say how to finish
+      const removeCleanup = onCleanup(() => {
+        process.stderr.write(`shard folders kept in ${rel(into.dir)}/shards/: finish each unfinished one with 'hil run --resume <shard folder>', then 'hil merge ${rel(into.dir)}/shards --out ${rel(into.dir)}'\n`);
+      });
+      const outcomes = await runShards(specs, slots, path.join(into.dir, 'shards'), options).finally(removeCleanup);
       const failed = outcomes.find((o) => o.status !== 'complete');
       if (failed) {
         throw new HilError(
