@@ -36,7 +36,7 @@ import { loadRig, type Rig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
-import type { Logger } from '../util/log.js';
+import { createLogger, type Logger } from '../util/log.js';
 import { rel } from '../util/paths.js';
 import { harnessVersion } from '../util/version.js';
 import { buildVariants, planVariants } from './plan.js';
@@ -71,7 +71,7 @@ export function planShards(options: RunOptions, count: number): ShardSpec[] {
   const chosen = plan.chosen;
   const names = chosen.map((e) => e.name);
   const run: ShardSpec['run'] = {
-    models: plan.plans[0].models.map((m) => m.name).concat(plan.plans.flatMap((p) => p.models.map((m) => m.name))).filter((n, i, all) => all.indexOf(n) === i),
+    models: [...new Set(plan.plans.flatMap((p) => p.models.map((m) => m.name)))],
     variants: plan.plans.map((p) => p.variant),
     experiments: names,
     options: pick(options),
@@ -206,7 +206,7 @@ export function expandShardFolders(args: string[]): string[] {
  * Merges the shard folders of one run into `intoDir` (created; it must not hold a run yet): the
  * one-rig run's tables, derived tables, summary.txt and a run.json with `shards`.
  */
-export async function mergeShards(shardFolders: string[], intoDir: string, log: Logger): Promise<RunResult> {
+export async function mergeShards(shardFolders: string[], intoDir: string, log: Logger = createLogger({ quiet: true })): Promise<RunResult> {
   if (shardFolders.length === 0) throw new HilError('no shard folders to merge', 'hil merge');
   const read = shardFolders.map((d) => readShardJson(d, true) as ShardJson);
   // one folder per shard id: a shard run twice (a retried job, a folder given twice) counts once
