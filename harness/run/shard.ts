@@ -43,9 +43,9 @@ import { buildVariants, planVariants } from './plan.js';
 import { CsvResultStore, typedRow } from './result-store.js';
 import { RunRecord, type RunJson } from './run-record.js';
 import { planRun, runExperiments, runInfo, runResult, runSummary, type RunOptions, type RunResult } from './run.js';
-import { shardRunOptions, type ShardSpec } from './shard-spec.js';
+import { checkShardSpec, shardRunOptions, type ShardSpec } from './shard-spec.js';
 
-export type { ShardSpec, ShardRunOptions } from './shard-spec.js';
+export { checkShardSpec, type ShardSpec, type ShardRunOptions } from './shard-spec.js';
 
 /** Experiments split per variant, model (and sample slice): each row depends on one model only. */
 const PER_MODEL = ['accuracy', 'latency'];
@@ -137,6 +137,7 @@ export interface ShardOutcome {
  * unfinished one is resumed on the same rig.
  */
 export async function runShard(spec: ShardSpec, rigName: string, outDir: string, log: Logger, stop?: () => boolean): Promise<ShardOutcome> {
+  checkShardSpec(spec);
   const rig = loadRig(rigName);
   if (rig.board !== spec.board) throw new HilError(`rig ${rig.name} has board ${rig.board}; shard ${spec.id} (${spec.label}) needs board ${spec.board}`, rigName);
   const existing = readShardJson(outDir, false);
@@ -170,9 +171,8 @@ function readShardJson(dir: string, must: boolean): ShardJson | undefined {
   } catch {
     throw new HilError('run.json is not valid JSON', file);
   }
-  const shard = json.shard as ShardSpec | undefined;
-  if (!shard || typeof shard.id !== 'string') throw new HilError("not a shard folder (its run.json has no shard: made by 'hil run --shard i/n' or a pool of rigs)", dir);
-  return { dir: path.resolve(dir), json, shard };
+  if (json.shard === undefined) throw new HilError("not a shard folder (its run.json has no shard: made by 'hil run --shard i/n' or a pool of rigs)", dir);
+  return { dir: path.resolve(dir), json, shard: checkShardSpec(json.shard, `${rel(dir)}: run.json`) };
 }
 
 function outcome(dir: string, json: RunJson): ShardOutcome {
