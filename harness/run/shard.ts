@@ -62,7 +62,7 @@ function derivedAtMerge(e: Experiment): boolean {
  */
 export function planShards(options: RunOptions, count: number): ShardSpec[] {
   if (!Number.isInteger(count) || count < 1) throw new HilError(`expected a positive number of shards, got ${count}`, 'shards');
-  if (options.resume !== undefined) throw new HilError('a sharded run is resumed shard by shard (hil run --resume <shard folder>), then merged', '--resume');
+  if (options.resume !== undefined) throw new HilError('a sharded run resumes from its run folder (hil run --resume <folder>), or shard by shard (hil run --resume <shard folder>, then hil merge)', '--resume');
   if (options.firmware !== undefined) throw new HilError('a sharded run builds its own firmware (a shard carries no paths)', '--firmware');
   if (options.datasetFolder !== undefined) throw new HilError('a sharded run reads prepared test splits (a shard carries no paths)', '--dataset-folder');
   const plan = planRun(options);
