@@ -4,7 +4,9 @@ import path from 'node:path';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
-import { runExperiments } from '../run/run.js';
+import { runExperiments, type RunOptions, type RunResult } from '../run/run.js';
+import { isPoolFolder, resumePool, runPool, shardFolderName } from '../run/pool.js';
+import { planShards, runShard } from '../run/shard.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
@@ -21,7 +23,10 @@ function inputsOf(values: OptionValues): (typeof INPUT_MODES)[number] | undefine
 }
 
 const RUN_OPTIONS: OptionSpec = {
-  rig: { type: 'string' },
+  rig: { type: 'string', multiple: true },
+  parallel: { type: 'string' },
+  shard: { type: 'string' },
+  out: { type: 'string' },
   models: { type: 'string' },
   experiments: { type: 'string' },
   samples: { type: 'string' },
@@ -44,8 +49,9 @@ const RUN_OPTIONS: OptionSpec = {
 
 
 async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
-  const result = await runExperiments({
-    rig: str(values, 'rig') ?? DEFAULT_RIG,
+  const rigs = (values.rig as string[] | undefined) ?? [DEFAULT_RIG];
+  const options: RunOptions = {
+    rig: rigs[0],
     models: list(values, 'models'),
     experiments: list(values, 'experiments'),
     samples: positiveInt(values, 'samples'),
@@ -62,7 +68,45 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     perfWindowSec: positiveNumber(values, 'perf-window'),
     datasetFolder: str(values, 'dataset-folder') ? path.resolve(str(values, 'dataset-folder') as string) : undefined,
     log: ctx.log,
-  });
+  };
+  const parallel = positiveInt(values, 'parallel');
+  const shard = str(values, 'shard');
+  if (str(values, 'out') !== undefined && shard === undefined) throw new HilError('only with --shard i/n (where the shard folders go)', '--out');
+  if (shard !== undefined) {
+    if (rigs.length > 1 || parallel !== undefined) throw new HilError('a CI job runs its shards on one rig: one --rig, no --parallel', '--shard');
+    return runShardJob(options, shard, str(values, 'out'), ctx);
+  }
+  if (options.resume !== undefined && isPoolFolder(options.resume)) {
+    if (values.rig !== undefined || parallel !== undefined) throw new HilError('a sharded run resumes on the rigs it had (its pool.json)', '--resume');
+    return finish(await resumePool(options.resume, ctx.log), values, ctx, report);
+  }
+  if (rigs.length === 1 && parallel === undefined) return finish(await runExperiments(options), values, ctx, report);
+  if (options.resume !== undefined) throw new HilError('a run folder resumes on the rigs it had: no --rig or --parallel with --resume', '--resume');
+  let code = 0;
+  for (const result of await runPool(options, { rigs, parallel })) code = Math.max(code, await finish(result, values, ctx, report));
+  return code;
+}
+
+/** `--shard i/n`: the shards a CI job i of n runs (plan positions i-1, i-1+n, ...), each in its own folder under --out. */
+async function runShardJob(options: RunOptions, shard: string, out: string | undefined, ctx: CommandContext): Promise<number> {
+  const m = /^(\d+)\/(\d+)$/.exec(shard);
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || n < 1 || i < 1 || i > n) throw new HilError(`expected i/n with 1 <= i <= n (CI job i of n), got "${shard}"`, '--shard');
+  const specs = planShards(options, n);
+  const mine = specs.filter((s) => s.index % n === i - 1);
+  const dir = path.resolve(out ?? path.join(options.resultsDir ?? 'results', `shards-${specs[0].plan}`));
+  ctx.log.info(`job ${i}/${n}: ${mine.length} of ${specs.length} shards of plan ${specs[0].plan} into ${rel(dir)}/`);
+  for (const spec of mine) {
+    const o = await runShard(spec, options.rig, path.join(dir, shardFolderName(spec)), ctx.log);
+    process.stdout.write(`shard ${spec.index + 1}/${spec.of} (${spec.label}): ${o.status} on ${o.rig} (${o.host}) in ${o.seconds ?? '?'} s -> ${rel(o.dir)}/\n`);
+    if (o.status !== 'complete') return 130;
+  }
+  process.stdout.write(`merge every job's folders with: hil merge <folders...> --out <dir>\n`);
+  return 0;
+}
+
+/** Prints a finished run, writes JUnit and the report, and returns the exit status its rows call for. */
+async function finish(result: RunResult, values: OptionValues, ctx: CommandContext, report: boolean): Promise<number> {
   const junit = str(values, 'junit');
   if (junit) writeRunJunit(result.dir, path.resolve(junit));
   const files = fs.readdirSync(result.dir).sort().join(', ');
@@ -87,7 +131,10 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
   return 0;
 }
 
-const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
+const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'. Repeat it to shard the run over several
+                               rigs (one merged run folder per board and firmware; docs/scale-out.md)
+      --parallel <n>           shard the run over n copies of each emulated rig (QEMU) at once
+      --shard <i/n> [--out d]  CI matrix: run the shards of job i of n into folders under d (then 'hil merge')
       --models <a,b>           models (default: all trained models; see 'hil models')
       --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow, except mlperf-energy and uploads)
       --samples <n>            accuracy samples per model (default: whole test split)
@@ -99,7 +146,8 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
                                board's memory at boot, or written once to a real board's external flash; a short
                                command runs each), auto (default: preload where possible)
-      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
+      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept);
+                               a sharded run's folder: its unfinished and missing shards on its rigs, then the merge
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)
       --protocol <p>           device protocol: ${DEVICE_PROTOCOLS.join(', ')} (default: the rig's dut.firmware.protocol, else yono);
