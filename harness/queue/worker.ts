@@ -1,0 +1,137 @@
+/**
+ * `hil worker`: serves the rigs of this host to the lab's job queue. One BullMQ worker per rig,
+ * each taking one job at a time from its board's queue. A job is a shard spec: checked strictly
+ * (job-schema.ts), its firmware built here and compared with the hash the submitter expects, then
+ * run by runShard into a temporary folder whose CSVs and run.json go back as the job's return
+ * value (no shared filesystem). A refused job fails at once and is not retried; a job whose worker
+ * dies is found stalled by the other workers and runs again elsewhere.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { loadRig, type Rig } from '../rig/rig.js';
+import { runShard } from '../run/shard.js';
+import type { ShardSpec } from '../run/shard-spec.js';
+import { HilError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { rigLockHolder, describeHolder } from '../util/rig-lock.js';
+import { onCleanup } from '../util/cleanup.js';
+import { describeQueueError, type QueueConnection } from './connection.js';
+import { buildShardFirmware } from './firmware-thread.js';
+import { checkShardJob } from './job-schema.js';
+import { boardQueue, QUEUE_PREFIX, workerName } from './names.js';
+import { checkQueue } from './reach.js';
+import { RESULT_FILE, type ShardResult } from './result.js';
+
+export interface ServeOptions {
+  connection: QueueConnection;
+  rigs: string[];
+  /** seconds a job's lock lives without renewal: how soon a dead worker's job runs elsewhere */
+  lockSeconds?: number;
+  log: Logger;
+}
+
+export const DEFAULT_LOCK_SECONDS = 30;
+
+/** Serves until SIGINT/SIGTERM; the active job of each rig finishes or goes back to the queue. */
+export async function serveRigs(options: ServeOptions): Promise<void> {
+  const { connection, log } = options;
+  const rigs = [...new Set(options.rigs)].map((r) => loadRig(r));
+  if (rigs.length === 0) throw new HilError('which rigs does this host serve? give --rig <name> (once per rig)', 'hil worker');
+  await checkQueue(connection);
+  const host = os.hostname();
+  const lockDuration = Math.round((options.lockSeconds ?? DEFAULT_LOCK_SECONDS) * 1000);
+  const workers = rigs.map((rig) => {
+    const name = workerName(rig.name, host);
+    const worker: Worker<ShardSpec, ShardResult> = new Worker(boardQueue(rig.board), (job) => runJob(job, rig, name, worker, log), {
+      connection: connection.redis,
+      prefix: QUEUE_PREFIX,
+      concurrency: 1,
+      name,
+      lockDuration,
+      // other workers look for dead workers' jobs this often
+      stalledInterval: Math.max(1000, Math.round(lockDuration / 2)),
+      maxStalledCount: 2,
+      autorun: false,
+    });
+    let down = false;
+    worker.on('error', (e) => {
+      // one line per outage, not one per reconnect attempt
+      if (down) return;
+      down = true;
+      log.warn(`${name}: ${describeQueueError(e, connection.label)}; retrying`);
+    });
+    worker.on('ready', () => {
+      if (down) log.info(`${name}: the queue at ${connection.label} is back`);
+      down = false;
+    });
+    worker.on('failed', (job, e) => log.warn(`${name}: shard ${job?.data?.id ?? job?.id} failed: ${e.message}`));
+    return worker;
+  });
+  log.info(`serving ${rigs.map((r) => `${r.name} (${r.board})`).join(', ')} from ${connection.label}; one job per rig at a time`);
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const removeCleanup = onCleanup(async () => {
+    // an active job goes back to the queue when its lock expires; close() waits for it otherwise
+    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    stop();
+  });
+  for (const w of workers) void w.run().catch((e: unknown) => log.warn(`${w.name}: ${describeQueueError(e, connection.label)}`));
+  await stopped;
+  removeCleanup();
+}
+
+async function runJob(job: Job<ShardSpec, ShardResult>, rig: Rig, name: string, worker: Worker, log: Logger): Promise<ShardResult> {
+  const checked = checkShardJob(job.data);
+  if ('refused' in checked) throw refuse(name, checked.refused, log, job);
+  const spec = checked.spec;
+  if (spec.board !== rig.board) throw refuse(name, `the shard is for board ${spec.board}, rig ${rig.name} is ${rig.board}`, log, job);
+  // the rig is busy with a local run: put the job back for another rig (no attempt used)
+  const holder = rigLockHolder(rig.name);
+  if (holder && holder.pid !== process.pid) {
+    log.warn(`${name}: rig in use by ${describeHolder(holder)}; shard ${spec.id} goes back to the queue`);
+    await worker.rateLimit(5000);
+    throw Worker.RateLimitError();
+  }
+  const started = Date.now();
+  log.info(`${name}: shard ${spec.id} (${spec.label}): building firmware`);
+  let built;
+  try {
+    built = await buildShardFirmware(spec, rig.file);
+  } catch (e) {
+    throw refuse(name, e instanceof HilError ? e.toLine() : String(e), log, job);
+  }
+  const wrong = spec.firmware.filter((f) => built.some((b) => b.variant === f.variant && b.hash !== f.hash));
+  if (wrong.length > 0) {
+    const w = wrong[0];
+    const here = built.find((b) => b.variant === w.variant)?.hash;
+    throw refuse(name, `firmware hash mismatch for ${w.variant}: the job expects ${w.hash}, this worker builds ${here} (different harness, firmware or models on ${os.hostname()})`, log, job);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `yono-shard-${spec.id}-`));
+  try {
+    log.info(`${name}: shard ${spec.id} (${spec.label}): running`);
+    await runShard(spec, rig.file, path.join(dir, 'run'), log);
+    const files: Record<string, string> = {};
+    for (const f of fs.readdirSync(path.join(dir, 'run')).sort()) {
+      if (RESULT_FILE.test(f) && fs.statSync(path.join(dir, 'run', f)).isFile()) files[f] = fs.readFileSync(path.join(dir, 'run', f), 'utf8');
+    }
+    log.info(`${name}: shard ${spec.id} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return { shard: spec.id, rig: rig.name, host: os.hostname(), worker: name, files };
+  } catch (e) {
+    // a device or rig failure: another attempt (here or on another rig) may succeed
+    throw new Error(e instanceof HilError ? e.toLine() : String(e));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function refuse(name: string, why: string, log: Logger, job: Job): UnrecoverableError {
+  log.warn(`${name}: refused job ${job.id}: ${why}`);
+  return new UnrecoverableError(`refused by ${name}: ${why}`);
+}
+
+/** Exported for tests and doctor: a queue handle that never retries a failed login. */
+export function openQueue(connection: QueueConnection, board: string): Queue {
+  return new Queue(boardQueue(board), { connection: connection.redis, prefix: QUEUE_PREFIX });
+}
