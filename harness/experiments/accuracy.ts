@@ -38,6 +38,8 @@ export interface PredictionRow {
 export interface AccuracyOptions {
   /** Samples per model; undefined = the whole test split. */
   samples?: number;
+  /** only samples [start, end) (a shard); within `samples` */
+  range?: { start: number; end: number };
   /** an MLPerf Tiny data-set folder replacing the prepared test split (dataset-folder.ts) */
   datasetFolder?: string;
   /** Predictions already made (a resumed run): those samples are not run again. */
@@ -57,12 +59,13 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
   const rows: AccuracyRow[] = [];
   for (const model of ctx.models) {
     const data: TestInputs = options.datasetFolder ? loadDatasetFolder(options.datasetFolder, model) : { dataset: model.dataset, ...loadPrepared(model.dataset, 'test') };
-    const count = Math.min(data.count, options.samples ?? data.count);
+    const first = options.range?.start ?? 0;
+    const count = Math.min(data.count, options.samples ?? data.count, options.range?.end ?? data.count);
     const input = (i: number) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
-    const predictions = [...(options.done?.(model.name) ?? [])].filter((p) => p.sample < count).sort((a, b) => a.sample - b.sample);
+    const predictions = [...(options.done?.(model.name) ?? [])].filter((p) => p.sample >= first && p.sample < count).sort((a, b) => a.sample - b.sample);
     const measured = new Set(predictions.map((p) => p.sample));
     // resumed runs continue from the first sample not measured yet (samples run in order)
-    let next = 0;
+    let next = first;
     while (measured.has(next)) next++;
     const progress = ctx.log.progress(`accuracy ${model.name}`, count - next);
     const record = (p: PredictionRow) => {
@@ -97,7 +100,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
       }
     }
     progress.stop();
-    const row = accuracyRow(ctx, model.name, data.dataset, data.sha256, predictions.sort((a, b) => a.sample - b.sample));
+    const row = accuracyRow(ctx.provenance(data.sha256), model.name, data.dataset, predictions.sort((a, b) => a.sample - b.sample));
     rows.push(row);
     options.onRow?.(row, predictions);
     if (ctx.cancelled()) break;
@@ -106,14 +109,14 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
 }
 
 /** A model's accuracy row from its predictions (a failed sample, device -1, counts as neither correct nor in agreement). */
-export function accuracyRow(ctx: ExperimentContext, model: string, dataset: string, datasetHash: string, predictions: PredictionRow[]): AccuracyRow {
+export function accuracyRow(provenance: Provenance, model: string, dataset: string, predictions: Pick<PredictionRow, 'label' | 'device' | 'host'>[]): AccuracyRow {
   const n = predictions.length;
   const correct = predictions.filter((p) => p.device === p.label).length;
   const hostCorrect = predictions.filter((p) => p.host === p.label).length;
   const failed = predictions.filter((p) => p.device === -1).length;
   const agree = predictions.filter((p) => p.device === p.host).length;
   return {
-    ...ctx.provenance(datasetHash),
+    ...provenance,
     model,
     dataset,
     samples: n,
@@ -147,6 +150,7 @@ export const accuracyExperiment: Experiment = {
     ctx.run.results.remove(ACCURACY_TABLE, (r) => r.variant === variant);
     await runAccuracy(ctx, {
       samples: ctx.run.options.samples,
+      range: ctx.run.options.sampleRange,
       datasetFolder: ctx.run.options.datasetFolder,
       done: done && ((model) => done(variant, model)),
       // every prediction is durable when it is made
