@@ -4,13 +4,14 @@ import path from 'node:path';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
-import { runExperiments } from '../run/run.js';
+import { runExperiments, type RunOptions, type RunResult } from '../run/run.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
 import { flag, list, nonNegativeInt, positiveInt, positiveNumber, runVariantsOf, str } from './options.js';
 import { writeRunJunit } from '../reports/junit.js';
 import { writeReport } from '../reports/report/write.js';
+import { SUBMIT_OPTIONS, SUBMIT_USAGE } from './queue-options.js';
 
 const INPUT_MODES = ['auto', 'stream', 'preload'] as const;
 
@@ -20,7 +21,7 @@ function inputsOf(values: OptionValues): (typeof INPUT_MODES)[number] | undefine
   return v as (typeof INPUT_MODES)[number] | undefined;
 }
 
-const RUN_OPTIONS: OptionSpec = {
+export const RUN_OPTIONS: OptionSpec = {
   rig: { type: 'string' },
   models: { type: 'string' },
   experiments: { type: 'string' },
@@ -40,11 +41,13 @@ const RUN_OPTIONS: OptionSpec = {
   profile: { type: 'string' },
   'perf-window': { type: 'string' },
   'dataset-folder': { type: 'string' },
+  ...SUBMIT_OPTIONS,
 };
 
 
-async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
-  const result = await runExperiments({
+/** The run the options describe (shared by `hil run` and `hil submit`). */
+export function runOptionsOf(values: OptionValues, ctx: CommandContext, defaultVariants: string): RunOptions {
+  return {
     rig: str(values, 'rig') ?? DEFAULT_RIG,
     models: list(values, 'models'),
     experiments: list(values, 'experiments'),
@@ -62,7 +65,17 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     perfWindowSec: positiveNumber(values, 'perf-window'),
     datasetFolder: str(values, 'dataset-folder') ? path.resolve(str(values, 'dataset-folder') as string) : undefined,
     log: ctx.log,
-  });
+  };
+}
+
+async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
+  // through the lab's job queue (loaded here: submit.ts builds on this module)
+  if (str(values, 'queue') !== undefined) return (await import('./submit.js')).submit(values, ctx, defaultVariants);
+  return finishRun(await runExperiments(runOptionsOf(values, ctx, defaultVariants)), values, ctx, report);
+}
+
+/** Prints a finished run, writes JUnit and the report, and returns the exit status its rows call for. */
+export async function finishRun(result: RunResult, values: OptionValues, ctx: CommandContext, report: boolean): Promise<number> {
   const junit = str(values, 'junit');
   if (junit) writeRunJunit(result.dir, path.resolve(junit));
   const files = fs.readdirSync(result.dir).sort().join(', ');
@@ -87,7 +100,7 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
   return 0;
 }
 
-const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
+export const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
       --models <a,b>           models (default: all trained models; see 'hil models')
       --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow)
       --samples <n>            accuracy samples per model (default: whole test split)
@@ -110,7 +123,9 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --load-address <addr>    where a --firmware .bin goes (e.g. 0x0 on mps2, 0x08000000 on STM32)
       --perf-window <s>        mlperf-performance: minimum device seconds per window (default 10, the MLPerf Tiny rule)
       --dataset-folder <dir>   accuracy on an MLPerf Tiny data-set folder (.bin inputs + y_labels.csv, e.g. kws01)
-                               instead of the model's prepared test split (one model)`;
+                               instead of the model's prepared test split (one model)
+      --queue <url>            run through the lab's job queue instead of on a local rig (as 'hil submit'; docs/scale-out.md):
+${SUBMIT_USAGE.split('\n').slice(1).join('\n')}`;
 
 export const runCommand: Command = {
   name: 'run',
