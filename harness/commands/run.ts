@@ -5,6 +5,8 @@ import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments, type RunOptions, type RunResult } from '../run/run.js';
+import { runPool, shardFolderName } from '../run/pool.js';
+import { planShards, runShard } from '../run/shard.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
@@ -22,7 +24,10 @@ function inputsOf(values: OptionValues): (typeof INPUT_MODES)[number] | undefine
 }
 
 export const RUN_OPTIONS: OptionSpec = {
-  rig: { type: 'string' },
+  rig: { type: 'string', multiple: true },
+  parallel: { type: 'string' },
+  shard: { type: 'string' },
+  out: { type: 'string' },
   models: { type: 'string' },
   experiments: { type: 'string' },
   samples: { type: 'string' },
@@ -45,10 +50,10 @@ export const RUN_OPTIONS: OptionSpec = {
 };
 
 
-/** The run the options describe (shared by `hil run` and `hil submit`). */
+/** The run the options describe (shared by `hil run` and `hil submit`): the first --rig's. */
 export function runOptionsOf(values: OptionValues, ctx: CommandContext, defaultVariants: string): RunOptions {
   return {
-    rig: str(values, 'rig') ?? DEFAULT_RIG,
+    rig: rigsOf(values)[0],
     models: list(values, 'models'),
     experiments: list(values, 'experiments'),
     samples: positiveInt(values, 'samples'),
@@ -68,10 +73,45 @@ export function runOptionsOf(values: OptionValues, ctx: CommandContext, defaultV
   };
 }
 
+function rigsOf(values: OptionValues): string[] {
+  return (values.rig as string[] | undefined) ?? [DEFAULT_RIG];
+}
+
 async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
   // through the lab's job queue (loaded here: submit.ts builds on this module)
   if (str(values, 'queue') !== undefined) return (await import('./submit.js')).submit(values, ctx, defaultVariants);
-  return finishRun(await runExperiments(runOptionsOf(values, ctx, defaultVariants)), values, ctx, report);
+  const rigs = rigsOf(values);
+  const options = runOptionsOf(values, ctx, defaultVariants);
+  const parallel = positiveInt(values, 'parallel');
+  const shard = str(values, 'shard');
+  if (str(values, 'out') !== undefined && shard === undefined) throw new HilError('only with --shard i/n (where the shard folders go)', '--out');
+  if (shard !== undefined) {
+    if (rigs.length > 1 || parallel !== undefined) throw new HilError('a CI job runs its shards on one rig: one --rig, no --parallel', '--shard');
+    return runShardJob(options, shard, str(values, 'out'), ctx);
+  }
+  if (rigs.length === 1 && parallel === undefined) return finishRun(await runExperiments(options), values, ctx, report);
+  if (options.resume !== undefined) throw new HilError('a sharded run is resumed shard by shard: hil run --resume <shard folder>, then hil merge', '--resume');
+  let code = 0;
+  for (const result of await runPool(options, { rigs, parallel })) code = Math.max(code, await finishRun(result, values, ctx, report));
+  return code;
+}
+
+/** `--shard i/n`: the shards a CI job i of n runs (plan positions i-1, i-1+n, ...), each in its own folder under --out. */
+async function runShardJob(options: RunOptions, shard: string, out: string | undefined, ctx: CommandContext): Promise<number> {
+  const m = /^(\d+)\/(\d+)$/.exec(shard);
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || n < 1 || i < 1 || i > n) throw new HilError(`expected i/n with 1 <= i <= n (CI job i of n), got "${shard}"`, '--shard');
+  const specs = planShards(options, n);
+  const mine = specs.filter((s) => s.index % n === i - 1);
+  const dir = path.resolve(out ?? path.join(options.resultsDir ?? 'results', `shards-${specs[0].plan}`));
+  ctx.log.info(`job ${i}/${n}: ${mine.length} of ${specs.length} shards of plan ${specs[0].plan} into ${rel(dir)}/`);
+  for (const spec of mine) {
+    const o = await runShard(spec, options.rig, path.join(dir, shardFolderName(spec)), ctx.log);
+    process.stdout.write(`shard ${spec.index + 1}/${spec.of} (${spec.label}): ${o.status} on ${o.rig} (${o.host}) in ${o.seconds ?? '?'} s -> ${rel(o.dir)}/\n`);
+    if (o.status !== 'complete') return 130;
+  }
+  process.stdout.write(`merge every job's folders with: hil merge <folders...> --out <dir>\n`);
+  return 0;
 }
 
 /** Prints a finished run, writes JUnit and the report, and returns the exit status its rows call for. */
@@ -100,7 +140,10 @@ export async function finishRun(result: RunResult, values: OptionValues, ctx: Co
   return 0;
 }
 
-export const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
+export const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'. Repeat it to shard the run over several
+                               rigs (one merged run folder per board and firmware; docs/scale-out.md)
+      --parallel <n>           shard the run over n copies of each emulated rig (QEMU) at once
+      --shard <i/n> [--out d]  CI matrix: run the shards of job i of n into folders under d (then 'hil merge')
       --models <a,b>           models (default: all trained models; see 'hil models')
       --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow)
       --samples <n>            accuracy samples per model (default: whole test split)

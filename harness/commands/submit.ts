@@ -12,12 +12,16 @@ import { finishRun, RUN_OPTIONS, RUN_USAGE, runOptionsOf } from './run.js';
 
 /** Run options that name a file or folder on this machine: a job carries data only. */
 const LOCAL_ONLY = ['resume', 'firmware', 'load-address', 'dataset-folder'];
+/** Run options for local pools and CI jobs: the queue's workers choose the rigs. */
+const NOT_WITH_QUEUE = ['parallel', 'shard', 'out'];
 
 /** Runs the options' run through the queue; the rig names the board (its workers may serve other rigs of it). */
 export async function submit(values: OptionValues, ctx: CommandContext, defaultVariants: string): Promise<number> {
   const connection = queueOf(values);
   if (!connection) throw new HilError('--queue <redis://host:port> is required (the lab\'s job queue)', 'hil submit');
   for (const o of LOCAL_ONLY) if (values[o] !== undefined) throw new HilError('a queued run carries data only, never a path on this machine: run it locally (hil run without --queue)', `--${o}`);
+  for (const o of NOT_WITH_QUEUE) if (values[o] !== undefined) throw new HilError("not with --queue: the queue's workers choose the rigs (--shards n sets how finely the run is cut)", `--${o}`);
+  if (((values.rig as string[] | undefined) ?? []).length > 1) throw new HilError('with --queue, --rig only names the board (give it once); every worker serving that board takes shards', '--rig');
   const run = runOptionsOf(values, ctx, defaultVariants);
   const t0 = Date.now();
   const { result, timings } = await submitRun({

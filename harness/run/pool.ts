@@ -1,0 +1,109 @@
+/**
+ * A sharded run on the rigs of this host: `hil run --rig a --rig b ...` or `--parallel N` copies
+ * of an emulated rig. Rigs are grouped by board and firmware (only such rigs serve the same
+ * shard); each group gets its own plan and its own merged run folder (a run over different boards
+ * reports per board). A simple local pool: one worker per rig slot takes the next shard; a real
+ * board serves one shard at a time and is locked (util/rig-lock.ts) for the whole run.
+ */
+import path from 'node:path';
+import { lockRig } from '../dut/factory.js';
+import { createRunFolder } from '../reports/run-folder.js';
+import { loadRig, type Rig } from '../rig/rig.js';
+import { HilError } from '../util/errors.js';
+import { prefixedLogger } from '../util/log.js';
+import { rel } from '../util/paths.js';
+import { buildVariants } from './plan.js';
+import { planRun, type RunOptions, type RunResult } from './run.js';
+import { mergeShards, planShards, runShard, type ShardOutcome, type ShardSpec } from './shard.js';
+
+export interface PoolOptions {
+  /** rig names or files (each used by one shard at a time) */
+  rigs: string[];
+  /** copies of each emulated rig (default 1); refused for a real board */
+  parallel?: number;
+}
+
+/** The rigs of a run in groups that can serve the same shards: same board, same firmware. */
+function groupRigs(options: RunOptions, rigs: Rig[]): Rig[][] {
+  const groups = new Map<string, Rig[]>();
+  for (const rig of rigs) {
+    const plan = planRun({ ...options, rig: rig.file });
+    const firmware = buildVariants(rig, plan.plans, options.log, plan.source).map((b) => `${b.variant}:${b.firmware.buildHash}`);
+    const key = `${rig.board} ${firmware.join(',')}`;
+    groups.set(key, [...(groups.get(key) ?? []), rig]);
+  }
+  return [...groups.values()];
+}
+
+/** A folder name for a shard: its position and what it does. */
+export function shardFolderName(spec: ShardSpec): string {
+  return `${String(spec.index + 1).padStart(3, '0')}-${spec.label.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
+}
+
+/** Runs the sharded run and merges each group's shards; one result per group (board and firmware). */
+export async function runPool(options: RunOptions, pool: PoolOptions): Promise<RunResult[]> {
+  const { log } = options;
+  const parallel = pool.parallel ?? 1;
+  const rigs = pool.rigs.map((r) => loadRig(r));
+  const names = rigs.map((r) => r.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new HilError(`rig ${twice} given twice: one job per rig at a time (--parallel N runs copies of an emulated rig)`, '--rig');
+  const real = rigs.find((r) => r.dut.kind !== 'qemu');
+  if (parallel > 1 && real) throw new HilError(`--parallel ${parallel} copies an emulated rig; ${real.name} is a real board (one job at a time): give each board its own --rig`, '--parallel');
+  // every real board is ours for the whole run, or the run does not start
+  const locks = rigs.map((r) => lockRig(r));
+  try {
+    const results: RunResult[] = [];
+    for (const group of groupRigs(options, rigs)) {
+      const slots = group.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
+      const specs = planShards({ ...options, rig: group[0].file }, slots.length);
+      const into = createRunFolder(`${group[0].name}${slots.length > 1 ? `-x${slots.length}` : ''}`, options.resultsDir);
+      log.info(`${specs.length} shards of plan ${specs[0].plan} on ${slots.length} rig slot(s) (${group.map((r) => r.name).join(', ')}, board ${group[0].board}); shard folders in ${rel(into.dir)}/shards/`);
+      const outcomes = await runShards(specs, slots, path.join(into.dir, 'shards'), options);
+      const failed = outcomes.find((o) => o.status !== 'complete');
+      if (failed) {
+        throw new HilError(
+          `shard ${failed.index + 1}/${specs.length} (${failed.label}) on ${failed.rig} is ${failed.status}${failed.error ? `: ${failed.error}` : ''}; rows kept in ${rel(path.dirname(failed.dir))}/: resume each unfinished shard with 'hil run --resume <shard folder>', then 'hil merge ${rel(path.dirname(failed.dir))} --out ${rel(into.dir)}'`,
+          rel(into.dir),
+        );
+      }
+      results.push(await mergeShards(outcomes.sort((a, b) => a.index - b.index).map((o) => o.dir), into.dir, log));
+    }
+    return results;
+  } finally {
+    for (const l of locks) l?.release();
+  }
+}
+
+/**
+ * One worker per slot takes the next shard until none is left; the longest (the shard of whole
+ * experiments) goes first. When a shard fails, the others stop between samples and keep their rows.
+ */
+async function runShards(specs: ShardSpec[], slots: { rig: Rig; copy: number }[], dir: string, options: RunOptions): Promise<ShardOutcome[]> {
+  const { log } = options;
+  const queue = [...specs].sort((a, b) => Number(b.experiments.some((e) => e !== 'accuracy' && e !== 'latency')) - Number(a.experiments.some((e) => e !== 'accuracy' && e !== 'latency')) || a.index - b.index);
+  const outcomes: ShardOutcome[] = [];
+  let stop = false;
+  let firstError: unknown;
+  const started = Date.now();
+  const worker = async (slot: { rig: Rig; copy: number }) => {
+    for (let spec = queue.shift(); spec && !stop; spec = queue.shift()) {
+      const who = `${slot.rig.name}${slots.filter((s) => s.rig === slot.rig).length > 1 ? `#${slot.copy}` : ''}`;
+      const shardLog = prefixedLogger(log, `[${spec.index + 1}/${spec.of} ${who}]`);
+      shardLog.info(`${spec.label}`);
+      try {
+        const o = await runShard(spec, slot.rig.file, path.join(dir, shardFolderName(spec)), shardLog, () => stop);
+        outcomes.push(o);
+        const done = outcomes.filter((x) => x.status === 'complete').length;
+        log.info(`shard ${spec.index + 1}/${spec.of} (${spec.label}) ${o.status} on ${who} in ${o.seconds ?? '?'} s; ${done}/${specs.length} shards done after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        if (o.status !== 'complete') stop = true;
+      } catch (e) {
+        stop = true;
+        firstError ??= e;
+      }
+    }
+  };
+  await Promise.all(slots.map(worker));
+  if (firstError) throw firstError;
+  return outcomes;
+}
