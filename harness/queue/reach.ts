@@ -18,7 +18,9 @@ const MIN_MAJOR = 5;
 
 export async function checkQueue(connection: QueueConnection): Promise<QueueReach> {
   const client = new Redis({ ...connection.redis, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  client.on('error', () => undefined); // reported through the rejected commands below
+  // the socket's or server's own error says more than the "Connection is closed" a command gets
+  let cause: unknown;
+  client.on('error', (e) => (cause ??= e));
   try {
     await client.connect();
     const t0 = performance.now();
@@ -30,7 +32,7 @@ export async function checkQueue(connection: QueueConnection): Promise<QueueReac
     return { version, pingMs };
   } catch (e) {
     if (e instanceof HilError) throw e;
-    throw new HilError(describeQueueError(e, connection.label));
+    throw new HilError(describeQueueError(cause ?? e, connection.label));
   } finally {
     client.disconnect();
   }

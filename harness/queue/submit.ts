@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRunFolder } from '../reports/run-folder.js';
+import { shardFolderName } from '../run/pool.js';
 import { loadRig } from '../rig/rig.js';
 import type { RunOptions, RunResult } from '../run/run.js';
 import { mergeShards, planShards, type ShardSpec } from '../run/shard.js';
@@ -126,7 +127,7 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
           if (collected.has(spec.id)) return;
           const where = `shard ${spec.index + 1}/${spec.of} (${spec.label})`;
           const result = checkShardResult(job.returnvalue, spec.id, where);
-          collected.set(spec.id, writeShardFolder(shardsDir, result));
+          collected.set(spec.id, writeShardFolder(path.join(shardsDir, shardFolderName(spec)), result));
           timings.push({ shard: spec.id, job: jobId, worker: result.worker, attempts: job.attemptsMade, enqueued, started: job.processedOn, finished: job.finishedOn, collected: Date.now(), runMs: shardRunMs(result) });
           progress.tick(1, `${spec.label} on ${result.worker}`);
         } else if (state === 'failed') {
@@ -200,9 +201,8 @@ async function closeWithin(closing: Promise<unknown>[], ms: number): Promise<voi
   await Promise.race([Promise.all(closing.map((c) => c.catch(() => undefined))), new Promise((r) => setTimeout(r, ms).unref())]);
 }
 
-/** A shard's files as an ordinary shard folder `<shards>/<shard id>/` (the result was checked). */
-function writeShardFolder(shardsDir: string, result: ShardResult): string {
-  const dir = path.join(shardsDir, result.shard);
+/** A shard's files as an ordinary shard folder (the result was checked), written whole or not at all. */
+function writeShardFolder(dir: string, result: ShardResult): string {
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });

@@ -14,7 +14,7 @@ import { loadRig, type Rig } from '../rig/rig.js';
 import { runShard } from '../run/shard.js';
 import type { ShardSpec } from '../run/shard-spec.js';
 import { HilError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import { prefixedLogger, type Logger } from '../util/log.js';
 import { rigLockHolder, describeHolder } from '../util/rig-lock.js';
 import { onCleanup } from '../util/cleanup.js';
 import { describeQueueError, type QueueConnection } from './connection.js';
@@ -108,15 +108,17 @@ async function runJob(job: Job<ShardSpec, ShardResult>, rig: Rig, name: string, 
     const here = built.find((b) => b.variant === w.variant)?.hash;
     throw refuse(name, `firmware hash mismatch for ${w.variant}: the job expects ${w.hash}, this worker builds ${here} (different harness, firmware or models on ${os.hostname()})`, log, job);
   }
+  const checked_s = (Date.now() - started) / 1000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `yono-shard-${spec.id}-`));
   try {
     log.info(`${name}: shard ${spec.id} (${spec.label}): running`);
-    await runShard(spec, rig.file, path.join(dir, 'run'), log);
+    const t0 = Date.now();
+    await runShard(spec, rig.file, path.join(dir, 'run'), prefixedLogger(log, `${name}:`));
     const files: Record<string, string> = {};
     for (const f of fs.readdirSync(path.join(dir, 'run')).sort()) {
       if (RESULT_FILE.test(f) && fs.statSync(path.join(dir, 'run', f)).isFile()) files[f] = fs.readFileSync(path.join(dir, 'run', f), 'utf8');
     }
-    log.info(`${name}: shard ${spec.id} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log.info(`${name}: shard ${spec.id} done in ${((Date.now() - started) / 1000).toFixed(1)} s (checks and firmware ${checked_s.toFixed(1)} s, runShard ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return { shard: spec.id, rig: rig.name, host: os.hostname(), worker: name, files };
   } catch (e) {
     // a device or rig failure: another attempt (here or on another rig) may succeed
