@@ -5,7 +5,7 @@ import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
 import { runExperiments, type RunOptions, type RunResult } from '../run/run.js';
-import { runPool, shardFolderName } from '../run/pool.js';
+import { isPoolFolder, resumePool, runPool, shardFolderName } from '../run/pool.js';
 import { planShards, runShard } from '../run/shard.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
@@ -89,8 +89,12 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     if (rigs.length > 1 || parallel !== undefined) throw new HilError('a CI job runs its shards on one rig: one --rig, no --parallel', '--shard');
     return runShardJob(options, shard, str(values, 'out'), ctx);
   }
+  if (options.resume !== undefined && isPoolFolder(options.resume)) {
+    if (values.rig !== undefined || parallel !== undefined) throw new HilError('a sharded run resumes on the rigs it had (its pool.json)', '--resume');
+    return finishRun(await resumePool(options.resume, ctx.log), values, ctx, report);
+  }
   if (rigs.length === 1 && parallel === undefined) return finishRun(await runExperiments(options), values, ctx, report);
-  if (options.resume !== undefined) throw new HilError('a sharded run is resumed shard by shard: hil run --resume <shard folder>, then hil merge', '--resume');
+  if (options.resume !== undefined) throw new HilError('a run folder resumes on the rigs it had: no --rig or --parallel with --resume', '--resume');
   let code = 0;
   for (const result of await runPool(options, { rigs, parallel })) code = Math.max(code, await finishRun(result, values, ctx, report));
   return code;
@@ -154,7 +158,8 @@ export const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_
                                both = int8,pq (+ compression), all = int8,pq,int8-ext
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
                                board's memory at boot; a short command runs each), auto (default: preload where possible)
-      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
+      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept);
+                               a sharded run's folder: its unfinished and missing shards on its rigs, then the merge
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)
       --protocol <p>           device protocol: ${DEVICE_PROTOCOLS.join(', ')} (default: the rig's dut.firmware.protocol, else yono);

@@ -5,10 +5,12 @@
  * reports per board). A simple local pool: one worker per rig slot takes the next shard; a real
  * board serves one shard at a time and is locked (util/rig-lock.ts) for the whole run.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { lockRig } from '../dut/factory.js';
 import { createRunFolder } from '../reports/run-folder.js';
 import { loadRig, type Rig } from '../rig/rig.js';
+import { onCleanup } from '../util/cleanup.js';
 import { HilError } from '../util/errors.js';
 import { prefixedLogger } from '../util/log.js';
 import { rel } from '../util/paths.js';
@@ -58,16 +60,10 @@ export async function runPool(options: RunOptions, pool: PoolOptions): Promise<R
       const slots = group.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
       const specs = planShards({ ...options, rig: group[0].file }, slots.length);
       const into = createRunFolder(`${group[0].name}${slots.length > 1 ? `-x${slots.length}` : ''}`, options.resultsDir);
+      const pool: PoolFile = { plan: specs[0].plan, rigs: group.map((r) => r.file), parallel, specs };
+      fs.writeFileSync(path.join(into.dir, POOL_FILE), JSON.stringify(pool, null, 2) + '\n');
       log.info(`${specs.length} shards of plan ${specs[0].plan} on ${slots.length} rig slot(s) (${group.map((r) => r.name).join(', ')}, board ${group[0].board}); shard folders in ${rel(into.dir)}/shards/`);
-      const outcomes = await runShards(specs, slots, path.join(into.dir, 'shards'), options);
-      const failed = outcomes.find((o) => o.status !== 'complete');
-      if (failed) {
-        throw new HilError(
-          `shard ${failed.index + 1}/${specs.length} (${failed.label}) on ${failed.rig} is ${failed.status}${failed.error ? `: ${failed.error}` : ''}; rows kept in ${rel(path.dirname(failed.dir))}/: resume each unfinished shard with 'hil run --resume <shard folder>', then 'hil merge ${rel(path.dirname(failed.dir))} --out ${rel(into.dir)}'`,
-          rel(into.dir),
-        );
-      }
-      results.push(await mergeShards(outcomes.sort((a, b) => a.index - b.index).map((o) => o.dir), into.dir, log));
+      results.push(await runAndMerge(specs, slots, into.dir, options));
     }
     return results;
   } finally {
@@ -75,19 +71,72 @@ export async function runPool(options: RunOptions, pool: PoolOptions): Promise<R
   }
 }
 
+/** The pool's plan in its run folder (pool.json): what `hil run --resume <folder>` finishes. */
+interface PoolFile {
+  plan: string;
+  rigs: string[];
+  parallel: number;
+  specs: ShardSpec[];
+}
+const POOL_FILE = 'pool.json';
+
+/** A sharded run folder that was interrupted or failed before its merge (has pool.json, no run.json). */
+export function isPoolFolder(dir: string): boolean {
+  return fs.existsSync(path.join(dir, POOL_FILE)) && !fs.existsSync(path.join(dir, 'run.json'));
+}
+
+/** Finishes an interrupted sharded run on the rigs it had: finished shards kept, unfinished resumed, missing run; then the merge. */
+export async function resumePool(dir: string, log: RunOptions['log']): Promise<RunResult> {
+  const pool = JSON.parse(fs.readFileSync(path.join(dir, POOL_FILE), 'utf8')) as PoolFile;
+  const rigs = pool.rigs.map((r) => loadRig(r));
+  const locks = rigs.map((r) => lockRig(r));
+  try {
+    const slots = rigs.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? pool.parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
+    return await runAndMerge(pool.specs, slots, path.resolve(dir), { rig: pool.rigs[0], log });
+  } finally {
+    for (const l of locks) l?.release();
+  }
+}
+
+async function runAndMerge(specs: ShardSpec[], slots: Slot[], into: string, options: RunOptions): Promise<RunResult> {
+  // Ctrl-C: each shard marks its run.json interrupted and keeps its rows; say how to finish
+  const removeCleanup = onCleanup(() => {
+    process.stderr.write(`shard folders kept in ${rel(into)}/shards/: finish the run with 'hil run --resume ${rel(into)}'\n`);
+  });
+  const outcomes = await runShards(specs, slots, path.join(into, 'shards'), options).finally(removeCleanup);
+  const failed = outcomes.find((o) => o.status !== 'complete');
+  if (failed) {
+    throw new HilError(`shard ${failed.index + 1}/${specs.length} (${failed.label}) on ${failed.rig} is ${failed.status}${failed.error ? `: ${failed.error}` : ''}; rows kept: finish the run with 'hil run --resume ${rel(into)}'`, rel(into));
+  }
+  return mergeShards(outcomes.sort((a, b) => a.index - b.index).map((o) => o.dir), into, options.log);
+}
+
+type Slot = { rig: Rig; copy: number };
+
 /**
  * One worker per slot takes the next shard until none is left; the longest (the shard of whole
  * experiments) goes first. When a shard fails, the others stop between samples and keep their rows.
  */
-async function runShards(specs: ShardSpec[], slots: { rig: Rig; copy: number }[], dir: string, options: RunOptions): Promise<ShardOutcome[]> {
+async function runShards(specs: ShardSpec[], slots: Slot[], dir: string, options: RunOptions): Promise<ShardOutcome[]> {
   const { log } = options;
-  const queue = [...specs].sort((a, b) => Number(b.experiments.some((e) => e !== 'accuracy' && e !== 'latency')) - Number(a.experiments.some((e) => e !== 'accuracy' && e !== 'latency')) || a.index - b.index);
+  const whole = (s: ShardSpec) => Number(s.experiments.some((e) => e !== 'accuracy' && e !== 'latency'));
+  const queue = [...specs].sort((a, b) => whole(b) - whole(a) || a.index - b.index);
+  // an unfinished shard (a resumed pool) continues on the rig it started on
+  const startedOn = new Map<string, string>();
+  for (const s of specs) {
+    const file = path.join(dir, shardFolderName(s), 'run.json');
+    if (fs.existsSync(file)) startedOn.set(s.id, (JSON.parse(fs.readFileSync(file, 'utf8')) as { rig: { name: string } }).rig.name);
+  }
+  const next = (slot: Slot) => {
+    const i = queue.findIndex((s) => (startedOn.get(s.id) ?? slot.rig.name) === slot.rig.name);
+    return i < 0 ? undefined : queue.splice(i, 1)[0];
+  };
   const outcomes: ShardOutcome[] = [];
   let stop = false;
   let firstError: unknown;
   const started = Date.now();
-  const worker = async (slot: { rig: Rig; copy: number }) => {
-    for (let spec = queue.shift(); spec && !stop; spec = queue.shift()) {
+  const worker = async (slot: Slot) => {
+    for (let spec = next(slot); spec && !stop; spec = next(slot)) {
       const who = `${slot.rig.name}${slots.filter((s) => s.rig === slot.rig).length > 1 ? `#${slot.copy}` : ''}`;
       const shardLog = prefixedLogger(log, `[${spec.index + 1}/${spec.of} ${who}]`);
       shardLog.info(`${spec.label}`);
