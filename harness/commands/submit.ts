@@ -11,7 +11,7 @@ import { queueOf, SUBMIT_OPTIONS, SUBMIT_USAGE } from './queue-options.js';
 import { finishRun, RUN_OPTIONS, RUN_USAGE, runOptionsOf } from './run.js';
 
 /** Run options that name a file or folder on this machine: a job carries data only. */
-const LOCAL_ONLY = ['resume', 'firmware', 'load-address', 'dataset-folder'];
+const LOCAL_ONLY = ['firmware', 'load-address', 'dataset-folder'];
 /** Run options for local pools and CI jobs: the queue's workers choose the rigs. */
 const NOT_WITH_QUEUE = ['parallel', 'shard', 'out'];
 
@@ -30,6 +30,7 @@ export async function submit(values: OptionValues, ctx: CommandContext, defaultV
     shards: positiveInt(values, 'shards'),
     waitWorkersSeconds: positiveNumber(values, 'wait-workers'),
     lostSeconds: positiveNumber(values, 'lost-after'),
+    resume: str(values, 'resume'),
   });
   const retried = timings.filter((t) => t.attempts > 1).length;
   ctx.log.info(`queue: ${timings.length} shards on ${new Set(timings.map((t) => t.worker)).size} workers in ${((Date.now() - t0) / 1000).toFixed(1)} s${retried ? `, ${retried} ran more than once (a worker died or failed)` : ''}`);
@@ -41,6 +42,7 @@ export const submitCommand: Command = {
   usage: `submit --queue <url> [run options]   run experiments through the lab's job queue (workers: 'hil worker')
 ${SUBMIT_USAGE}
       --rig <name|file>        names the board whose workers run the shards (default as hil run)
+      --resume <run folder>    finish a queued run that stopped (its shards/plan.json): collected shards are kept
 ${RUN_USAGE.split('\n').filter((l) => !/^\s+--rig /.test(l)).join('\n')}`,
   options: { ...RUN_OPTIONS, ...SUBMIT_OPTIONS },
   run: (values, _positionals, ctx) => {

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createRunFolder } from '../reports/run-folder.js';
+import { createRunFolder, openRunFolder } from '../reports/run-folder.js';
 import { shardFolderName } from '../run/pool.js';
 import { loadRig } from '../rig/rig.js';
 import type { RunOptions, RunResult } from '../run/run.js';
@@ -22,6 +22,7 @@ import { HilError } from '../util/errors.js';
 import { rel, RESULTS_DIR } from '../util/paths.js';
 import { describeQueueError, type QueueConnection } from './connection.js';
 import { boardQueue, QUEUE_PREFIX, shardJobId } from './names.js';
+import { checkShardJob } from './job-schema.js';
 import { checkQueue } from './reach.js';
 import { checkShardResult, type ShardResult } from './result.js';
 
@@ -36,6 +37,8 @@ export interface SubmitOptions {
   lostSeconds?: number;
   /** attempts per shard (a device failure runs again, possibly on another rig) */
   attempts?: number;
+  /** a queued run folder to finish (its shards/plan.json): shards collected are kept, the others go to the queue again */
+  resume?: string;
 }
 
 /** When each shard's job was enqueued, started, finished and collected (ms since epoch). */
@@ -64,10 +67,11 @@ export const DEFAULT_LOST_SECONDS = 30;
 export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
   const { connection, run } = options;
   const log = run.log;
-  const rig = loadRig(run.rig);
+  const resumed = options.resume !== undefined ? readQueuedRun(options.resume) : undefined;
+  const board = resumed?.board ?? loadRig(run.rig).board;
   await checkQueue(connection);
-  const queue = new Queue<ShardSpec, ShardResult>(boardQueue(rig.board), { connection: connection.redis, prefix: QUEUE_PREFIX });
-  const events = new QueueEvents(boardQueue(rig.board), { connection: connection.redis, prefix: QUEUE_PREFIX });
+  const queue = new Queue<ShardSpec, ShardResult>(boardQueue(board), { connection: connection.redis, prefix: QUEUE_PREFIX });
+  const events = new QueueEvents(boardQueue(board), { connection: connection.redis, prefix: QUEUE_PREFIX });
   const watch = watchConnection([queue.client, events.client], connection.label, (options.lostSeconds ?? DEFAULT_LOST_SECONDS) * 1000);
   const waitWorkersMs = (options.waitWorkersSeconds ?? DEFAULT_WAIT_WORKERS_SECONDS) * 1000;
   let folderDir: string | undefined;
@@ -76,20 +80,27 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
   const removeCleanup = onCleanup(() => closeWithin([queue.close(), events.close()], 3000));
   try {
     await watch.guard(events.waitUntilReady());
-    const workers = await waitForWorkers(queue, waitWorkersMs, rig.board, connection, watch);
-    const specs = planShards(run, options.shards ?? Math.max(1, workers));
+    const workers = await waitForWorkers(queue, waitWorkersMs, board, connection, watch);
+    const specs = resumed?.specs ?? planShards(run, options.shards ?? Math.max(1, workers));
     total = specs.length;
-    const folder = createRunFolder(`queue-${rig.board}`, run.resultsDir ?? RESULTS_DIR);
+    const folder = resumed ? openRunFolder(resumed.dir) : createRunFolder(`queue-${board}`, run.resultsDir ?? RESULTS_DIR);
     folderDir = folder.dir;
     const shardsDir = path.join(folder.dir, 'shards');
     fs.mkdirSync(shardsDir, { recursive: true });
-    fs.writeFileSync(path.join(shardsDir, 'plan.json'), JSON.stringify({ queue: connection.label, board: rig.board, shards: specs }, null, 2) + '\n');
-    log.info(`run ${folder.id}: ${specs.length} shards on queue ${boardQueue(rig.board)} at ${connection.label} (${workers} worker${workers === 1 ? '' : 's'} serving ${rig.board})`);
+    if (!resumed) fs.writeFileSync(path.join(shardsDir, PLAN_FILE), JSON.stringify({ queue: connection.label, board, shards: specs }, null, 2) + '\n');
+    for (const [id, dir] of resumed?.collected ?? []) collected.set(id, dir);
+    const todo = specs.filter((s) => !collected.has(s.id));
+    log.info(`run ${folder.id}: ${todo.length} ${resumed ? `of ${specs.length} ` : ''}shards on queue ${boardQueue(board)} at ${connection.label} (${workers} worker${workers === 1 ? '' : 's'} serving ${board})`);
 
     const enqueued = Date.now();
-    const jobIds = new Map(specs.map((s) => [shardJobId(folder.id, s.id), s]));
+    const jobIds = new Map(todo.map((s) => [shardJobId(folder.id, s.id), s]));
+    // a resumed run: a shard whose job failed before runs again (a completed one is collected as it is)
+    for (const id of resumed ? jobIds.keys() : []) {
+      const old = await watch.guard(Job.fromId(queue, id));
+      if (old && (await watch.guard(old.getState())) === 'failed') await watch.guard(old.remove());
+    }
     await watch.guard(queue.addBulk(
-      specs.map((s) => ({
+      todo.map((s) => ({
         name: 'shard',
         data: s,
         opts: {
@@ -106,6 +117,7 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
     const timings: ShardTiming[] = [];
     const failures: string[] = [];
     const progress = log.progress('shards', specs.length);
+    if (collected.size > 0) progress.tick(collected.size, 'collected before');
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (e?: unknown) => {
@@ -115,6 +127,7 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
         if (e) reject(e);
         else resolve();
       };
+      if (jobIds.size === 0) return resolve();
       const pending = () => [...jobIds.keys()].filter((id) => !collected.has(jobIds.get(id)!.id) && !failures.some((f) => f.startsWith(`${id}\u0000`)));
       const check = async (jobId: string) => {
         const spec = jobIds.get(jobId);
@@ -157,7 +170,7 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
             .getWorkersCount()
             .then((n) => {
               if (n > 0) noWorkersSince = undefined;
-              else if ((noWorkersSince ??= Date.now()) + waitWorkersMs < Date.now()) finish(new HilError(`no worker serves board ${rig.board} any more at ${connection.label}`));
+              else if ((noWorkersSince ??= Date.now()) + waitWorkersMs < Date.now()) finish(new HilError(`no worker serves board ${board} any more at ${connection.label}`));
             })
             .catch(() => undefined);
       }, 500);
@@ -170,14 +183,14 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
       const lines = failures.map((f) => f.split('\u0000')[1]);
       throw new HilError(`${lines.length} of ${total} shards failed: ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more: ${lines.slice(1).join('; ')})` : ''}`, `run ${folder.id}`);
     }
-    fs.writeFileSync(path.join(shardsDir, 'queue.json'), JSON.stringify({ queue: connection.label, board: rig.board, shards: timings }, null, 2) + '\n');
+    fs.writeFileSync(path.join(shardsDir, 'queue.json'), JSON.stringify({ queue: connection.label, board, shards: timings }, null, 2) + '\n');
     const result = await mergeShards([...collected.values()], folder.dir, log);
     // collected and merged: the jobs' copies in Redis are no longer needed
     await watch.guard(Promise.all([...jobIds.keys()].map((id) => queue.remove(id).catch(() => 0)))).catch(() => undefined);
     return { result, timings };
   } catch (e) {
     const line = e instanceof HilError ? e.toLine() : describeQueueError(e, connection.label);
-    const kept = folderDir && collected.size > 0 ? `; ${collected.size} of ${total} shards collected and kept in ${rel(path.join(folderDir, 'shards'))}/` : '';
+    const kept = folderDir && collected.size > 0 ? `; ${collected.size} of ${total} shards collected and kept in ${rel(path.join(folderDir, 'shards'))}/ (finish with: hil submit --queue ${connection.address.url} --resume ${rel(folderDir)})` : '';
     throw new HilError(`${line}${kept}`, undefined, e instanceof HilError ? e.exitCode : 2);
   } finally {
     watch.stop();
@@ -194,6 +207,37 @@ function shardRunMs(result: ShardResult): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+const PLAN_FILE = 'plan.json';
+
+/** A queued run folder not merged yet: its plan and the shards already collected. */
+function readQueuedRun(dir: string): { dir: string; board: string; specs: ShardSpec[]; collected: Map<string, string> } {
+  const shardsDir = path.join(dir, 'shards');
+  if (fs.existsSync(path.join(dir, 'run.json'))) throw new HilError('this run is merged already (run.json): nothing to finish', dir);
+  let plan: { board?: unknown; shards?: unknown[] };
+  try {
+    plan = JSON.parse(fs.readFileSync(path.join(shardsDir, PLAN_FILE), 'utf8')) as typeof plan;
+  } catch {
+    throw new HilError(`not a queued run folder (no readable shards/${PLAN_FILE}); a local run resumes without --queue`, dir);
+  }
+  const specs = (plan.shards ?? []).map((s, i) => {
+    const checked = checkShardJob(s);
+    if ('refused' in checked) throw new HilError(`shard ${i + 1}: ${checked.refused}`, path.join(shardsDir, PLAN_FILE));
+    return checked.spec;
+  });
+  if (specs.length === 0 || typeof plan.board !== 'string') throw new HilError('holds no shards', path.join(shardsDir, PLAN_FILE));
+  const collected = new Map<string, string>();
+  for (const spec of specs) {
+    const folder = path.join(shardsDir, shardFolderName(spec));
+    try {
+      const json = JSON.parse(fs.readFileSync(path.join(folder, 'run.json'), 'utf8')) as { status?: string; shard?: { id?: string } };
+      if (json.status === 'complete' && json.shard?.id === spec.id) collected.set(spec.id, folder);
+    } catch {
+      // not collected: it runs again
+    }
+  }
+  return { dir: path.resolve(dir), board: plan.board, specs, collected };
 }
 
 /** Closes the queue handles; a Redis that is gone must not keep the process waiting. */

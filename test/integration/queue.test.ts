@@ -235,7 +235,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
     }
   });
 
-  it('Redis going away mid-run: one line, the shards already collected kept; no such rig, no worker for the board: one line', async () => {
+  it('Redis going away mid-run: one line, the shards already collected kept and the run finished later with --resume; no such rig, no worker for the board: one line', async () => {
     const own = await startRedis();
     try {
       const ownEnv = { ...env, ...own.env };
@@ -254,6 +254,29 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
       const kept = fs.readdirSync(path.join(dir, 'shards')).filter((d) => fs.existsSync(path.join(dir, 'shards', d, 'predictions.csv')));
       expect(kept.length).to.be.at.least(1);
       for (const k of kept) expect(table(path.join(dir, 'shards', k), 'predictions.csv')).to.have.length(3);
+      expect(line).to.include(`--resume ${dir}`);
+      await stopAll(procs.splice(0));
+
+      // a queue again (a fresh one here): the run finishes, its kept shards are not run again
+      const back = await startRedis();
+      try {
+        const backEnv = { ...env, ...back.env };
+        const again = hilProc(['worker', '--queue', back.url, '--rig', rigFile(tmp, 'q-b'), '--lock-seconds', '4'], backEnv);
+        procs.push(again);
+        await again.waitFor(/serving /);
+        // asynchronous: the worker's output must keep flowing meanwhile
+        const resumed = hilProc(['submit', '--queue', back.url, '--resume', dir], backEnv);
+        const resume = { code: await resumed.exited, stderr: resumed.out() };
+        expect(resume.code, resume.stderr).to.equal(0);
+        expect(resume.stderr).to.match(new RegExp(`: ${3 - kept.length} of 3 shards on queue`));
+        expect(table(dir, 'predictions.csv').map((p) => Number(p.sample)).sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        const ran = (again.out().match(/: shard \S+ \(.*\): running/g) ?? []).length;
+        expect(ran, 'only the shards not collected ran again').to.equal(3 - kept.length);
+        errorLine(hil(['submit', '--queue', back.url, '--resume', dir], backEnv), /this run is merged already/);
+      } finally {
+        await stopAll(procs.splice(0));
+        await back.stop();
+      }
     } finally {
       await own.stop();
     }
