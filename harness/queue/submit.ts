@@ -22,7 +22,7 @@ import { HilError } from '../util/errors.js';
 import { rel, RESULTS_DIR } from '../util/paths.js';
 import { describeQueueError, type QueueConnection } from './connection.js';
 import { boardQueue, QUEUE_PREFIX, shardJobId } from './names.js';
-import { checkShardJob } from './job-schema.js';
+import { validateShardSpec } from '../run/shard-schema.js';
 import { checkQueue } from './reach.js';
 import { checkShardResult, type ShardResult } from './result.js';
 
@@ -222,7 +222,7 @@ function readQueuedRun(dir: string): { dir: string; board: string; specs: ShardS
     throw new HilError(`not a queued run folder (no readable shards/${PLAN_FILE}); a local run resumes without --queue`, dir);
   }
   const specs = (plan.shards ?? []).map((s, i) => {
-    const checked = checkShardJob(s);
+    const checked = validateShardSpec(s);
     if ('refused' in checked) throw new HilError(`shard ${i + 1}: ${checked.refused}`, path.join(shardsDir, PLAN_FILE));
     return checked.spec;
   });

@@ -19,7 +19,7 @@ import { rigLockHolder, describeHolder } from '../util/rig-lock.js';
 import { onCleanup } from '../util/cleanup.js';
 import { describeQueueError, type QueueConnection } from './connection.js';
 import { buildShardFirmware } from './firmware-thread.js';
-import { checkShardJob } from './job-schema.js';
+import { validateShardSpec } from '../run/shard-schema.js';
 import { boardQueue, QUEUE_PREFIX, workerName } from './names.js';
 import { checkQueue } from './reach.js';
 import { RESULT_FILE, type ShardResult } from './result.js';
@@ -83,7 +83,7 @@ export async function serveRigs(options: ServeOptions): Promise<void> {
 }
 
 async function runJob(job: Job<ShardSpec, ShardResult>, rig: Rig, name: string, worker: Worker, log: Logger): Promise<ShardResult> {
-  const checked = checkShardJob(job.data);
+  const checked = validateShardSpec(job.data);
   if ('refused' in checked) throw refuse(name, checked.refused, log, job);
   const spec = checked.spec;
   if (spec.board !== rig.board) throw refuse(name, `the shard is for board ${spec.board}, rig ${rig.name} is ${rig.board}`, log, job);

@@ -222,7 +222,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
       await jobs[1].updateData({ ...(jobs[1].data as ShardSpec), firmware: [{ variant: 'int8', hash: '0123456789abcdef' }] });
       await queue.resume();
       const code = await submit.exited;
-      const line = errorLine({ code, stderr: submit.out() }, /2 of 3 shards failed: shard 1\/3 .*refused by q-a@\S+: job data is not a shard spec: cmd: unknown field/);
+      const line = errorLine({ code, stderr: submit.out() }, /2 of 3 shards failed: shard 1\/3 .*refused by q-a@\S+: not a shard spec: cmd: unknown field/);
       expect(line).to.match(/shard 2\/3 .*firmware hash mismatch for int8: the job expects 0123456789abcdef/);
       expect(line).to.match(/1 of 3 shards collected and kept in /);
       const [dir] = fs.readdirSync(results).map((d) => path.join(results, d));

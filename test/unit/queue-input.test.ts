@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeQueueError, parseQueueUrl, queueConnection, redactSecrets } from '../../harness/queue/connection.js';
-import { checkShardJob } from '../../harness/queue/job-schema.js';
+import { validateShardSpec } from '../../harness/run/shard-schema.js';
 import { checkShardResult } from '../../harness/queue/result.js';
 import type { ShardSpec } from '../../harness/run/shard-spec.js';
 import { HilError } from '../../harness/util/errors.js';
@@ -85,7 +85,7 @@ describe('queue URL and credentials', () => {
 
 describe('shard jobs from the queue', () => {
   it('accepts a shard spec of this project', () => {
-    expect(checkShardJob(JSON.parse(JSON.stringify(SPEC)))).to.have.property('spec');
+    expect(validateShardSpec(JSON.parse(JSON.stringify(SPEC)))).to.have.property('spec');
   });
 
   const forged: [string, unknown, RegExp][] = [
@@ -105,7 +105,7 @@ describe('shard jobs from the queue', () => {
   ];
   for (const [what, data, reason] of forged) {
     it(`refuses ${what}`, () => {
-      const r = checkShardJob(data);
+      const r = validateShardSpec(data);
       expect(r).to.have.property('refused');
       expect((r as { refused: string }).refused).to.match(reason);
     });

@@ -1,15 +1,15 @@
 /**
- * What a worker accepts from the queue: a shard spec (run/shard-spec.ts) and nothing else. Anyone
- * who can write to Redis can put a job there, so a job is checked field by field against a strict
- * schema (no unknown field anywhere, names and hashes by pattern, numbers bounded) and then against
- * this project (models that exist here, known experiments and protocols). No field is a path, a
- * command line, a URL or a port: the worker's rig file alone says what it talks to.
+ * A shard spec (shard-spec.ts) that came from outside: a queue job (anyone who can write to Redis
+ * can put one there), a file. Checked against a strict JSON schema (no unknown field anywhere,
+ * names and hashes by pattern, numbers bounded), then against this project (models that exist
+ * here, known experiments and protocols). No field is a path, a command line, a URL or a port:
+ * the rig file of whoever runs it alone says what it talks to.
  */
 import AjvModule from 'ajv';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { describeSchemaError } from '../rig/rig.js';
-import type { ShardSpec } from '../run/shard-spec.js';
+import type { ShardSpec } from './shard-spec.js';
 import { listModels, VARIANTS } from '../session/model-set.js';
 
 // ajv is published as CommonJS; under NodeNext its default export is the module object.
@@ -25,7 +25,7 @@ const variants = names(variant);
 
 const strictObject = (properties: Record<string, object>, required: string[]) => ({ type: 'object', additionalProperties: false, properties, required });
 
-export const SHARD_JOB_SCHEMA = strictObject(
+export const SHARD_SPEC_SCHEMA = strictObject(
   {
     id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' },
     plan: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
@@ -71,13 +71,13 @@ export const SHARD_JOB_SCHEMA = strictObject(
   ['id', 'plan', 'index', 'of', 'label', 'board', 'variants', 'models', 'experiments', 'firmware', 'protocol', 'inputs', 'run'],
 );
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile(SHARD_JOB_SCHEMA);
+const validate = new Ajv({ allErrors: true, strict: true }).compile(SHARD_SPEC_SCHEMA);
 
-/** The job's data as a shard spec, or the reasons it is refused (one line). */
-export function checkShardJob(data: unknown): { spec: ShardSpec } | { refused: string } {
+/** The data as a shard spec, or why it is refused (one line). */
+export function validateShardSpec(data: unknown): { spec: ShardSpec } | { refused: string } {
   if (!validate(data)) {
     const reasons = (validate.errors ?? []).map(describeSchemaError);
-    return { refused: `job data is not a shard spec: ${[...new Set(reasons)].slice(0, 4).join('; ')}` };
+    return { refused: `not a shard spec: ${[...new Set(reasons)].slice(0, 4).join('; ')}` };
   }
   const spec = data as unknown as ShardSpec;
   const known = new Set(listModels());
