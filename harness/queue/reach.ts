@@ -3,9 +3,11 @@
  * version, and answers in one line (refused, wrong password, not Redis, too old). Used before a
  * worker or a submitter starts, and by `hil rigs doctor --queue`.
  */
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { HilError } from '../util/errors.js';
 import { describeQueueError, type QueueConnection } from './connection.js';
+import { boardQueue, QUEUE_PREFIX } from './names.js';
 
 export interface QueueReach {
   version: string;
@@ -36,4 +38,30 @@ export async function checkQueue(connection: QueueConnection): Promise<QueueReac
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * `hil rigs doctor --queue`: whether the queue answers, and per board how many workers serve it
+ * and how many jobs wait, run and failed. Never throws: a doctor reports.
+ */
+export async function queueReport(connection: QueueConnection, boards: string[]): Promise<string> {
+  let reach: QueueReach;
+  try {
+    reach = await checkQueue(connection);
+  } catch (e) {
+    return `queue ${connection.label}: NOT usable: ${e instanceof HilError ? e.toLine() : String(e)}`;
+  }
+  const lines = [`queue ${connection.label}: answers (Redis ${reach.version}, ping ${reach.pingMs.toFixed(1)} ms)`];
+  for (const board of [...new Set(boards)].sort()) {
+    const queue = new Queue(boardQueue(board), { connection: { ...connection.redis, retryStrategy: () => null }, prefix: QUEUE_PREFIX });
+    try {
+      const [workers, counts] = await Promise.all([queue.getWorkersCount(), queue.getJobCounts('wait', 'active', 'failed')]);
+      lines.push(`  board ${board}: ${workers} worker${workers === 1 ? '' : 's'}; jobs waiting ${counts.wait ?? 0}, running ${counts.active ?? 0}, failed ${counts.failed ?? 0}`);
+    } catch (e) {
+      lines.push(`  board ${board}: ${describeQueueError(e, connection.label)}`);
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
+  }
+  return lines.join('\n');
 }

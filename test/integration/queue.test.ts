@@ -174,10 +174,13 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
     errorLine(hil(['worker', '--queue', redis.url, '--queue-credentials', file, '--rig', rigFile(tmp, 'q-a')], env), /readable by other users \(mode 644\); chmod 600 it/);
   });
 
-  it('a worker refuses forged jobs and a firmware it does not build (failed at once, not retried); the run reports it and keeps the rest', async () => {
+  it('doctor sees the worker; a worker refuses forged jobs and a firmware it does not build (failed at once, not retried); the run reports it and keeps the rest', async () => {
     const worker = hilProc(['worker', '--queue', redis.url, '--rig', rigFile(tmp, 'q-a'), '--lock-seconds', '4'], env);
     procs.push(worker);
     await worker.waitFor(/serving /);
+    const doctor = hilProc(['rigs', 'doctor', rigFile(tmp, 'q-a'), '--queue', redis.url], env);
+    expect(await doctor.exited, doctor.out()).to.equal(0);
+    expect(doctor.out()).to.match(/queue redis:\/\/127\.0\.0\.1:\d+ \(user hil\): answers \(Redis 7[\d.]*, ping [\d.]+ ms\)\n  board mps2-an386: 1 worker; jobs waiting 0/);
     const connection = queueConnection(redis.url, { env });
     const queue = new Queue(boardQueue(BOARD), { connection: connection.redis, prefix: QUEUE_PREFIX });
     const events = new QueueEvents(boardQueue(BOARD), { connection: connection.redis, prefix: QUEUE_PREFIX });
