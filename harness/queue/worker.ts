@@ -82,6 +82,9 @@ export async function serveRigs(options: ServeOptions): Promise<void> {
   removeCleanup();
 }
 
+/** rig, plan and expected hashes whose firmware this process built and found as expected */
+const firmwareChecked = new Set<string>();
+
 async function runJob(job: Job<ShardSpec, ShardResult>, rig: Rig, name: string, worker: Worker, log: Logger): Promise<ShardResult> {
   const checked = validateShardSpec(job.data);
   if ('refused' in checked) throw refuse(name, checked.refused, log, job);
@@ -95,18 +98,24 @@ async function runJob(job: Job<ShardSpec, ShardResult>, rig: Rig, name: string, 
     throw Worker.RateLimitError();
   }
   const started = Date.now();
-  log.info(`${name}: shard ${spec.id} (${spec.label}): building firmware`);
-  let built;
-  try {
-    built = await buildShardFirmware(spec, rig.file);
-  } catch (e) {
-    throw refuse(name, e instanceof HilError ? e.toLine() : String(e), log, job);
-  }
-  const wrong = spec.firmware.filter((f) => built.some((b) => b.variant === f.variant && b.hash !== f.hash));
-  if (wrong.length > 0) {
-    const w = wrong[0];
-    const here = built.find((b) => b.variant === w.variant)?.hash;
-    throw refuse(name, `firmware hash mismatch for ${w.variant}: the job expects ${w.hash}, this worker builds ${here} (different harness, firmware or models on ${os.hostname()})`, log, job);
+  // the firmware a plan expects is built (in a thread) and checked once per worker; runShard
+  // checks every shard's firmware again against its own (cached) build before it runs
+  const key = JSON.stringify([rig.name, spec.plan, spec.firmware]);
+  if (!firmwareChecked.has(key)) {
+    log.info(`${name}: shard ${spec.id} (${spec.label}): building firmware`);
+    let built;
+    try {
+      built = await buildShardFirmware(spec, rig.file);
+    } catch (e) {
+      throw refuse(name, e instanceof HilError ? e.toLine() : String(e), log, job);
+    }
+    const wrong = spec.firmware.filter((f) => built.some((b) => b.variant === f.variant && b.hash !== f.hash));
+    if (wrong.length > 0) {
+      const w = wrong[0];
+      const here = built.find((b) => b.variant === w.variant)?.hash;
+      throw refuse(name, `firmware hash mismatch for ${w.variant}: the job expects ${w.hash}, this worker builds ${here} (different harness, firmware or models on ${os.hostname()})`, log, job);
+    }
+    firmwareChecked.add(key);
   }
   const checked_s = (Date.now() - started) / 1000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `yono-shard-${spec.id}-`));
