@@ -55,16 +55,20 @@ export async function runPool(options: RunOptions, pool: PoolOptions): Promise<R
   // every real board is ours for the whole run, or the run does not start
   const locks = rigs.map((r) => lockRig(r));
   try {
-    const results: RunResult[] = [];
-    for (const group of groupRigs(options, rigs)) {
+    // every group planned (and its firmware built) first, then all groups' shards at once
+    const planned = groupRigs(options, rigs).map((group) => {
       const slots = group.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
       const specs = planShards({ ...options, rig: group[0].file }, slots.length);
       const into = createRunFolder(`${group[0].name}${slots.length > 1 ? `-x${slots.length}` : ''}`, options.resultsDir);
       const pool: PoolFile = { plan: specs[0].plan, rigs: group.map((r) => r.file), parallel, specs };
       fs.writeFileSync(path.join(into.dir, POOL_FILE), JSON.stringify(pool, null, 2) + '\n');
       log.info(`${specs.length} shards of plan ${specs[0].plan} on ${slots.length} rig slot(s) (${group.map((r) => r.name).join(', ')}, board ${group[0].board}); shard folders in ${rel(into.dir)}/shards/`);
-      results.push(await runAndMerge(specs, slots, into.dir, options));
-    }
+      return { specs, slots, dir: into.dir };
+    });
+    const settled = await Promise.allSettled(planned.map((g) => runAndMerge(g.specs, g.slots, g.dir, options)));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const results = settled.map((s) => (s as PromiseFulfilledResult<RunResult>).value);
     return results;
   } finally {
     for (const l of locks) l?.release();
@@ -108,7 +112,9 @@ async function runAndMerge(specs: ShardSpec[], slots: Slot[], into: string, opti
   if (failed) {
     throw new HilError(`shard ${failed.index + 1}/${specs.length} (${failed.label}) on ${failed.rig} is ${failed.status}${failed.error ? `: ${failed.error}` : ''}; rows kept: finish the run with 'hil run --resume ${rel(into)}'`, rel(into));
   }
-  return mergeShards(outcomes.sort((a, b) => a.index - b.index).map((o) => o.dir), into, options.log);
+  const merged = await mergeShards(outcomes.sort((a, b) => a.index - b.index).map((o) => o.dir), into, options.log);
+  options.log.info(`merged ${outcomes.length} shards into ${rel(merged.dir)}/`);
+  return merged;
 }
 
 type Slot = { rig: Rig; copy: number };

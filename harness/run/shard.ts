@@ -36,16 +36,16 @@ import { loadRig, type Rig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
-import type { Logger } from '../util/log.js';
+import { createLogger, type Logger } from '../util/log.js';
 import { rel } from '../util/paths.js';
 import { harnessVersion } from '../util/version.js';
 import { buildVariants, planVariants } from './plan.js';
 import { CsvResultStore, typedRow } from './result-store.js';
 import { RunRecord, type RunJson } from './run-record.js';
 import { planRun, runExperiments, runInfo, runResult, runSummary, type RunOptions, type RunResult } from './run.js';
-import { shardRunOptions, type ShardSpec } from './shard-spec.js';
+import { checkShardSpec, shardRunOptions, type ShardSpec } from './shard-spec.js';
 
-export type { ShardSpec, ShardRunOptions } from './shard-spec.js';
+export { checkShardSpec, type ShardSpec, type ShardRunOptions } from './shard-spec.js';
 
 /** Experiments split per variant, model (and sample slice): each row depends on one model only. */
 const PER_MODEL = ['accuracy', 'latency'];
@@ -71,7 +71,7 @@ export function planShards(options: RunOptions, count: number): ShardSpec[] {
   const chosen = plan.chosen;
   const names = chosen.map((e) => e.name);
   const run: ShardSpec['run'] = {
-    models: plan.plans[0].models.map((m) => m.name).concat(plan.plans.flatMap((p) => p.models.map((m) => m.name))).filter((n, i, all) => all.indexOf(n) === i),
+    models: [...new Set(plan.plans.flatMap((p) => p.models.map((m) => m.name)))],
     variants: plan.plans.map((p) => p.variant),
     experiments: names,
     options: pick(options),
@@ -137,6 +137,7 @@ export interface ShardOutcome {
  * unfinished one is resumed on the same rig.
  */
 export async function runShard(spec: ShardSpec, rigName: string, outDir: string, log: Logger, stop?: () => boolean): Promise<ShardOutcome> {
+  checkShardSpec(spec);
   const rig = loadRig(rigName);
   if (rig.board !== spec.board) throw new HilError(`rig ${rig.name} has board ${rig.board}; shard ${spec.id} (${spec.label}) needs board ${spec.board}`, rigName);
   const existing = readShardJson(outDir, false);
@@ -170,9 +171,8 @@ function readShardJson(dir: string, must: boolean): ShardJson | undefined {
   } catch {
     throw new HilError('run.json is not valid JSON', file);
   }
-  const shard = json.shard as ShardSpec | undefined;
-  if (!shard || typeof shard.id !== 'string') throw new HilError("not a shard folder (its run.json has no shard: made by 'hil run --shard i/n' or a pool of rigs)", dir);
-  return { dir: path.resolve(dir), json, shard };
+  if (json.shard === undefined) throw new HilError("not a shard folder (its run.json has no shard: made by 'hil run --shard i/n' or a pool of rigs)", dir);
+  return { dir: path.resolve(dir), json, shard: checkShardSpec(json.shard, `${rel(dir)}: run.json`) };
 }
 
 function outcome(dir: string, json: RunJson): ShardOutcome {
@@ -206,7 +206,7 @@ export function expandShardFolders(args: string[]): string[] {
  * Merges the shard folders of one run into `intoDir` (created; it must not hold a run yet): the
  * one-rig run's tables, derived tables, summary.txt and a run.json with `shards`.
  */
-export async function mergeShards(shardFolders: string[], intoDir: string, log: Logger): Promise<RunResult> {
+export async function mergeShards(shardFolders: string[], intoDir: string, log: Logger = createLogger({ quiet: true })): Promise<RunResult> {
   if (shardFolders.length === 0) throw new HilError('no shard folders to merge', 'hil merge');
   const read = shardFolders.map((d) => readShardJson(d, true) as ShardJson);
   // one folder per shard id: a shard run twice (a retried job, a folder given twice) counts once

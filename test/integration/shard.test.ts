@@ -11,7 +11,7 @@ import path from 'node:path';
 import { readCsv } from '../../harness/reports/csv.js';
 import { runPool } from '../../harness/run/pool.js';
 import { runExperiments, type RunOptions } from '../../harness/run/run.js';
-import { mergeShards, planShards, slices } from '../../harness/run/shard.js';
+import { checkShardSpec, mergeShards, planShards, runShard, slices } from '../../harness/run/shard.js';
 import { HilError } from '../../harness/util/errors.js';
 import { createLogger } from '../../harness/util/log.js';
 import { ROOT } from '../../harness/util/paths.js';
@@ -104,6 +104,38 @@ describe('a run sharded over 2 QEMU rigs equals the one-rig run', function () {
     // plain data: survives JSON unchanged, no paths
     expect(JSON.parse(JSON.stringify(specs))).to.deep.equal(specs);
     expect(JSON.stringify(specs)).to.not.contain('/');
+  });
+
+  it('a shard from outside is checked field by field: forged names, ranges, hashes and options are one line each', () => {
+    const [spec] = planShards(options, 2);
+    expect(checkShardSpec(JSON.parse(JSON.stringify(spec)))).to.deep.equal(spec);
+    const forged = (edit: (s: any) => void) => {
+      const s = JSON.parse(JSON.stringify(spec));
+      edit(s);
+      try {
+        checkShardSpec(s, 'job 7');
+      } catch (e) {
+        if (e instanceof HilError) return e.toLine();
+        throw e;
+      }
+      return 'accepted';
+    };
+    expect(forged((s) => (s.models = ['../../etc/passwd']))).to.equal('job 7: models[0]: expected a plain name or hash, got "../../etc/passwd"');
+    expect(forged((s) => (s.samples = { start: -1, end: 5 }))).to.equal('job 7: samples.start: expected a whole number >= 0');
+    expect(forged((s) => (s.samples = { start: 5, end: 5 }))).to.equal('job 7: samples: end must be above start');
+    expect(forged((s) => (s.variants = ['fp64']))).to.match(/^job 7: variants\[0\]: unknown "fp64"; expected one of int8, pq, int8-ext$/);
+    expect(forged((s) => (s.firmware[0].hash = 'rm -rf /'))).to.match(/^job 7: firmware\[0\]\.hash: expected a plain name or hash/);
+    expect(forged((s) => (s.run.options.firmware = '/tmp/evil.elf'))).to.equal('job 7: run.options.firmware: not a run option a shard carries');
+    expect(forged((s) => (s.index = 99))).to.match(/^job 7: index: must be below of/);
+  });
+
+  it('a shard refuses a rig of another board and firmware whose hash is not the plan\'s, before booting', async () => {
+    const [spec] = planShards(options, 2);
+    const dir = path.join(root, 'refused');
+    expect(await refusal(runShard(spec, 'qemu-netduinoplus2', dir, log))).to.match(/^qemu-netduinoplus2: rig qemu-netduinoplus2 has board netduinoplus2; shard .* needs board mps2-an386$/);
+    const forged = { ...spec, firmware: [{ variant: spec.variants[0], hash: '0123456789abcdef' }] };
+    expect(await refusal(runShard(forged, RIG, dir, log))).to.match(/^shard .*: the int8 firmware built here is [0-9a-f]{16}, the shard's plan expects 0123456789abcdef .*: re-plan the run$/);
+    expect(fs.existsSync(path.join(dir, 'run.json'))).to.equal(false);
   });
 
   it('--parallel 2: one merged run folder, rows equal to the one-rig run, run.json records every shard', async () => {
