@@ -157,6 +157,26 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
     );
   });
 
+  it('works over TLS (rediss://, the lab CA given); without the CA: one line', async () => {
+    const secure = await startRedis({ tls: true });
+    try {
+      const tlsEnv = { ...env, ...secure.env };
+      const ca = secure.caFile as string;
+      const noCa = hil(['rigs', 'doctor', rigFile(tmp, 'q-a'), '--queue', secure.url], tlsEnv);
+      expect(noCa.stdout).to.match(/queue rediss:\/\/127\.0\.0\.1:\d+ \(user hil\): NOT usable: TLS to the queue .* failed: .*(self[- ]signed|unable to verify).*\(give the server's CA with --queue-ca <file>\)/);
+      const worker = hilProc(['worker', '--queue', secure.url, '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a')], tlsEnv);
+      procs.push(worker);
+      await worker.waitFor(/serving /);
+      const submit = hilProc(['submit', '--queue', secure.url, '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a'), '--models', MODEL, '--samples', '2', '--experiments', 'accuracy', '--results', path.join(tmp, 'tls')], tlsEnv);
+      expect(await submit.exited, submit.out()).to.equal(0);
+      expect(submit.out()).to.match(/at rediss:\/\/127\.0\.0\.1:\d+ \(user hil\)/);
+      errorLine(hil(['worker', '--queue', secure.url.replace('rediss', 'redis'), '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a')], tlsEnv), /a CA file is for TLS: use a rediss:\/\/ URL/);
+    } finally {
+      await stopAll(procs.splice(0));
+      await secure.stop();
+    }
+  });
+
   it('refuses a wrong password, credentials in the URL and a credentials file others can read: one line, no secret shown', () => {
     const wrong = { ...env, YONO_REDIS_PASSWORD: 'Wr0ngPa55word' };
     for (const args of [['submit', '--queue', redis.url, '--models', MODEL, '--samples', '2', '--wait-workers', '1'], ['worker', '--queue', redis.url, '--rig', rigFile(tmp, 'q-a')]]) {
