@@ -54,6 +54,7 @@ export async function queueReport(connection: QueueConnection, boards: string[])
   const lines = [`queue ${connection.label}: answers (Redis ${reach.version}, ping ${reach.pingMs.toFixed(1)} ms)`];
   for (const board of [...new Set(boards)].sort()) {
     const queue = new Queue(boardQueue(board), { connection: { ...connection.redis, retryStrategy: () => null }, prefix: QUEUE_PREFIX });
+    queue.on('error', () => undefined); // reported by the commands below
     try {
       const [workers, counts] = await Promise.all([queue.getWorkersCount(), queue.getJobCounts('wait', 'active', 'failed')]);
       lines.push(`  board ${board}: ${workers} worker${workers === 1 ? '' : 's'}; jobs waiting ${counts.wait ?? 0}, running ${counts.active ?? 0}, failed ${counts.failed ?? 0}`);

@@ -72,6 +72,9 @@ export async function submitRun(options: SubmitOptions): Promise<SubmitResult> {
   await checkQueue(connection);
   const queue = new Queue<ShardSpec, ShardResult>(boardQueue(board), { connection: connection.redis, prefix: QUEUE_PREFIX });
   const events = new QueueEvents(boardQueue(board), { connection: connection.redis, prefix: QUEUE_PREFIX });
+  // connection errors are followed by watchConnection; an 'error' event without a listener would throw
+  queue.on('error', () => undefined);
+  events.on('error', () => undefined);
   const watch = watchConnection([queue.client, events.client], connection.label, (options.lostSeconds ?? DEFAULT_LOST_SECONDS) * 1000);
   const waitWorkersMs = (options.waitWorkersSeconds ?? DEFAULT_WAIT_WORKERS_SECONDS) * 1000;
   let folderDir: string | undefined;

@@ -88,6 +88,14 @@ function errorLine(r: { code: number | null; stderr: string }, pattern: RegExp):
   return line;
 }
 
+/** `hil worker` serving one rig file (added to `procs`, to be stopped); resolves once it serves. */
+async function startWorker(procs: Proc[], url: string, rig: string, env: Record<string, string>, extra: string[] = []): Promise<Proc> {
+  const worker = hilProc(['worker', '--queue', url, '--rig', rig, '--lock-seconds', '4', ...extra], env);
+  procs.push(worker);
+  await worker.waitFor(/serving /);
+  return worker;
+}
+
 async function stopAll(procs: Proc[]): Promise<void> {
   for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
   await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
@@ -164,9 +172,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
       const ca = secure.caFile as string;
       const noCa = hil(['rigs', 'doctor', rigFile(tmp, 'q-a'), '--queue', secure.url], tlsEnv);
       expect(noCa.stdout).to.match(/queue rediss:\/\/127\.0\.0\.1:\d+ \(user hil\): NOT usable: TLS to the queue .* failed: .*(self[- ]signed|unable to verify).*\(give the server's CA with --queue-ca <file>\)/);
-      const worker = hilProc(['worker', '--queue', secure.url, '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a')], tlsEnv);
-      procs.push(worker);
-      await worker.waitFor(/serving /);
+      const worker = await startWorker(procs, secure.url, rigFile(tmp, 'q-a'), tlsEnv, ['--queue-ca', ca]);
       const submit = hilProc(['submit', '--queue', secure.url, '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a'), '--models', MODEL, '--samples', '2', '--experiments', 'accuracy', '--results', path.join(tmp, 'tls')], tlsEnv);
       expect(await submit.exited, submit.out()).to.equal(0);
       expect(submit.out()).to.match(/at rediss:\/\/127\.0\.0\.1:\d+ \(user hil\)/);
@@ -195,9 +201,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
   });
 
   it('doctor sees the worker; a worker refuses forged jobs and a firmware it does not build (failed at once, not retried); the run reports it and keeps the rest', async () => {
-    const worker = hilProc(['worker', '--queue', redis.url, '--rig', rigFile(tmp, 'q-a'), '--lock-seconds', '4'], env);
-    procs.push(worker);
-    await worker.waitFor(/serving /);
+    const worker = await startWorker(procs, redis.url, rigFile(tmp, 'q-a'), env);
     const doctor = hilProc(['rigs', 'doctor', rigFile(tmp, 'q-a'), '--queue', redis.url], env);
     expect(await doctor.exited, doctor.out()).to.equal(0);
     expect(doctor.out()).to.match(/queue redis:\/\/127\.0\.0\.1:\d+ \(user hil\): answers \(Redis 7[\d.]*, ping [\d.]+ ms\)\n  board mps2-an386: 1 worker; jobs waiting 0/);
@@ -262,9 +266,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
     const own = await startRedis();
     try {
       const ownEnv = { ...env, ...own.env };
-      const worker = hilProc(['worker', '--queue', own.url, '--rig', rigFile(tmp, 'q-a'), '--lock-seconds', '4'], ownEnv);
-      procs.push(worker);
-      await worker.waitFor(/serving /);
+      const worker = await startWorker(procs, own.url, rigFile(tmp, 'q-a'), ownEnv);
       const results = path.join(tmp, 'gone');
       const submit = hilProc(['submit', '--queue', own.url, '--rig', rigFile(tmp, 'q-a'), '--models', MODEL, '--samples', '9', '--experiments', 'accuracy', '--shards', '3', '--lost-after', '2', '--results', results], ownEnv);
       procs.push(submit);
@@ -284,9 +286,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
       const back = await startRedis();
       try {
         const backEnv = { ...env, ...back.env };
-        const again = hilProc(['worker', '--queue', back.url, '--rig', rigFile(tmp, 'q-b'), '--lock-seconds', '4'], backEnv);
-        procs.push(again);
-        await again.waitFor(/serving /);
+        const again = await startWorker(procs, back.url, rigFile(tmp, 'q-b'), backEnv);
         // asynchronous: the worker's output must keep flowing meanwhile
         const resumed = hilProc(['submit', '--queue', back.url, '--resume', dir], backEnv);
         const resume = { code: await resumed.exited, stderr: resumed.out() };
