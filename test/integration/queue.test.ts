@@ -165,7 +165,7 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
     );
   });
 
-  it('works over TLS (rediss://, the lab CA given); without the CA: one line', async () => {
+  it('works over TLS (rediss://, the lab CA given; hil run --queue); without the CA: one line', async () => {
     const secure = await startRedis({ tls: true });
     try {
       const tlsEnv = { ...env, ...secure.env };
@@ -173,7 +173,8 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
       const noCa = hil(['rigs', 'doctor', rigFile(tmp, 'q-a'), '--queue', secure.url], tlsEnv);
       expect(noCa.stdout).to.match(/queue rediss:\/\/127\.0\.0\.1:\d+ \(user hil\): NOT usable: TLS to the queue .* failed: .*(self[- ]signed|unable to verify).*\(give the server's CA with --queue-ca <file>\)/);
       const worker = await startWorker(procs, secure.url, rigFile(tmp, 'q-a'), tlsEnv, ['--queue-ca', ca]);
-      const submit = hilProc(['submit', '--queue', secure.url, '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a'), '--models', MODEL, '--samples', '2', '--experiments', 'accuracy', '--results', path.join(tmp, 'tls')], tlsEnv);
+      // hil run --queue is hil submit
+      const submit = hilProc(['run', '--queue', secure.url, '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a'), '--models', MODEL, '--samples', '2', '--experiments', 'accuracy', '--results', path.join(tmp, 'tls')], tlsEnv);
       expect(await submit.exited, submit.out()).to.equal(0);
       expect(submit.out()).to.match(/at rediss:\/\/127\.0\.0\.1:\d+ \(user hil\)/);
       errorLine(hil(['worker', '--queue', secure.url.replace('rediss', 'redis'), '--queue-ca', ca, '--rig', rigFile(tmp, 'q-a')], tlsEnv), /a CA file is for TLS: use a rediss:\/\/ URL/);
