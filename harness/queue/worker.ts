@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { loadRig, type Rig } from '../rig/rig.js';
 import { runShard } from '../run/shard.js';
 import type { ShardSpec } from '../run/shard-spec.js';
@@ -44,7 +44,7 @@ export async function serveRigs(options: ServeOptions): Promise<void> {
   const lockDuration = Math.round((options.lockSeconds ?? DEFAULT_LOCK_SECONDS) * 1000);
   const workers = rigs.map((rig) => {
     const name = workerName(rig.name, host);
-    const worker: Worker<ShardSpec, ShardResult> = new Worker(boardQueue(rig.board), (job) => runJob(job, rig, name, worker, log), {
+    const worker: Worker<ShardSpec, ShardResult> = new Worker(boardQueue(rig.board), (job, token) => runJob(job, token, rig, name, worker, log), {
       connection: connection.redis,
       prefix: QUEUE_PREFIX,
       concurrency: 1,
@@ -85,17 +85,19 @@ export async function serveRigs(options: ServeOptions): Promise<void> {
 /** rig, plan and expected hashes whose firmware this process built and found as expected */
 const firmwareChecked = new Set<string>();
 
-async function runJob(job: Job<ShardSpec, ShardResult>, rig: Rig, name: string, worker: Worker, log: Logger): Promise<ShardResult> {
+async function runJob(job: Job<ShardSpec, ShardResult>, token: string | undefined, rig: Rig, name: string, worker: Worker, log: Logger): Promise<ShardResult> {
   const checked = validateShardSpec(job.data);
   if ('refused' in checked) throw refuse(name, checked.refused, log, job);
   const spec = checked.spec;
   if (spec.board !== rig.board) throw refuse(name, `the shard is for board ${spec.board}, rig ${rig.name} is ${rig.board}`, log, job);
-  // the rig is busy with a local run: put the job back for another rig (no attempt used)
+  // the rig is busy with a local run: the job goes back for another rig (no attempt used), and
+  // this rig takes no job until its lock is free again
   const holder = rigLockHolder(rig.name);
   if (holder && holder.pid !== process.pid) {
-    log.warn(`${name}: rig in use by ${describeHolder(holder)}; shard ${spec.id} goes back to the queue`);
-    await worker.rateLimit(5000);
-    throw Worker.RateLimitError();
+    log.warn(`${name}: rig in use by ${describeHolder(holder)}; shard ${spec.id} goes back to the queue, and this rig waits`);
+    waitForRig(rig, name, worker, log);
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
   }
   const started = Date.now();
   // the firmware a plan expects is built (in a thread) and checked once per worker; runShard
@@ -142,7 +144,15 @@ function refuse(name: string, why: string, log: Logger, job: Job): Unrecoverable
   return new UnrecoverableError(`refused by ${name}: ${why}`);
 }
 
-/** Exported for tests and doctor: a queue handle that never retries a failed login. */
-export function openQueue(connection: QueueConnection, board: string): Queue {
-  return new Queue(boardQueue(board), { connection: connection.redis, prefix: QUEUE_PREFIX });
+/** Pauses this rig's worker (not the queue) until the rig's lock is free, then resumes it. */
+function waitForRig(rig: Rig, name: string, worker: Worker, log: Logger): void {
+  if (worker.isPaused()) return;
+  void worker.pause(true);
+  const timer = setInterval(() => {
+    if (rigLockHolder(rig.name) !== undefined) return;
+    clearInterval(timer);
+    log.info(`${name}: rig free again; taking jobs`);
+    worker.resume();
+  }, 2000);
+  timer.unref();
 }

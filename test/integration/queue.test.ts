@@ -18,6 +18,7 @@ import { runExperiments } from '../../harness/run/run.js';
 import { planShards, type ShardSpec } from '../../harness/run/shard.js';
 import { createLogger } from '../../harness/util/log.js';
 import { RIGS_DIR, ROOT } from '../../harness/util/paths.js';
+import { acquireRigLock } from '../../harness/util/rig-lock.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { expectSameRows, table } from '../helpers/same-rows.js';
 
@@ -163,6 +164,26 @@ describe('job queue (BullMQ on redis-server, hil worker / hil submit)', function
         `in-job beyond the shard's run (job check, firmware check, packing) ${ms(others.map((t) => (t.finished ?? 0) - (t.started ?? 0) - (t.runMs ?? 0)))}, ` +
         `finish->collected ${ms(others.map((t) => t.collected - (t.finished ?? 0)))}\n`,
     );
+  });
+
+  it('a rig that a local run holds: its worker puts the job back for another rig and waits until the rig is free', async () => {
+    const lock = acquireRigLock('q-a', { dir: env.YONO_LOCK_DIR, command: 'hil run --rig q-a (the test)' });
+    try {
+      const held = await startWorker(procs, redis.url, rigFile(tmp, 'q-a'), env);
+      await startWorker(procs, redis.url, rigFile(tmp, 'q-b'), env);
+      const results = path.join(tmp, 'held');
+      const submit = hilProc(['submit', '--queue', redis.url, '--rig', rigFile(tmp, 'q-a'), '--models', MODEL, '--samples', '4', '--experiments', 'accuracy', '--shards', '2', '--results', results], env);
+      procs.push(submit);
+      expect(await submit.exited, submit.out()).to.equal(0);
+      const [dir] = fs.readdirSync(results).map((d) => path.join(results, d));
+      const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { shards: { rig: string }[] };
+      expect(run.shards.map((x) => x.rig)).to.deep.equal(['q-b', 'q-b']);
+      expect(held.out()).to.match(new RegExp(`rig in use by pid ${process.pid} .*\\(hil run --rig q-a \\(the test\\)\\); shard \\S+ goes back to the queue`));
+      lock.release();
+      await held.waitFor(/q-a@\S+: rig free again; taking jobs/, 10000);
+    } finally {
+      lock.release();
+    }
   });
 
   it('works over TLS (rediss://, the lab CA given; hil run --queue); without the CA: one line', async () => {
