@@ -6,6 +6,7 @@
  * board serves one shard at a time and is locked (util/rig-lock.ts) for the whole run.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { lockRig } from '../dut/factory.js';
 import { createRunFolder } from '../reports/run-folder.js';
@@ -55,6 +56,9 @@ export async function runPool(options: RunOptions, pool: PoolOptions): Promise<R
   // every real board is ours for the whole run, or the run does not start
   const locks = rigs.map((r) => lockRig(r));
   try {
+    const emulators = rigs.filter((r) => r.dut.kind === 'qemu').length * parallel;
+    // our firmware polls its UART: each emulator keeps a host core busy while it waits for input
+    if (emulators > os.cpus().length) log.warn(`${emulators} emulators on ${os.cpus().length} cores: each keeps a core busy, so more emulators than cores slow the run down (docs/scale-out.md)`);
     // every group planned (and its firmware built) first, then all groups' shards at once
     const planned = groupRigs(options, rigs).map((group) => {
       const slots = group.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runPool } from '../../harness/run/pool.js';
+import { isPoolFolder, resumePool, runPool } from '../../harness/run/pool.js';
 import { runExperiments, type RunOptions } from '../../harness/run/run.js';
 import { checkShardSpec, mergeShards, planShards, runShard, slices } from '../../harness/run/shard.js';
 import { HilError } from '../../harness/util/errors.js';
@@ -153,6 +153,22 @@ describe('a run sharded over 2 QEMU rigs equals the one-rig run', function () {
     expect(await refusal(mergeShards([folders[0], unfinished, ...folders.slice(2)], path.join(root, 'm3'), log))).to.match(/is interrupted: finish it with 'hil run --resume .*half'$/);
     expect(await refusal(mergeShards(folders.slice(1), path.join(root, 'm4'), log))).to.match(/^hil merge: missing shards 1 of 6 of plan/);
     expect(await refusal(mergeShards([one], path.join(root, 'm5'), log))).to.match(/not a shard folder/);
+  });
+
+  it('hil run --resume <sharded run folder>: finished shards kept, an unfinished one resumed, a missing one run, then merged', async () => {
+    const dir = path.join(root, 'resumed');
+    fs.cpSync(merged, dir, { recursive: true });
+    for (const f of ['run.json', 'accuracy.csv', 'predictions.csv', 'latency.csv', 'summary.txt']) fs.rmSync(path.join(dir, f));
+    const shards = fs.readdirSync(path.join(dir, 'shards')).sort();
+    fs.rmSync(path.join(dir, 'shards', shards[1]), { recursive: true });
+    const half = path.join(dir, 'shards', shards[0], 'run.json');
+    const json = JSON.parse(fs.readFileSync(half, 'utf8'));
+    fs.writeFileSync(half, JSON.stringify({ ...json, status: 'interrupted', progress: {} }));
+    expect(isPoolFolder(dir)).to.equal(true);
+    const result = await resumePool(dir, log);
+    expectSameRows(one, result.dir, ['accuracy.csv', 'predictions.csv', 'latency.csv']);
+    const statuses = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).shards.map((s: { status: string }) => s.status);
+    expect(statuses).to.deep.equal(Array(6).fill('complete'));
   });
 
   it('CI matrix: hil run --shard 1/2 and 2/2, then hil merge, equal the one-rig run', () => {
