@@ -16,9 +16,12 @@ declare -A need=(
   [gcc]=gcc                # host compiler for the QEMU cycle-model plugin (firmware/tools/qemu-cycles)
   [rsvg-convert]=librsvg2-bin  # SVG -> PDF/PNG for the figures of `hil report`
 )
-# `npm test` only: headless Chromium opens the report page (test/integration/report.test.ts)
+# `npm test` only: headless Chromium opens the report page (test/integration/report.test.ts);
+# redis-server is the job queue's broker, started on loopback (also with TLS) by test/integration/queue.test.ts
 if [ "${1:-}" = "--test" ]; then
   need[chromium]=chromium
+  need[redis-server]=redis-server
+  need[openssl]=openssl      # a CA and a server certificate for the queue test's TLS Redis
 fi
 missing=()
 for tool in "${!need[@]}"; do

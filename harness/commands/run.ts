@@ -13,6 +13,7 @@ import type { Command, CommandContext, OptionSpec, OptionValues } from './comman
 import { flag, list, nonNegativeInt, positiveInt, positiveNumber, runVariantsOf, str } from './options.js';
 import { writeRunJunit } from '../reports/junit.js';
 import { writeReport } from '../reports/report/write.js';
+import { SUBMIT_OPTIONS, SUBMIT_USAGE } from './queue-options.js';
 
 const INPUT_MODES = ['auto', 'stream', 'preload'] as const;
 
@@ -22,7 +23,7 @@ function inputsOf(values: OptionValues): (typeof INPUT_MODES)[number] | undefine
   return v as (typeof INPUT_MODES)[number] | undefined;
 }
 
-const RUN_OPTIONS: OptionSpec = {
+export const RUN_OPTIONS: OptionSpec = {
   rig: { type: 'string', multiple: true },
   parallel: { type: 'string' },
   shard: { type: 'string' },
@@ -45,13 +46,14 @@ const RUN_OPTIONS: OptionSpec = {
   profile: { type: 'string' },
   'perf-window': { type: 'string' },
   'dataset-folder': { type: 'string' },
+  ...SUBMIT_OPTIONS,
 };
 
 
-async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
-  const rigs = (values.rig as string[] | undefined) ?? [DEFAULT_RIG];
-  const options: RunOptions = {
-    rig: rigs[0],
+/** The run the options describe (shared by `hil run` and `hil submit`): the first --rig's. */
+export function runOptionsOf(values: OptionValues, ctx: CommandContext, defaultVariants: string): RunOptions {
+  return {
+    rig: rigsOf(values)[0],
     models: list(values, 'models'),
     experiments: list(values, 'experiments'),
     samples: positiveInt(values, 'samples'),
@@ -69,6 +71,17 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     datasetFolder: str(values, 'dataset-folder') ? path.resolve(str(values, 'dataset-folder') as string) : undefined,
     log: ctx.log,
   };
+}
+
+function rigsOf(values: OptionValues): string[] {
+  return (values.rig as string[] | undefined) ?? [DEFAULT_RIG];
+}
+
+async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
+  // through the lab's job queue (loaded here: submit.ts builds on this module)
+  if (str(values, 'queue') !== undefined) return (await import('./submit.js')).submit(values, ctx, defaultVariants);
+  const rigs = rigsOf(values);
+  const options = runOptionsOf(values, ctx, defaultVariants);
   const parallel = positiveInt(values, 'parallel');
   const shard = str(values, 'shard');
   if (str(values, 'out') !== undefined && shard === undefined) throw new HilError('only with --shard i/n (where the shard folders go)', '--out');
@@ -78,12 +91,12 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
   }
   if (options.resume !== undefined && isPoolFolder(options.resume)) {
     if (values.rig !== undefined || parallel !== undefined) throw new HilError('a sharded run resumes on the rigs it had (its pool.json)', '--resume');
-    return finish(await resumePool(options.resume, ctx.log), values, ctx, report);
+    return finishRun(await resumePool(options.resume, ctx.log), values, ctx, report);
   }
-  if (rigs.length === 1 && parallel === undefined) return finish(await runExperiments(options), values, ctx, report);
+  if (rigs.length === 1 && parallel === undefined) return finishRun(await runExperiments(options), values, ctx, report);
   if (options.resume !== undefined) throw new HilError('a run folder resumes on the rigs it had: no --rig or --parallel with --resume', '--resume');
   let code = 0;
-  for (const result of await runPool(options, { rigs, parallel })) code = Math.max(code, await finish(result, values, ctx, report));
+  for (const result of await runPool(options, { rigs, parallel })) code = Math.max(code, await finishRun(result, values, ctx, report));
   return code;
 }
 
@@ -106,7 +119,7 @@ async function runShardJob(options: RunOptions, shard: string, out: string | und
 }
 
 /** Prints a finished run, writes JUnit and the report, and returns the exit status its rows call for. */
-async function finish(result: RunResult, values: OptionValues, ctx: CommandContext, report: boolean): Promise<number> {
+export async function finishRun(result: RunResult, values: OptionValues, ctx: CommandContext, report: boolean): Promise<number> {
   const junit = str(values, 'junit');
   if (junit) writeRunJunit(result.dir, path.resolve(junit));
   const files = fs.readdirSync(result.dir).sort().join(', ');
@@ -131,7 +144,7 @@ async function finish(result: RunResult, values: OptionValues, ctx: CommandConte
   return 0;
 }
 
-const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'. Repeat it to shard the run over several
+export const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'. Repeat it to shard the run over several
                                rigs (one merged run folder per board and firmware; docs/scale-out.md)
       --parallel <n>           shard the run over n copies of each emulated rig (QEMU) at once
       --shard <i/n> [--out d]  CI matrix: run the shards of job i of n into folders under d (then 'hil merge')
@@ -159,7 +172,9 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --load-address <addr>    where a --firmware .bin goes (e.g. 0x0 on mps2, 0x08000000 on STM32)
       --perf-window <s>        mlperf-performance: minimum device seconds per window (default 10, the MLPerf Tiny rule)
       --dataset-folder <dir>   accuracy on an MLPerf Tiny data-set folder (.bin inputs + y_labels.csv, e.g. kws01)
-                               instead of the model's prepared test split (one model)`;
+                               instead of the model's prepared test split (one model)
+      --queue <url>            run through the lab's job queue instead of on a local rig (as 'hil submit'; docs/scale-out.md):
+${SUBMIT_USAGE.split('\n').slice(1).join('\n')}`;
 
 export const runCommand: Command = {
   name: 'run',

@@ -8,44 +8,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readCsv } from '../../harness/reports/csv.js';
 import { isPoolFolder, resumePool, runPool } from '../../harness/run/pool.js';
 import { runExperiments, type RunOptions } from '../../harness/run/run.js';
 import { checkShardSpec, mergeShards, planShards, runShard, slices } from '../../harness/run/shard.js';
 import { HilError } from '../../harness/util/errors.js';
 import { createLogger } from '../../harness/util/log.js';
 import { ROOT } from '../../harness/util/paths.js';
+import { expectSameRows, table } from '../helpers/same-rows.js';
 
 const log = createLogger({ quiet: true });
 const MODELS = ['fmnist_cnn', 'hapt_cnn'];
 const RIG = 'qemu-mps2-an386';
-/** differ by design: the run's id, the rig that made a row, wall-clock time */
-const IGNORED = ['run_id', 'rig', 'window_wall_s'];
-/** emulated timer readings: any two runs (sharded or not) may differ by one timer tick (instructions_resolution) */
-const TICK_COLUMNS = ['instructions_median', 'instructions_min', 'instructions_max', 'cycles_median', 'ms_median', 'ms_p10', 'ms_p90'];
-
-function table(dir: string, file: string): Record<string, string>[] {
-  return readCsv(fs.readFileSync(path.join(dir, file), 'utf8'));
-}
-
-/** Compares two run folders' CSVs cell by cell (columns of the one-rig run; IGNORED skipped). */
-function expectSameRows(one: string, merged: string, files: string[]): void {
-  for (const file of files) {
-    const a = table(one, file);
-    const b = table(merged, file);
-    expect(b.length, `${file}: rows`).to.equal(a.length);
-    a.forEach((row, i) => {
-      for (const [col, value] of Object.entries(row)) {
-        if (IGNORED.includes(col)) continue;
-        if (TICK_COLUMNS.includes(col)) {
-          const step = Number(row.instructions_resolution) * (col.startsWith('instructions') ? 1 : Number(row.cycles_median) / Number(row.instructions_median));
-          expect(Math.abs(Number(b[i][col]) - Number(value)), `${file} row ${i + 1} ${col}`).to.be.at.most(step * 1.0001);
-        } else expect(b[i][col], `${file} row ${i + 1} ${col}`).to.equal(value);
-      }
-    });
-  }
-}
-
 async function refusal(p: Promise<unknown>): Promise<string> {
   try {
     await p;

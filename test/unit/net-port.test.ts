@@ -15,6 +15,7 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { HilError } from '../../harness/util/errors.js';
 import { parseNetUrl } from '../../harness/util/net-url.js';
 import { Rfc2217Peer } from '../sims/rfc2217-peer.js';
+import { freePort } from '../helpers/free-port.js';
 
 function openPort(url: string, options: Partial<ConstructorParameters<typeof NetPort>[1]> = {}): Promise<NetPort> {
   const port = new NetPort(url, { baudRate: 115200, ...options });
@@ -37,15 +38,6 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
