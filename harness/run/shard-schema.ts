@@ -11,6 +11,7 @@ import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { describeSchemaError } from '../rig/rig.js';
 import type { ShardSpec } from './shard-spec.js';
 import { listModels, VARIANTS } from '../session/model-set.js';
+import { HilError } from '../util/errors.js';
 
 // ajv is published as CommonJS; under NodeNext its default export is the module object.
 const Ajv = (AjvModule as unknown as { default: typeof AjvModule.default }).default ?? AjvModule;
@@ -90,4 +91,11 @@ export function validateShardSpec(data: unknown): { spec: ShardSpec } | { refuse
   const missing = spec.variants.filter((v) => !spec.firmware.some((f) => f.variant === v));
   if (missing.length > 0) return { refused: `no expected firmware hash for ${missing.join(', ')}` };
   return { spec };
+}
+
+/** A shard spec from outside (a queue job, a shard folder's run.json), or one line saying why not. */
+export function checkShardSpec(value: unknown, where = 'shard'): ShardSpec {
+  const checked = validateShardSpec(value);
+  if ('refused' in checked) throw new HilError(checked.refused, where);
+  return checked.spec;
 }

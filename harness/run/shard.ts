@@ -43,9 +43,11 @@ import { buildVariants, planVariants } from './plan.js';
 import { CsvResultStore, typedRow } from './result-store.js';
 import { RunRecord, type RunJson } from './run-record.js';
 import { planRun, runExperiments, runInfo, runResult, runSummary, type RunOptions, type RunResult } from './run.js';
-import { checkShardSpec, shardRunOptions, type ShardSpec } from './shard-spec.js';
+import { shardRunOptions, type ShardSpec } from './shard-spec.js';
+import { checkShardSpec } from './shard-schema.js';
 
-export { checkShardSpec, type ShardSpec, type ShardRunOptions } from './shard-spec.js';
+export { type ShardSpec, type ShardRunOptions } from './shard-spec.js';
+export { checkShardSpec } from './shard-schema.js';
 
 /** Experiments split per variant, model (and sample slice): each row depends on one model only. */
 const PER_MODEL = ['accuracy', 'latency'];

@@ -79,7 +79,7 @@ describe('a run sharded over 2 QEMU rigs equals the one-rig run', function () {
     expect(JSON.stringify(specs)).to.not.contain('/');
   });
 
-  it('a shard from outside is checked field by field: forged names, ranges, hashes and options are one line each', () => {
+  it('a shard from outside is checked against the strict schema, as queue jobs are: forged names, ranges, hashes and options are one line each', () => {
     const [spec] = planShards(options, 2);
     expect(checkShardSpec(JSON.parse(JSON.stringify(spec)))).to.deep.equal(spec);
     const forged = (edit: (s: any) => void) => {
@@ -93,13 +93,13 @@ describe('a run sharded over 2 QEMU rigs equals the one-rig run', function () {
       }
       return 'accepted';
     };
-    expect(forged((s) => (s.models = ['../../etc/passwd']))).to.equal('job 7: models[0]: expected a plain name or hash, got "../../etc/passwd"');
-    expect(forged((s) => (s.samples = { start: -1, end: 5 }))).to.equal('job 7: samples.start: expected a whole number >= 0');
-    expect(forged((s) => (s.samples = { start: 5, end: 5 }))).to.equal('job 7: samples: end must be above start');
-    expect(forged((s) => (s.variants = ['fp64']))).to.match(/^job 7: variants\[0\]: unknown "fp64"; expected one of int8, pq, int8-ext$/);
-    expect(forged((s) => (s.firmware[0].hash = 'rm -rf /'))).to.match(/^job 7: firmware\[0\]\.hash: expected a plain name or hash/);
-    expect(forged((s) => (s.run.options.firmware = '/tmp/evil.elf'))).to.equal('job 7: run.options.firmware: not a run option a shard carries');
-    expect(forged((s) => (s.index = 99))).to.match(/^job 7: index: must be below of/);
+    expect(forged((s) => (s.models = ['../../etc/passwd']))).to.equal('job 7: not a shard spec: models.0: must match pattern "^[a-z0-9][a-z0-9_-]{0,63}$"');
+    expect(forged((s) => (s.samples = { start: -1, end: 5 }))).to.equal('job 7: not a shard spec: samples.start: must be >= 0');
+    expect(forged((s) => (s.samples = { start: 5, end: 5 }))).to.equal('job 7: samples: empty range 5-5');
+    expect(forged((s) => (s.variants = ['fp64']))).to.equal('job 7: not a shard spec: variants.0: expected one of "int8", "pq", "int8-ext"');
+    expect(forged((s) => (s.firmware[0].hash = 'rm -rf /'))).to.match(/^job 7: not a shard spec: firmware\.0\.hash: must match pattern/);
+    expect(forged((s) => (s.run.options.firmware = '/tmp/evil.elf'))).to.equal('job 7: not a shard spec: run.options.firmware: unknown field');
+    expect(forged((s) => (s.index = 99))).to.equal("job 7: index 99 is outside the plan's 6 shards");
   });
 
   it('a shard refuses a rig of another board and firmware whose hash is not the plan\'s, before booting', async () => {
