@@ -30,13 +30,16 @@ static void gather_window(const yono_layer_t *l, const int8_t *in, int32_t iy0, 
     }
 }
 
-void yono_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch)
+static inline __attribute__((always_inline)) void conv2d(const yono_layer_t *l, const int8_t *in, int8_t *out,
+                                                         int8_t *scratch, const int yono15)
 {
     const int32_t ih = l->in_h, iw = l->in_w, ic = l->in_c;
     const int32_t oc_n = l->out_c, kh = l->kh, kw = l->kw;
     const uint32_t k = (uint32_t)(kh * kw * ic);
     const int32_t out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
     const int32_t *bias = l->bias_eff;
+    const int16_t *mult = l->multiplier;
+    const int8_t *shift = l->shift;
 
     for (int32_t oy = 0; oy < (int32_t)l->out_h; oy++) {
         const int32_t iy0 = oy * l->stride_h - l->pad_top;
@@ -55,13 +58,22 @@ void yono_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t
             for (; oc + 1 < oc_n; oc += 2, w += 2 * k) {
                 int32_t a0, a1;
                 yono_dot2_s8(col, w, w + k, k, &a0, &a1);
-                *out++ = yono_rq(l, bias[oc] + a0, oc, out_zp, lo, hi);
-                *out++ = yono_rq(l, bias[oc + 1] + a1, oc + 1, out_zp, lo, hi);
+                *out++ = yono_rq_as(yono15, l, mult, shift, bias[oc] + a0, oc, out_zp, lo, hi);
+                *out++ = yono_rq_as(yono15, l, mult, shift, bias[oc + 1] + a1, oc + 1, out_zp, lo, hi);
             }
             if (oc < oc_n) {
                 const int32_t a = bias[oc] + yono_dot_s8(col, w, k);
-                *out++ = yono_rq(l, a, oc, out_zp, lo, hi);
+                *out++ = yono_rq_as(yono15, l, mult, shift, a, oc, out_zp, lo, hi);
             }
         }
+    }
+}
+
+void yono_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch)
+{
+    if (l->arith == YONO_ARITH_YONO15) {
+        conv2d(l, in, out, scratch, 1);
+    } else {
+        conv2d(l, in, out, scratch, 0);
     }
 }

@@ -5,11 +5,14 @@
  * i.e. contribute exactly 0. */
 #include "yono_nn.h"
 
-void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *acc)
+static inline __attribute__((always_inline)) void depthwise(const yono_layer_t *l, const int8_t *in, int8_t *out,
+                                                            int32_t *acc, const int yono15)
 {
     const int32_t ih = l->in_h, iw = l->in_w, ic_n = l->in_c, oc_n = l->out_c;
     const int32_t kh = l->kh, kw = l->kw, dm = l->depth_multiplier;
     const int32_t in_zp = l->in_zp, out_zp = l->out_zp, lo = l->act_min, hi = l->act_max;
+    const int16_t *mult = l->multiplier;
+    const int8_t *shift = l->shift;
 
     for (int32_t oy = 0; oy < (int32_t)l->out_h; oy++) {
         const int32_t iy0 = oy * l->stride_h - l->pad_top;
@@ -46,8 +49,17 @@ void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *o
                 }
             }
             for (int32_t oc = 0; oc < oc_n; oc++) {
-                *out++ = yono_rq(l, acc[oc], oc, out_zp, lo, hi);
+                *out++ = yono_rq_as(yono15, l, mult, shift, acc[oc], oc, out_zp, lo, hi);
             }
         }
+    }
+}
+
+void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *acc)
+{
+    if (l->arith == YONO_ARITH_YONO15) {
+        depthwise(l, in, out, acc, 1);
+    } else {
+        depthwise(l, in, out, acc, 0);
     }
 }

@@ -63,3 +63,19 @@ int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, 
     }
     return -1;
 }
+
+/* The sum out_zp + requant is formed in 64 bits: never wraps. */
+int8_t yono_rq_tflite(const yono_layer_t *l, int32_t acc, int32_t ch, int32_t out_zp, int32_t lo, int32_t hi)
+{
+    const int64_t r = l->arith == YONO_ARITH_TFLITE_DOUBLE
+                          ? (int64_t)yono_tflite_requant_double(acc, l->multiplier_q31[ch], l->shift[ch])
+                          : yono_tflite_requant_single(acc, l->multiplier_q31[ch], l->shift[ch]);
+    int64_t y = r + out_zp;
+    if (y < lo) {
+        y = lo;
+    }
+    if (y > hi) {
+        y = hi;
+    }
+    return (int8_t)y;
+}

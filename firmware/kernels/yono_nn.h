@@ -134,24 +134,19 @@ static inline int64_t yono_tflite_requant_single(int32_t acc, int32_t m, int32_t
     return ((int64_t)acc * m + ((int64_t)1 << (t - 1))) >> t;
 }
 
-/* clamp(out_zp + requant(acc) of output channel ch, lo, hi) in the layer's arithmetic (SPEC 3).
- * The sum out_zp + requant is formed in 64 bits: never wraps. */
-static inline int8_t yono_rq(const yono_layer_t *l, int32_t acc, int32_t ch, int32_t out_zp, int32_t lo, int32_t hi)
+/* yono_rq for the tflite-* arithmetics (yono_layer.c), out of line. */
+int8_t yono_rq_tflite(const yono_layer_t *l, int32_t acc, int32_t ch, int32_t out_zp, int32_t lo, int32_t hi);
+
+/* The requant of one output inside a kernel compiled once per arithmetic (yono15 a constant: our
+ * own models' path inline, the tflite-* ones out of line). mult and shift are the layer's arrays,
+ * read by the caller before its loops: an int8 store through `out` may alias the layer, so
+ * reading them (and l->arith) through l in the loop reloads them per output. Checking the
+ * arithmetic per output cost our own models 4-5 % more instructions per inference. */
+static inline __attribute__((always_inline)) int8_t yono_rq_as(int yono15, const yono_layer_t *l, const int16_t *mult,
+                                                               const int8_t *shift, int32_t acc, int32_t ch,
+                                                               int32_t out_zp, int32_t lo, int32_t hi)
 {
-    if (l->arith == YONO_ARITH_YONO15) {
-        return yono_requant_clamp(acc, l->multiplier[ch], l->shift[ch], out_zp, lo, hi);
-    }
-    const int64_t r = l->arith == YONO_ARITH_TFLITE_DOUBLE
-                          ? (int64_t)yono_tflite_requant_double(acc, l->multiplier_q31[ch], l->shift[ch])
-                          : yono_tflite_requant_single(acc, l->multiplier_q31[ch], l->shift[ch]);
-    int64_t y = r + out_zp;
-    if (y < lo) {
-        y = lo;
-    }
-    if (y > hi) {
-        y = hi;
-    }
-    return (int8_t)y;
+    return yono15 ? yono_requant_clamp(acc, mult[ch], shift[ch], out_zp, lo, hi) : yono_rq_tflite(l, acc, ch, out_zp, lo, hi);
 }
 
 /* MultiplyByQuantizedMultiplier of a tflite-* arithmetic, unclamped (int64 for single rounding). */

@@ -7,7 +7,7 @@
  *         <in2_h in2_w in2_c>                 -> prints the output tensor (input2, in2 shape: add/mul/concat)
  *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
  *   tflrequant <arith> <acc> <M> <shift> <out_zp> <lo> <hi> -> the same in a tflite-* arithmetic
- *   tflrandom <n> <seed>                      -> yono_rq (tflite-double/-single) against a literal
+ *   tflrandom <n> <seed>                      -> yono_rq_tflite (tflite-double/-single) against a literal
  *                                                transcription of TFLite's code on n random values
  *   random <n> <seed>                         -> compares kernels with a naive SPEC transcription
  *                                                on n random layers/values; prints "mismatches K"
@@ -240,7 +240,7 @@ static int tflite_random_checks(long n)
         l.arith = arith;
         l.multiplier_q31 = m31;
         l.shift = s8;
-        if (yono_rq(&l, acc, 0, zp, lo, hi) != want) {
+        if (yono_rq_tflite(&l, acc, 0, zp, lo, hi) != want) {
             if (bad++ < 5) printf("arith=%d acc=%d M=%d s=%d zp=%d\n", arith, acc, m, sh, zp);
         }
     }
@@ -268,10 +268,10 @@ int main(void)
         const int32_t zp = (int32_t)rd(), lo = (int32_t)rd(), hi = (int32_t)rd();
         l.multiplier_q31 = m31;
         l.shift = sh;
-        printf("%d\n", yono_rq(&l, acc, 0, zp, lo, hi));
+        printf("%d\n", yono_rq_tflite(&l, acc, 0, zp, lo, hi));
         return 0;
     }
-    if (strcmp(cmd, "tflrandom") == 0) { /* <n> <seed>: yono_rq against TFLite's own code */
+    if (strcmp(cmd, "tflrandom") == 0) { /* <n> <seed>: yono_rq_tflite against TFLite's own code */
         long n = rd();
         rng_state = (uint32_t)rd() | 1u;
         return tflite_random_checks(n);

@@ -13,6 +13,9 @@
 #define SYST_CSR_TICKINT (1u << 1)
 #define SYST_CSR_CLKSOURCE (1u << 2) /* 1 = processor clock */
 
+/* NVIC: set-enable register of external interrupts 0..31 */
+#define NVIC_ISER0 REG32(0xE000E100u)
+
 #define SCB_ICSR REG32(0xE000ED04u)
 #define SCB_ICSR_PENDSTSET (1u << 26)
 #define SCB_VTOR REG32(0xE000ED08u)

@@ -39,6 +39,8 @@ WEAK_HANDLER(SVC_Handler);
 WEAK_HANDLER(DebugMon_Handler);
 WEAK_HANDLER(PendSV_Handler);
 WEAK_HANDLER(SysTick_Handler);
+/* External interrupt 0: a board that enables it defines it (MPS2: UART0 RX, to sleep while waiting) */
+WEAK_HANDLER(IRQ0_Handler);
 
 typedef union {
     void (*handler)(void);
@@ -59,5 +61,6 @@ __attribute__((section(".isr_vector"), used)) const vector_t yono_vectors[16 + N
     [12] = {.handler = DebugMon_Handler},
     [14] = {.handler = PendSV_Handler},
     [15] = {.handler = SysTick_Handler},
-    [16 ... 16 + N_EXTERNAL_IRQS - 1] = {.handler = Default_Handler},
+    [16] = {.handler = IRQ0_Handler},
+    [17 ... 16 + N_EXTERNAL_IRQS - 1] = {.handler = Default_Handler},
 };

@@ -1,5 +1,6 @@
-/* MPS2 board code shared by the AN386 (Cortex-M4) and AN500 (Cortex-M7) images: UART0 by
- * polling; the tick timer is SysTick (boards/cortex-m/timer_systick.c). */
+/* MPS2 board code shared by the AN386 (Cortex-M4) and AN500 (Cortex-M7) images: UART0, with the
+ * core asleep (WFI) while it waits for a byte; the tick timer is SysTick
+ * (boards/cortex-m/timer_systick.c). */
 #include "board.h"
 #include "cmsdk.h"
 #include "timer.h"
@@ -8,8 +9,9 @@ void board_init(void)
 {
     /* QEMU drops TX bytes if BAUDDIV < 16; the value is otherwise irrelevant under emulation. */
     UART_BAUDDIV = 16u;
-    UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN;
+    UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXIE;
     UART_INTSTATUS = 0xFu;
+    NVIC_ISER0 = 1u << UART0_RX_IRQ;
     timer_init();
 }
 
@@ -20,9 +22,21 @@ void board_putc(uint8_t c)
     UART_DATA = c;
 }
 
+/* The RX interrupt only wakes the core; the byte is read by board_getc. */
+void IRQ0_Handler(void);
+void IRQ0_Handler(void) { UART_INTSTATUS = UART_INT_RX; }
+
 uint8_t board_getc(void)
 {
+    /* Sleep, not spin: a polling core keeps one host core busy per emulator (QEMU idles in WFI),
+     * which is what limits several emulated rigs on one host. Interrupts are masked between the
+     * check and WFI so a byte arriving in between still wakes it (WFI wakes on a pending IRQ). */
     while (!(UART_STATE & UART_STATE_RXFULL)) {
+        const uint32_t primask = irq_save();
+        if (!(UART_STATE & UART_STATE_RXFULL)) {
+            __asm volatile("wfi" ::: "memory");
+        }
+        irq_restore(primask);
     }
     return (uint8_t)UART_DATA;
 }

@@ -15,5 +15,8 @@
 #define UART_STATE_RXFULL (1u << 1)
 #define UART_CTRL_TXEN (1u << 0)
 #define UART_CTRL_RXEN (1u << 1)
+#define UART_CTRL_RXIE (1u << 3)
+#define UART_INT_RX (1u << 1)
+#define UART0_RX_IRQ 0u /* QEMU hw/arm/mps2.c and the AN385/386/500 documents: UART0 RX is IRQ 0 */
 
 #endif
