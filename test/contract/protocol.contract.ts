@@ -100,6 +100,19 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
       }
     });
 
+    it('READ_OUTPUT returns the last output vector whole, in slices, and refuses a slice past its end (proto 6)', async () => {
+      for (const m of t.models) {
+        const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
+        await t.client.select(id);
+        const x = seededInput(m.input.shape.reduce((a, b) => a * b, 1), 21);
+        await t.client.upload(x);
+        const r = await t.client.infer(id);
+        expect(Array.from(await t.client.readOutputs(m.classes)), m.name).to.deep.equal(Array.from(r.logits));
+        const e = await rejection(t.client.request(0x07, Buffer.from([m.classes & 0xff, m.classes >> 8, 0, 0, 1, 0])));
+        expect(e.message).to.match(/bad payload.*beyond the outputs/);
+      }
+    });
+
     it('refuses an unknown model', async () => {
       const m = t.models[0];
       await t.client.upload(seededInput(m.input.shape.reduce((a, b) => a * b, 1), 9));

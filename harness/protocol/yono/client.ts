@@ -8,7 +8,7 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import type { Link } from '../../capabilities/link.js';
 import type { DeviceActivity } from '../../capabilities/device-activity.js';
 import { HilError } from '../../util/errors.js';
-import { LinkFault, NO_TRAFFIC, type DeviceHello, type DeviceProtocol, type InferResult, type PreloadedResult, type ProtocolStats, type SelectResult } from '../device.js';
+import { LinkFault, NO_TRAFFIC, PRELOADED_ENTRY, type DeviceHello, type DeviceProtocol, type InferResult, type PreloadedResult, type ProtocolStats, type SelectResult } from '../device.js';
 import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface ClientOptions {
@@ -297,13 +297,31 @@ export class ProtocolClient implements DeviceProtocol {
     const r = await this.request(Cmd.RUN_PRELOADED, payload, timeoutMs);
     const n = r.length >= 3 ? r.readUInt16LE(1) : -1;
     const entry = n > 0 ? (r.length - 3) / n : 0;
-    if (n !== count || r[0] !== model || !Number.isInteger(entry) || entry < 5 || (!withLogits && entry !== 5)) {
+    if (n !== count || r[0] !== model || !Number.isInteger(entry) || entry < PRELOADED_ENTRY || (!withLogits && entry !== PRELOADED_ENTRY)) {
       throw new HilError(`RUN_PRELOADED reply of ${r.length} bytes does not hold ${count} results of model ${model}`, this.link.description);
     }
     const out: PreloadedResult[] = [];
     for (let i = 0, at = 3; i < n; i++, at += entry) {
-      const logits = withLogits ? new Int8Array(r.buffer.slice(r.byteOffset + at + 5, r.byteOffset + at + entry)) : undefined;
-      out.push({ predicted: r[at], crc: r.readUInt32LE(at + 1), ...(logits ? { logits } : {}) });
+      const logits = withLogits ? new Int8Array(r.buffer.slice(r.byteOffset + at + PRELOADED_ENTRY, r.byteOffset + at + entry)) : undefined;
+      out.push({ predicted: r.readUInt16LE(at), crc: r.readUInt32LE(at + 2), outputCrc: r.readUInt32LE(at + 6), ...(logits ? { logits } : {}) });
+    }
+    return out;
+  }
+
+  /** READ_OUTPUT (proto 6): the last inference's `n` outputs, in slices that fit one reply frame. */
+  async readOutputs(n: number): Promise<Int8Array> {
+    const out = new Int8Array(n);
+    const slice = MAX_PAYLOAD - 6;
+    for (let offset = 0; offset < n; offset += slice) {
+      const len = Math.min(slice, n - offset);
+      const payload = Buffer.alloc(6);
+      payload.writeUInt32LE(offset, 0);
+      payload.writeUInt16LE(len, 4);
+      const r = await this.request(Cmd.READ_OUTPUT, payload);
+      if (r.length !== 6 + len || r.readUInt32LE(0) !== offset || r.readUInt16LE(4) !== len) {
+        throw new HilError(`READ_OUTPUT reply of ${r.length} bytes does not hold outputs ${offset}..${offset + len - 1}`, this.link.description);
+      }
+      out.set(new Int8Array(r.buffer, r.byteOffset + 6, len), offset);
     }
     return out;
   }
