@@ -11,7 +11,7 @@ import { DATASET_NAMES, ensurePrepared, loadPrepared } from '../datasets/prepare
 import { DATASET_RECORD_FORMAT, defaultTask, isBuiltinDataset, storedPath, TASKS, writeDatasetRecord, type DatasetRecord, type Task } from '../datasets/model-data.js';
 import { loadUserData, userDataName, userDataSource, type UserDataSource } from '../datasets/user-data.js';
 import { predictInt8, runInt8 } from '../reference/int8.js';
-import { anomalyAuc, reconstructionError } from '../reference/task-metrics.js';
+import { anomalyAuc, reconstructionError, type AucResult } from '../reference/task-metrics.js';
 import { evaluateFloat } from '../modeltools/nn/trainer.js';
 import { HilError } from '../util/errors.js';
 import { MODELS_DIR, rel } from '../util/paths.js';
@@ -115,7 +115,9 @@ export async function importCommand(o: ImportCommandOptions): Promise<ImportResu
     report.int8_top1 = metrics.top1;
     log(`${o.name}: int8 host-reference top-1 ${(100 * metrics.top1).toFixed(2)} % on ${test.count} test samples of ${datasetName}`);
   }
-  if (metrics.auc !== undefined) log(`${o.name}: int8 host-reference AUC ${metrics.auc.toFixed(4)} (reconstruction error) on ${test.count} samples of ${datasetName}`);
+  if (metrics.auc) {
+    log(`${o.name}: int8 host-reference AUC ${metrics.auc.auc.toFixed(4)} (MLPerf Tiny runner's method; exact ${metrics.auc.exact.toFixed(4)}) of the reconstruction error, ${metrics.auc.files} files of ${datasetName}`);
+  }
   log(`${o.name}: task ${task}${o.task ? '' : ' (from the model\'s shape; --task to change)'}, ${test.count} samples of ${datasetName}${test.y ? '' : ', no labels'}`);
 
   const dir = join(o.modelsDir ?? MODELS_DIR, o.name);
@@ -143,7 +145,7 @@ function checkLabels(y: ArrayLike<number> | undefined, statedClasses: number | u
 }
 
 /** The host reference's task metric on the data: top-1 (a labelled classifier) or AUC (a labelled autoencoder). */
-function hostMetrics(model: Int8Model, task: Task, t: { x: Int8Array; y?: ArrayLike<number>; count: number; groups?: number[] }): { top1?: number; auc?: number } {
+function hostMetrics(model: Int8Model, task: Task, t: { x: Int8Array; y?: ArrayLike<number>; count: number; groups?: number[] }): { top1?: number; auc?: AucResult } {
   if (!t.y || t.count === 0) return {};
   const bytes = shapeSize(model.input.shape);
   const input = (i: number) => t.x.subarray(i * bytes, (i + 1) * bytes);
@@ -154,7 +156,7 @@ function hostMetrics(model: Int8Model, task: Task, t: { x: Int8Array; y?: ArrayL
   }
   if (task === 'autoencoder') {
     const scores = Array.from({ length: t.count }, (_, i) => reconstructionError(model, input(i), runInt8(model, input(i))));
-    return { auc: anomalyAuc(scores, t.y, t.groups).auc };
+    return { auc: anomalyAuc(scores, t.y, t.groups) };
   }
   return {};
 }
