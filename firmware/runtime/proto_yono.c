@@ -181,9 +181,12 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         return;
     }
     const yono_model_t *m = &yono_models[id];
-    /* more than 255 outputs: the wide form (version 5), n_classes byte 0 then u16 predicted, u16 n */
+    /* more than 255 outputs: the wide form (version 5), n_classes byte 0 then u16 predicted, u16 n.
+     * Outputs that cannot travel with even one run are left out of the reply (version 6, 0xFE):
+     * READ_OUTPUT returns them. */
     const uint32_t wide = m->classes > 255u ? 4u : 0u;
-    const uint32_t ticks_at = 3u + wide + m->classes + 2u;
+    const uint32_t inline_n = 3u + wide + m->classes + 2u + 4u <= MAX_PAYLOAD ? m->classes : 0u;
+    const uint32_t ticks_at = 3u + wide + inline_n + 2u;
     const uint32_t max_runs = (MAX_PAYLOAD - ticks_at) / 4u;
     if (runs < 1u || runs > max_runs) {
         send_err2(seq, ERR_BAD_PAYLOAD, "runs ", runs, " not in 1..", max_runs);
@@ -218,16 +221,16 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
     last_out = logits;
     last_out_n = m->classes;
     txp[0] = (uint8_t)id;
-    txp[1] = wide ? 0xFFu : (uint8_t)best;
+    txp[1] = wide ? (inline_n ? 0xFFu : 0xFEu) : (uint8_t)best;
     txp[2] = wide ? 0u : (uint8_t)m->classes;
     if (wide) {
         wr16(txp + 3u, best);
         wr16(txp + 5u, (uint16_t)m->classes);
     }
-    for (uint32_t i = 0; i < m->classes; i++) {
+    for (uint32_t i = 0; i < inline_n; i++) {
         txp[3u + wide + i] = (uint8_t)logits[i];
     }
-    wr16(txp + 3u + wide + m->classes, runs);
+    wr16(txp + 3u + wide + inline_n, runs);
     send(CMD_INFER | REPLY_FLAG, seq, ticks_at + 4u * runs);
 }
 

@@ -141,17 +141,19 @@ export class FakeDeviceLink implements Link {
         const best = argmaxFirst(logits);
         this.lastOutput = logits;
         const wide = logits.length > 255 ? 4 : 0; // SPEC section 1, version 5
-        const out = Buffer.alloc(3 + wide + logits.length + 2 + 4 * runs);
+        // version 6: outputs that do not fit with one run stay out of the reply (0xFE), for READ_OUTPUT
+        const inline = 3 + wide + logits.length + 2 + 4 <= MAX_PAYLOAD ? logits.length : 0;
+        const out = Buffer.alloc(3 + wide + inline + 2 + 4 * runs);
         out[0] = id;
-        out[1] = wide ? 0xff : best;
+        out[1] = wide ? (inline ? 0xff : 0xfe) : best;
         out[2] = wide ? 0 : logits.length;
         if (wide) {
           out.writeUInt16LE(best, 3);
           out.writeUInt16LE(logits.length, 5);
         }
-        Buffer.from(logits.buffer, logits.byteOffset, logits.length).copy(out, 3 + wide);
-        out.writeUInt16LE(runs, 3 + wide + logits.length);
-        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + wide + logits.length + 4 * r);
+        Buffer.from(logits.buffer, logits.byteOffset, inline).copy(out, 3 + wide);
+        out.writeUInt16LE(runs, 3 + wide + inline);
+        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + wide + inline + 4 * r);
         return this.reply(type | REPLY, seq, out);
       }
       case Cmd.SELECT: {

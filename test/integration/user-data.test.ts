@@ -36,6 +36,7 @@ const HW = 'byod_hello_world';
 const MS = 'byod_micro_speech';
 const AE = 'byod_autoencoder';
 const BAD = 'byod_mismatch';
+const BIG = 'byod_autoencoder_3000';
 
 function hil(args: string[]): { code: number | null; stderr: string; stdout: string } {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'harness', 'cli.js'), ...args], { encoding: 'utf8', timeout: 240000 });
@@ -69,7 +70,7 @@ describe('bring your own data: hil import --dataset <file|folder|none> then hil 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-byod-'));
   const results = path.join(tmp, 'results');
   const ad01 = path.join(tmp, 'ad01');
-  const names = [HW, MS, AE, BAD];
+  const names = [HW, MS, AE, BAD, BIG];
   after(() => {
     for (const n of names) fs.rmSync(path.join(MODELS_DIR, n), { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -174,6 +175,20 @@ describe('bring your own data: hil import --dataset <file|folder|none> then hil 
     } finally {
       await session.close();
       image.remove();
+    }
+  });
+
+  it('a 3000-output autoencoder (more than an INFER reply carries) with --dataset none: streamed, preloaded and timed, every element equal', () => {
+    fs.writeFileSync(path.join(tmp, 'ae3000.tflite'), makeAutoencoderTflite(9, 3000));
+    expectOk(hil(['import', path.join(tmp, 'ae3000.tflite'), '--name', BIG, '--dataset', 'none']));
+    for (const inputs of ['stream', 'preload']) {
+      const out = path.join(tmp, `big-${inputs}`);
+      expectOk(hil(['run', '--models', BIG, '--experiments', inputs === 'stream' ? 'accuracy,latency' : 'accuracy', '--inputs', inputs, '--results', out]));
+      const dir = path.join(out, fs.readdirSync(out)[0]);
+      const [row] = readCsv(fs.readFileSync(path.join(dir, 'accuracy.csv'), 'utf8'));
+      expect(row, inputs).to.include({ task: 'autoencoder', dataset: 'none', samples: '16', elements_differ: '0', mismatches: '0', top1: '', auc: '' });
+      const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { variants: { inputs: unknown }[] };
+      expect(run.variants[0].inputs, inputs).to.deep.equal(inputs === 'stream' ? 'stream' : { preloaded: [`${BIG}:none`], streamed: [] });
     }
   });
 
