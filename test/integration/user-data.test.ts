@@ -8,7 +8,6 @@
  * Bad data: one line each, non-zero exit, before any device is touched.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +23,13 @@ import { anomalyAuc, reconstructionError } from '../../harness/reference/task-me
 import { loadRig } from '../../harness/rig/rig.js';
 import { writePreloadImage } from '../../harness/session/preload.js';
 import { openSession } from '../../harness/session/session.js';
-import { MODELS_DIR, ROOT } from '../../harness/util/paths.js';
+import { MODELS_DIR } from '../../harness/util/paths.js';
 import { AE_INPUT, AE_VALUES, makeAutoencoderTflite } from '../fixtures/autoencoder-tflite.js';
 import { npy, npz } from '../helpers/npy-writer.js';
+import { expectOneLineError, hil as hilCli } from '../helpers/cli.js';
+
+/** QEMU runs take longer than the helper's default minute */
+const hil = (args: string[]) => hilCli(args, {}, 240000);
 
 const TFLM = path.join(rawDataDir(), 'tflite_micro_models');
 const HELLO = path.join(TFLM, 'examples', 'hello_world', 'models', 'hello_world_int8.tflite');
@@ -37,20 +40,6 @@ const MS = 'byod_micro_speech';
 const AE = 'byod_autoencoder';
 const BAD = 'byod_mismatch';
 const BIG = 'byod_autoencoder_3000';
-
-function hil(args: string[]): { code: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'harness', 'cli.js'), ...args], { encoding: 'utf8', timeout: 240000 });
-  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
-}
-
-function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  expect(r.code).to.not.equal(0);
-  expect(r.code).to.not.equal(null);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^error: /);
-  expect(lines[0]).to.match(pattern);
-}
 
 function expectOk(r: { code: number | null; stderr: string; stdout: string }): void {
   expect(r.code, r.stderr + r.stdout).to.equal(0);

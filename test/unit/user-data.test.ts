@@ -8,18 +8,9 @@ import { parseNpy } from '../../harness/datasets/npy.js';
 import { parseNpz } from '../../harness/datasets/npz.js';
 import { loadUserData, NONE_SAMPLES, quantizeValue, userDataSource } from '../../harness/datasets/user-data.js';
 import { anomalyAuc } from '../../harness/reference/task-metrics.js';
-import { HilError } from '../../harness/util/errors.js';
+import { hilError } from '../helpers/cli.js';
 import { npy, npz } from '../helpers/npy-writer.js';
 
-function hilError(fn: () => unknown): HilError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(HilError);
-    return e as HilError;
-  }
-  throw new Error('expected a HilError');
-}
 
 const INPUT = { shape: [1, 2, 2], scale: 0.5, zero_point: -3 };
 
