@@ -11,11 +11,12 @@ import { reportCommand } from './commands/report.js';
 import { rigsCommand } from './commands/rigs.js';
 import { demoCommand, runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
+import { uploadsCommand } from './commands/uploads.js';
 import { runCleanups } from './util/cleanup.js';
 import { HilError } from './util/errors.js';
 import { createLogger } from './util/log.js';
 
-const COMMANDS: Command[] = [demoCommand, runCommand, buildCommand, modelsCommand, prepareCommand, trainCommand, rigsCommand, compressCommandSpec, importCommandSpec, compareCommand, reportCommand];
+const COMMANDS: Command[] = [demoCommand, runCommand, buildCommand, modelsCommand, prepareCommand, trainCommand, rigsCommand, compressCommandSpec, importCommandSpec, compareCommand, reportCommand, uploadsCommand];
 
 function usage(): string {
   return `usage: hil <command> [options]   (hil <command> --help for one command)\n\ncommands:\n${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}\n`;

@@ -7,13 +7,18 @@ static const uint32_t crc_nibble[16] = {
     0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
 };
 
-uint32_t crc32_ieee(const uint8_t *p, size_t n)
+uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
 {
-    uint32_t crc = 0xFFFFFFFFu;
+    crc ^= 0xFFFFFFFFu;
     while (n--) {
         crc ^= *p++;
         crc = (crc >> 4) ^ crc_nibble[crc & 0xFu];
         crc = (crc >> 4) ^ crc_nibble[crc & 0xFu];
     }
     return crc ^ 0xFFFFFFFFu;
+}
+
+uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+    return crc32_update(0u, p, n);
 }

@@ -20,6 +20,12 @@
 #ifndef YONO_MLPERF_PROFILE
 #define YONO_MLPERF_PROFILE ""
 #endif
+/* EE_CFG_ENERGY_MODE (make MLPERF_ENERGY=1): timestamps are edges on the timestamp pin (the GPIO
+ * marker) for the energy monitor instead of m-lap-us lines; the host then runs the link at the
+ * rig's (energy-mode) baud and sends 26 bytes per db line. */
+#ifndef YONO_MLPERF_ENERGY
+#define YONO_MLPERF_ENERGY 0
+#endif
 _Static_assert(YONO_MLPERF_MODEL < YONO_N_MODELS, "MLPERF_MODEL is not an index into the generated model table");
 
 #define CMD_SIZE 80u /* EE_CMD_SIZE: longer commands keep only their first 80 characters */
@@ -37,7 +43,6 @@ static uint32_t db_pos;  /* bytes loaded since */
 static const int8_t *last_logits; /* output of the last inference, NULL before the first */
 
 static const float out_scale[YONO_N_MODELS] = YONO_OUTPUT_SCALES;
-static const int16_t out_zp[YONO_N_MODELS] = YONO_OUTPUT_ZERO_POINTS;
 
 /* ---- output (no printf: strings and numbers straight to the UART) ---- */
 
@@ -78,21 +83,36 @@ static void put_hex2(uint8_t b)
     board_putc((uint8_t)hex[b & 15u]);
 }
 
-/* "%0.3f" of the reference image-classification th_results (the keyword-spotting one prints
- * "0.%d%d%d", which breaks for scores >= 1 or < 0, and our scores are logits). */
-static void put_fixed3(float v)
+/* A probability in [0, 1] as "0.dddddd": the reference image-classification th_results prints
+ * "%0.3f"; six decimals keep two classes whose int8 logits differ from printing as a tie (the
+ * host takes the first argmax, as of the int8 logits). */
+static void put_prob6(float p)
 {
-    const float r = v * 1000.0f + (v < 0.0f ? -0.5f : 0.5f);
-    const int32_t milli = (int32_t)r; /* truncates toward zero: rounds half away from zero */
-    const uint32_t a = milli < 0 ? 0u - (uint32_t)milli : (uint32_t)milli;
-    if (milli < 0) {
-        board_putc('-');
-    }
-    put_u32(a / 1000u);
+    const uint32_t micro = (uint32_t)(p * 1000000.0f + 0.5f);
+    put_u32(micro / 1000000u);
     board_putc('.');
-    board_putc((uint8_t)('0' + a / 100u % 10u));
-    board_putc((uint8_t)('0' + a / 10u % 10u));
-    board_putc((uint8_t)('0' + a % 10u));
+    for (uint32_t d = 100000u; d > 0u; d /= 10u) {
+        board_putc((uint8_t)('0' + micro / d % 10u));
+    }
+}
+
+/* e^x for x <= 0: 2^k e^r with |r| <= ln2/2 and a degree-6 Taylor polynomial (relative error
+ * < 3e-7); no libm in this firmware. */
+static float exp_nonpositive(float x)
+{
+    if (x < -87.0f) {
+        return 0.0f;
+    }
+    const float ln2 = 0.693147181f;
+    const int32_t k = (int32_t)(x / ln2 - 0.5f); /* x <= 0: rounds to nearest */
+    const float r = x - (float)k * ln2;
+    const float poly = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
+    union {
+        float f;
+        uint32_t u;
+    } scale;
+    scale.u = (uint32_t)(k + 127) << 23; /* 2^k, k >= -126 */
+    return poly * scale.f;
 }
 
 static void put_line(const char *s)
@@ -103,6 +123,22 @@ static void put_line(const char *s)
 
 /* ---- the submitter hooks (th_*) ---- */
 
+#if YONO_MLPERF_ENERGY
+/* Energy mode: th_timestamp drives the timestamp pin. With MARKER=pulse (LPM01A rigs) every call
+ * is one low pulse, the reference submitter's timestampPin 0 -> 1 that the LPM01A reports as an
+ * event; with a level marker the calls alternate high/low, so the level is high between the two
+ * stamps of an infer (the QEMU boards, level-marker instruments). */
+static uint32_t stamps;
+
+static void th_timestamp(void)
+{
+    if (stamps++ & 1u) {
+        board_marker_off();
+    } else {
+        board_marker_on();
+    }
+}
+#else
 /* EE_MSG_TIMESTAMP "m-lap-us-%lu": the board timer in microseconds, as a 32-bit unsigned long
  * (wraps after ~71 min, like the reference's us_ticker_read()). */
 static void th_timestamp(void)
@@ -112,9 +148,14 @@ static void th_timestamp(void)
     put_u32((uint32_t)us);
     put_str("\r\n");
 }
+#endif
 
 static const yono_model_t *model(void) { return &yono_models[YONO_MLPERF_MODEL]; }
 
+/* The fp32 output vector of th_results: the reference models end in a softmax, and the runner
+ * normalizes the vector by its sum before top-1 and AUC, so the scores must be probabilities.
+ * Our models end in logits (a trailing TFLite SOFTMAX is dropped on import): softmax of the
+ * dequantized logits, s * (q - zp), on the device. */
 static void th_results(void)
 {
     if (!last_logits) {
@@ -123,10 +164,17 @@ static void th_results(void)
     }
     const uint32_t n = model()->classes;
     const float s = out_scale[YONO_MLPERF_MODEL];
-    const int32_t zp = out_zp[YONO_MLPERF_MODEL];
+    int8_t top = last_logits[0];
+    for (uint32_t i = 1; i < n; i++) {
+        top = last_logits[i] > top ? last_logits[i] : top;
+    }
+    float sum = 0.0f;
+    for (uint32_t i = 0; i < n; i++) {
+        sum += exp_nonpositive(s * (float)((int32_t)last_logits[i] - top));
+    }
     put_str("m-results-[");
     for (uint32_t i = 0; i < n; i++) {
-        put_fixed3(s * (float)((int32_t)last_logits[i] - zp));
+        put_prob6(exp_nonpositive(s * (float)((int32_t)last_logits[i] - top)) / sum);
         if (i + 1u < n) {
             board_putc(',');
         }
@@ -337,11 +385,15 @@ static void cmd_infer(char **rest)
     put_u32(n);
     put_str("\r\n");
     th_timestamp();
-    board_marker_on(); /* th_pre: the power monitor's window */
+#if !YONO_MLPERF_ENERGY
+    board_marker_on(); /* th_pre: the power monitor's window (in energy mode the stamps are the window) */
+#endif
     while (n-- > 0u) {
         run_model();
     }
+#if !YONO_MLPERF_ENERGY
     board_marker_off(); /* th_post */
+#endif
     th_timestamp();
     put_line("m-infer-done");
     th_results();
@@ -395,9 +447,15 @@ static void dispatch(char *line)
 
 void proto_serve(void)
 {
-    /* ee_benchmark_initialize: th_timestamp_initialize prints the mode and a first stamp. */
+    /* ee_benchmark_initialize: th_timestamp_initialize prints the mode and a first stamp. In energy
+     * mode the boot stamp is left out: no monitor captures then (the host starts a capture per
+     * infer), and on a level marker it would invert the level of every later window. */
+#if YONO_MLPERF_ENERGY
+    put_line("m-timestamp-mode-energy");
+#else
     put_line("m-timestamp-mode-performance");
     th_timestamp();
+#endif
     put_line("m-init-done");
     put_line("m-ready");
     for (;;) {

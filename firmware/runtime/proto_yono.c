@@ -5,6 +5,7 @@
 
 #include "board.h"
 #include "cobs.h"
+#include "ext_storage.h"
 #include "crc32.h"
 #include "models.h"
 #include "proto.h"
@@ -31,6 +32,27 @@ _Static_assert(MAX_PAYLOAD_DEC == MAX_PAYLOAD, "keep MAX_PAYLOAD_DEC in sync");
 #define PRELOAD_SIZE 0u
 #endif
 #define PRELOAD_FLAG_LOGITS 0x01u
+
+/* Where the preload region's bytes are read: memory at PRELOAD_BASE (QEMU's PSRAM), or, with
+ * board.mk PRELOAD_EXT_OFFSET (a real board's QSPI NOR, written once by the flasher), the
+ * external-storage driver at that device offset; PRELOAD_BASE is then the region's address in
+ * the flasher's (memory-mapped) view, which HELLO reports. */
+static int preload_read(uint32_t off, uint8_t *dst, uint32_t len)
+{
+#ifdef YONO_PRELOAD_EXT_OFFSET
+    static int ready; /* 0 not yet, 1 the driver answered, negative its error */
+    if (ready == 0) {
+        ready = ext_storage_init() == 0 ? 1 : -1;
+    }
+    return ready < 0 ? ready : ext_storage_read(YONO_PRELOAD_EXT_OFFSET + off, dst, len);
+#else
+    const uint8_t *src = (const uint8_t *)(uintptr_t)(PRELOAD_BASE + off);
+    for (uint32_t i = 0; i < len; i++) {
+        dst[i] = src[i];
+    }
+    return 0;
+#endif
+}
 
 /* Composed at compile time from board.mk facts (-D), BUILD_HASH (-D) and the generated
  * MODELS_JSON, so HELLO costs no RAM; only the preload numbers are printed at run time, because
@@ -182,7 +204,7 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
     }
     const yono_model_t *m = &yono_models[id];
     /* more than 255 outputs: the wide form (version 5), n_classes byte 0 then u16 predicted, u16 n.
-     * Outputs that cannot travel with even one run are left out of the reply (version 6, 0xFE):
+     * Outputs that cannot travel with even one run are left out of the reply (version 7, 0xFE):
      * READ_OUTPUT returns them. */
     const uint32_t wide = m->classes > 255u ? 4u : 0u;
     const uint32_t inline_n = 3u + wide + m->classes + 2u + 4u <= MAX_PAYLOAD ? m->classes : 0u;
@@ -281,7 +303,7 @@ static void cmd_select(uint8_t seq, const uint8_t *p, uint32_t n)
 
 /* RUN_PRELOADED: u8 model, u32 offset, u16 count, u8 flags. Runs `count` consecutive inputs of
  * the model's size from the preload region; each reply entry carries the CRC-32 of the bytes that
- * ran, so the host can prove they were the inputs it meant, and (version 6) the CRC-32 of the whole
+ * ran, so the host can prove they were the inputs it meant, and (version 7) the CRC-32 of the whole
  * output vector, so the host can compare every output element with its own without the bytes. */
 static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
 {
@@ -320,9 +342,9 @@ static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
     input_len = 0u;
     uint8_t *out = txp + 3u;
     for (uint32_t s = 0; s < count; s++) {
-        const int8_t *src = (const int8_t *)(uintptr_t)(PRELOAD_BASE + off + s * m->input_bytes);
-        for (uint32_t i = 0; i < m->input_bytes; i++) {
-            input_buf[i] = src[i];
+        if (preload_read(off + s * m->input_bytes, (uint8_t *)input_buf, m->input_bytes) != 0) {
+            send_err2(seq, ERR_STORAGE, "preload region read failed at ", off + s * m->input_bytes, ", bytes ", m->input_bytes);
+            return;
         }
         board_marker_on(); /* one marker window per inference, as INFER */
         const int8_t *logits = yono_model_run(m, input_buf);
@@ -345,7 +367,40 @@ static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
     send(CMD_RUN_PRELOADED | REPLY_FLAG, seq, (uint32_t)(out - txp));
 }
 
-/* READ_OUTPUT (version 6): u32 offset, u16 n. A slice of the last inference's output vector, so
+/* PRELOAD_CRC (version 6): u32 offset, u32 length -> the same two and the CRC-32 of that range
+ * of the preload region, so the host can tell whether a persistent region (a board's QSPI NOR)
+ * already holds its image before writing it again. */
+static void cmd_preload_crc(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    if (n != 8u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "PRELOAD_CRC payload is u32 offset, u32 length");
+        return;
+    }
+    const uint32_t off = rd32(p), len = rd32(p + 4);
+    if ((uint64_t)off + len > PRELOAD_SIZE) {
+        const uint64_t end = (uint64_t)off + len;
+        send_err2(seq, ERR_INPUT_OVERFLOW, "range ends at ", end > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)end,
+                  " > preload region bytes ", PRELOAD_SIZE);
+        return;
+    }
+    uint32_t crc = 0u;
+    uint8_t buf[256];
+    for (uint32_t at = 0; at < len;) {
+        const uint32_t k = len - at < sizeof buf ? len - at : (uint32_t)sizeof buf;
+        if (preload_read(off + at, buf, k) != 0) {
+            send_err2(seq, ERR_STORAGE, "preload region read failed at ", off + at, ", bytes ", k);
+            return;
+        }
+        crc = crc32_update(crc, buf, k);
+        at += k;
+    }
+    wr32(txp, off);
+    wr32(txp + 4, len);
+    wr32(txp + 8, crc);
+    send(CMD_PRELOAD_CRC | REPLY_FLAG, seq, 12u);
+}
+
+/* READ_OUTPUT (version 7): u32 offset, u16 n. A slice of the last inference's output vector, so
  * that a vector of any length reaches the host in frames of at most MAX_PAYLOAD. */
 static void cmd_read_output(uint8_t seq, const uint8_t *p, uint32_t n)
 {
@@ -391,11 +446,14 @@ static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
     case CMD_RUN_PRELOADED:
         cmd_run_preloaded(seq, p, n);
         break;
+    case CMD_PRELOAD_CRC:
+        cmd_preload_crc(seq, p, n);
+        break;
     case CMD_READ_OUTPUT:
         cmd_read_output(seq, p, n);
         break;
     default:
-        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 7u);
+        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 8u);
         break;
     }
 }

@@ -5,6 +5,13 @@ export interface Flasher {
   flash(elfPath: string): Promise<void>;
   /** Restarts the target from its reset vector without re-flashing; absent when the tool cannot. */
   reset?(): Promise<void>;
+  /**
+   * Writes a raw image into the board's external flash (a QSPI NOR) at its memory-mapped
+   * `address`, then lets the firmware run again. Absent when the tool cannot.
+   */
+  writeExternal?(file: string, address: number): Promise<void>;
+  /** Why writeExternal cannot work with this rig (one line), or undefined when it can. */
+  externalFlashProblem?(): string | undefined;
   /** Releases connections the flasher keeps open (GDB remote). */
   close?(): Promise<void>;
 }

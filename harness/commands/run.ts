@@ -89,7 +89,7 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
 
 const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
       --models <a,b>           models (default: all trained models; see 'hil models')
-      --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow)
+      --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow, except mlperf-energy and uploads)
       --samples <n>            accuracy samples per model (default: whole test split)
       --runs <n> --warmup <n>  timed and warm-up runs per latency input (default 10, 2)
       --results <dir>          results root (default results/)
@@ -97,7 +97,8 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
                                int8-ext (baseline: int8 in external storage, loaded on every switch);
                                both = int8,pq (+ compression), all = int8,pq,int8-ext
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
-                               board's memory at boot; a short command runs each), auto (default: preload where possible)
+                               board's memory at boot, or written once to a real board's external flash; a short
+                               command runs each), auto (default: preload where possible)
       --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)

@@ -10,6 +10,7 @@ import { findPortByUsbSerial, listSerialPorts, type SerialPortInfo } from '../di
 import { createFlasher } from '../flashers/factory.js';
 import { SerialLink } from '../link/serial-link.js';
 import type { BoardDutSpec, Rig } from '../rig/rig.js';
+import { readBoard } from '../firmware/board.js';
 import { HilError } from '../util/errors.js';
 import type { ImageLayout, Dut } from './dut.js';
 import type { ExtImage } from '../firmware/build.js';
@@ -24,9 +25,32 @@ export class BoardDut implements Dut {
   readonly description: string;
   readonly figures = 'measured' as const;
   readonly canCountInstructions = false;
-  /** Writing inputs to the board's external flash before a run is not built yet: inputs stream. */
+  /** The board's preload region in its external flash (board.mk PRELOAD_*), when its flasher can write it. */
   preloadCapacity(): number {
-    return 0;
+    const board = readBoard(this.rig.board);
+    return board.preloadBase === undefined || this.preloadUnavailable() ? 0 : (board.preloadBytes ?? 0);
+  }
+
+  preloadUnavailable(): string | undefined {
+    return readBoard(this.rig.board).preloadBytes ? this.externalWriteProblem() : undefined;
+  }
+
+  /** Why the flasher cannot write the board's external flash, or undefined when it can. */
+  private externalWriteProblem(): string | undefined {
+    return this.flasher.writeExternal ? this.flasher.externalFlashProblem?.() : `the ${this.flasher.kind} flasher cannot write the board's external flash`;
+  }
+
+  async writePreload(file: string): Promise<void> {
+    const base = readBoard(this.rig.board).preloadBase;
+    if (this.preloadCapacity() === 0 || !this.flasher.writeExternal || base === undefined) {
+      throw new HilError(this.preloadUnavailable() ?? `board ${this.rig.board} has no preload region`, this.description);
+    }
+    const bytes = fs.statSync(file).size;
+    if (bytes > this.preloadCapacity()) throw new HilError(`preload file of ${bytes} B exceeds the ${this.preloadCapacity()} B preload region of board ${this.rig.board}`, file);
+    await this.link?.close();
+    this.link = undefined;
+    await this.flasher.writeExternal(file, base);
+    await this.waitForPort();
   }
   private readonly flasher: Flasher;
   private link?: Link;
@@ -83,8 +107,12 @@ export class BoardDut implements Dut {
   async flash(elfPath: string, extImage?: ExtImage, layout?: ImageLayout): Promise<void> {
     if (layout && layout.format !== 'elf') throw new HilError(`a board rig flashes ELF images only; convert the .${layout.format} image to an ELF`, this.description);
     if (extImage) {
-      // writing QSPI/SD needs a flash loader for the external part (e.g. OpenOCD's stmqspi); not done yet
-      throw new HilError(`cannot write the external model image (${extImage.bytes} B) with the ${this.flasher.kind} flasher yet: write ${extImage.file} to the board's external storage at offset 0 by hand`, this.description);
+      // the int8-ext baseline's image goes where the board's external storage is memory-mapped (board.mk EXT_STORAGE_BASE)
+      const why = extImage.base === undefined ? `board ${this.rig.board} names no EXT_STORAGE_BASE to write it at` : this.externalWriteProblem();
+      if (why || !this.flasher.writeExternal || extImage.base === undefined) {
+        throw new HilError(`cannot write the external model image (${extImage.bytes} B): ${why}; write ${extImage.file} to the board's external storage at offset 0 by hand`, this.description);
+      }
+      await this.flasher.writeExternal(extImage.file, extImage.base);
     }
     await this.flasher.flash(elfPath);
     this.flashed = true;

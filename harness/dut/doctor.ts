@@ -5,7 +5,9 @@
  */
 import type { Rig } from '../rig/rig.js';
 import { listSerialPorts, findPortByUsbSerial, type SerialPortInfo } from '../discovery/serial-ports.js';
+import { readBoard } from '../firmware/board.js';
 import { RspClient } from '../flashers/gdb-remote.js';
+import { createDut } from './factory.js';
 import { NetPort } from '../link/net-port.js';
 import { HilError } from '../util/errors.js';
 import { describeHolder, rigLockHolder, type LockHolder } from '../util/rig-lock.js';
@@ -135,6 +137,11 @@ export function checkRig(rig: Rig, usb: UsbScan, ports: SerialPortInfo[], exists
       else miss(`power monitor ${power.kind}: no serial port offered by USB serial ${power.usb_serial}`);
     }
   }
+  // preloaded test inputs: where the board has a region, whether this rig's flasher can fill it
+  const dut = createDut(rig);
+  const base = readBoard(rig.board).preloadBase;
+  if (dut.preloadCapacity() > 0 && base !== undefined) lines.push(`preload: ${dut.preloadCapacity() / 2 ** 20} MiB of external flash from 0x${base.toString(16)}, written once by the ${rig.flasher.kind} flasher`);
+  else if (dut.preloadUnavailable?.()) lines.push(`preload: not used (${dut.preloadUnavailable?.()}); accuracy inputs stream`);
   return { rig: rig.name, ok, lines };
 }
 

@@ -46,7 +46,16 @@ export interface Dut {
    * 0 when it cannot. preload() names the file for the next start().
    */
   preloadCapacity(): number;
+  /** Why preloadCapacity() is 0 although the board has a preload region (a flasher that cannot write it); one line. */
+  preloadUnavailable?(): string | undefined;
+  /** Emulated boards: the file the loader puts in the preload region at the next start(). */
   preload?(file: string | undefined): void;
+  /**
+   * Boards whose preload region persists (external flash): writes the image there through the
+   * flasher and restarts the firmware. The session calls it only when the device's CRC of the
+   * region differs from the image's, so an image is written once and reused by later runs.
+   */
+  writePreload?(file: string): Promise<void>;
   /** What run.json records about the device (kind, command line, probe...). */
   describe(): Record<string, unknown>;
   /**

@@ -30,6 +30,8 @@ export interface MeasureChannel {
   seconds(ticks: number): number;
   /** seconds of a whole SELECT reply (all its repeats), storage included */
   switchSeconds(r: SelectResult): number;
+  /** called with every capture this channel's monitor takes (the run keeps a measured channel's raw captures) */
+  keep?: (capture: Capture) => void;
 }
 
 /** Opens the channels for a session holding `external` models or not; close them with closeChannels. */
@@ -97,6 +99,7 @@ export async function measure<T>(channels: MeasureChannel[], action: () => Promi
   } finally {
     // always stop, so an error in the action leaves no instrument streaming
     captures = await Promise.all(channels.map((c) => c.monitor?.stopCapture()));
+    captures.forEach((c, i) => c && channels[i].keep?.(c));
   }
   return { result, windows: captures.map((c) => (c ? windowEnergies(c) : undefined)), captures };
 }

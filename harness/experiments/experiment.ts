@@ -114,6 +114,8 @@ export interface Experiment {
    * drops an unfinished experiment's rows of a variant before running it again.
    */
   ownsRow?(table: AnyTable, row: Record<string, unknown>): boolean;
+  /** Runs only when named in --experiments, never by default (it needs a special firmware, or it is a diagnostic). */
+  optIn?: boolean;
   /** What it needs of the device beyond running models (a session is started to match). */
   needs?: { instructionWindows?: boolean };
   /** Why this experiment cannot run as planned (one line), or undefined when it can. */

@@ -49,7 +49,7 @@ const PRELOAD_BATCH = 128;
  * classifyStream's twin for inputs the device holds in memory: batches of samples run on a short
  * command, two batches in flight so the host reference overlaps the device. Each sample's CRC
  * proves the device read the host's bytes; a sample whose CRC differs is run again over the link
- * and reported, never classified from the wrong bytes. Each sample's output CRC (proto 6) is
+ * and reported, never classified from the wrong bytes. Each sample's output CRC (proto 7) is
  * compared with the CRC of `hostOutputs(i)`: equal, the device's vector is the host's (reported
  * as such; a CRC-32 collision has odds of 2^-32); different, the sample runs again alone and its
  * whole vector is read back (READ_OUTPUT), so every differing element is counted.

@@ -8,14 +8,16 @@
 import { protocolTraits } from '../protocol/drivers.js';
 import { loadPrepared } from '../datasets/prepared.js';
 import { MlperfTinyDriver } from '../protocol/mlperf-tiny/driver.js';
-import { median, runPerformance } from '../protocol/mlperf-tiny/performance.js';
+import { runPerformance } from '../protocol/mlperf-tiny/performance.js';
+import { median } from '../util/stats.js';
 import type { FigureSource } from '../capabilities/figures.js';
 import { HilError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { PROVENANCE_COLUMNS, type Provenance } from './context.js';
 import type { Experiment, Table, VariantRow } from './experiment.js';
 
-export interface MlperfPerformanceRow extends Provenance {
+/** What a row of either MLPerf Tiny mode (performance, energy) says of its windows. */
+export interface MlperfWindowsRow extends Provenance {
   model: string;
   profile: string;
   /** the test sample that was loaded */
@@ -24,6 +26,9 @@ export interface MlperfPerformanceRow extends Provenance {
   windows: number;
   inferences_per_window: number;
   calibration_inferences: number;
+}
+
+export interface MlperfPerformanceRow extends MlperfWindowsRow {
   calibration_device_s: number;
   /** per window, device timer seconds, ';'-separated */
   window_device_s: string;

@@ -8,10 +8,12 @@ import { compressionExperiment } from './compression.js';
 import type { Experiment } from './experiment.js';
 import { latencyExperiment } from './latency.js';
 import { mlperfPerformanceExperiment } from './mlperf-performance.js';
+import { mlperfEnergyExperiment } from './mlperf-energy.js';
+import { uploadsExperiment } from './uploads.js';
 import { scenarioExperiment } from './scenario.js';
 import { switchingExperiment } from './switching.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [accuracyExperiment, latencyExperiment, compressionExperiment, switchingExperiment, scenarioExperiment, mlperfPerformanceExperiment];
+export const EXPERIMENTS: readonly Experiment[] = [accuracyExperiment, latencyExperiment, compressionExperiment, switchingExperiment, scenarioExperiment, mlperfPerformanceExperiment, mlperfEnergyExperiment, uploadsExperiment];
 
 export const EXPERIMENT_NAMES = EXPERIMENTS.map((e) => e.name);
 

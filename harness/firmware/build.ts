@@ -37,6 +37,8 @@ export interface FirmwareBuild {
   protocol?: string;
   /** mlperf-tiny: the profile tag the device must report */
   profile?: string;
+  /** mlperf-tiny: built for (or, prebuilt, driven in) energy mode: timestamps on the marker pin, 26-byte db lines */
+  mlperfEnergy?: boolean;
   /**
    * A prebuilt image the harness did not build (bring your own firmware): `elf` is its path,
    * `buildHash` the first 16 hex of its SHA-256, and nothing on the device is checked against it.
@@ -96,8 +98,8 @@ export function buildFirmware(
     marker?: MarkerStyle;
     /** host protocol front end, make PROTO (runtime/proto_<protocol>.c); default 'yono' */
     protocol?: string;
-    /** PROTO=mlperf_tiny: index of the served model in `models` (default 0) and the profile% tag (default: its name) */
-    mlperf?: { model?: number; profile?: string };
+    /** PROTO=mlperf_tiny: index of the served model in `models` (default 0), the profile% tag (default: its name), energy mode (timestamps on the marker pin) */
+    mlperf?: { model?: number; profile?: string; energy?: boolean };
   } = {},
 ): FirmwareBuild {
   const log = options.log ?? (() => undefined);
@@ -122,6 +124,7 @@ export function buildFirmware(
     ...(protocol !== 'yono' ? [`PROTO=${protocol}`] : []),
     ...(options.mlperf?.model !== undefined && options.mlperf.model !== 0 ? [`MLPERF_MODEL=${options.mlperf.model}`] : []),
     ...(options.mlperf?.profile ? [`MLPERF_PROFILE=${options.mlperf.profile}`] : []),
+    ...(options.mlperf?.energy ? ['MLPERF_ENERGY=1'] : []),
   ];
   const hashInputs = [gen.inputsHash, ...(marker === 'level' ? [] : [`marker ${marker}`]), ...makeVars];
   const buildHash = computeBuildHash(boardName, hashInputs.join('\n'));

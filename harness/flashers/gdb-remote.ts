@@ -4,6 +4,7 @@
  * PT_LOAD segments with X (binary) or M (hex) writes, verifies them with m reads, then starts
  * the firmware from its vector table (SP = word 0, PC = word 1).
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import type { Flasher } from '../capabilities/flasher.js';
 import type { FlasherSpec } from '../rig/rig.js';
@@ -279,7 +280,8 @@ export class RspClient {
   async writeFlash(segments: { address: number; data: Buffer }[]): Promise<void> {
     const spans = mergeSpans(segments.flatMap((s) => eraseSpans(this.flashRegions, s.address, s.data.length)));
     for (const [start, length] of spans) {
-      const r = await this.command(`vFlashErase:${start.toString(16)},${length.toString(16)}`, `flash erase of 0x${start.toString(16)}`, 30000);
+      // up to ~2 s per 64 KiB sector (a QSPI NOR's worst case): an 8 MB preload image needs minutes
+      const r = await this.command(`vFlashErase:${start.toString(16)},${length.toString(16)}`, `flash erase of 0x${start.toString(16)}`, Math.max(30000, Math.ceil(length / 65536) * 2000));
       if (r !== 'OK') throw new HilError(`flash erase of 0x${start.toString(16)}: unexpected reply "${r}" (vFlashErase unsupported?)`, this.where);
     }
     const step = Math.floor((this.packetSize - 32) / 2); // worst-case escaping doubles the bytes
@@ -291,7 +293,9 @@ export class RspClient {
         if (r !== 'OK') throw new HilError(`${what}: unexpected reply "${r}"`, this.where);
       }
     }
-    const done = await this.command('vFlashDone', 'flash done', 30000);
+    // the server may program everything only now (OpenOCD buffers the writes): allow 20 KB/s
+    const bytes = segments.reduce((n, x) => n + x.data.length, 0);
+    const done = await this.command('vFlashDone', 'flash done', Math.max(30000, Math.ceil(bytes / 20)));
     if (done !== 'OK') throw new HilError(`flash done: unexpected reply "${done}"`, this.where);
   }
 
@@ -382,6 +386,30 @@ export class GdbRemoteFlasher implements Flasher {
     await c.writeRegister(REG_XPSR, XPSR_THUMB);
     await c.resume();
     this.running = true;
+  }
+
+  externalFlashProblem(): string | undefined {
+    return this.spec.external_flash === false ? 'the rig declares flasher.external_flash: false (its GDB server cannot write the external flash)' : undefined;
+  }
+
+  /**
+   * Writes a raw image at `address`: vFlashWrite where the server's memory map has flash there
+   * (OpenOCD's stmqspi bank at 0x90000000), plain memory writes elsewhere (RAM on an emulated
+   * board). Not read back here: the session asks the device for the CRC of what it reads.
+   */
+  async writeExternal(file: string, address: number): Promise<void> {
+    const problem = this.externalFlashProblem();
+    if (problem) throw new HilError(problem, `gdb-remote ${this.spec.host ?? 'localhost'}:${this.spec.port}`);
+    if (!fs.existsSync(file)) throw new HilError('image for external flash not found', file);
+    const data = fs.readFileSync(file);
+    const c = await this.connect();
+    if (this.running) {
+      await c.interrupt();
+      this.running = false;
+    }
+    if (c.inFlash(address, data.length)) await c.writeFlash([{ address, data }]);
+    else await c.writeMemory(address, data);
+    if (this.vectorTable !== undefined) await this.startFromVectors(c);
   }
 
   async reset(): Promise<void> {

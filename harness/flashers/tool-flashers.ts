@@ -29,6 +29,10 @@ export abstract class ToolFlasher implements Flasher {
   abstract flashArgs(elf: string): string[];
   /** Arguments that reset the target, or undefined when the tool cannot. */
   abstract resetArgs(): string[] | undefined;
+  /** Arguments that write a raw image to external flash at `address` and restart the target; undefined when the tool cannot. */
+  externalArgs(_file: string, _address: number): string[] | undefined {
+    return undefined;
+  }
 
   constructor(
     protected readonly spec: FlasherSpec,
@@ -36,9 +40,9 @@ export abstract class ToolFlasher implements Flasher {
     protected readonly options: ToolFlasherOptions = {},
   ) {}
 
-  private async run(args: string[], what: string): Promise<void> {
+  private async run(args: string[], what: string, timeoutMs = this.options.timeoutMs ?? 120000): Promise<void> {
     const binary = this.options.binary ?? this.tool;
-    const r = await (this.options.runner ?? spawnTool)(binary, [...args, ...(this.spec.extra_args ?? [])], this.options.timeoutMs ?? 120000);
+    const r = await (this.options.runner ?? spawnTool)(binary, [...args, ...(this.spec.extra_args ?? [])], timeoutMs);
     if (r.code !== 0) {
       const last = r.output.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
       throw new HilError(`${what} failed (${this.tool} exit ${r.code})${last ? `: ${last}` : ''}`, `flasher ${this.kind}${this.probe.usb_serial ? ` probe ${this.probe.usb_serial}` : ''}`);
@@ -48,6 +52,19 @@ export abstract class ToolFlasher implements Flasher {
   async flash(elf: string): Promise<void> {
     if (!fs.existsSync(elf)) throw new HilError('firmware image not found', elf);
     await this.run(this.flashArgs(elf), 'flashing');
+  }
+
+  externalFlashProblem(): string | undefined {
+    return this.externalArgs('', 0) ? undefined : `the ${this.kind} flasher cannot write the board's external flash`;
+  }
+
+  async writeExternal(file: string, address: number): Promise<void> {
+    const args = this.externalArgs(file, address);
+    if (!args) throw new HilError(this.externalFlashProblem() ?? 'cannot write external flash', `flasher ${this.kind}`);
+    if (!fs.existsSync(file)) throw new HilError('image for external flash not found', file);
+    // erase, program and verify of a QSPI NOR through a debug probe: allow 20 KB/s (7.8 MB: 6.5 min)
+    const timeoutMs = Math.max(this.options.timeoutMs ?? 120000, Math.ceil(fs.statSync(file).size / 20));
+    await this.run(args, `writing external flash at 0x${address.toString(16)}`, timeoutMs);
   }
 
   async reset(): Promise<void> {
@@ -70,6 +87,17 @@ export class OpenOcdFlasher extends ToolFlasher {
   }
   resetArgs(): string[] {
     return [...this.base(), '-c', 'init', '-c', 'reset run', '-c', 'shutdown'];
+  }
+  /** Through the stmqspi flash bank the rig's config declares (flasher.external_flash: true). */
+  override externalArgs(file: string, address: number): string[] | undefined {
+    if (this.spec.external_flash !== true) return undefined;
+    const at = `0x${address.toString(16)}`;
+    return [...this.base(), '-c', 'init', '-c', 'reset init', '-c', `flash write_image erase {${file}} ${at} bin`, '-c', `verify_image {${file}} ${at} bin`, '-c', 'reset run', '-c', 'shutdown'];
+  }
+  override externalFlashProblem(): string | undefined {
+    return this.spec.external_flash === true
+      ? undefined
+      : "the openocd flasher writes external flash only when the rig declares flasher.external_flash: true (its config must define the stmqspi flash bank, as board/stm32f7discovery.cfg does)";
   }
 }
 

@@ -222,7 +222,7 @@ export interface Int8Model {
 }
 
 /** Most outputs a model may have: INFER's u16 count (SPEC section 1). Up to 2035 travel in the INFER
- * reply; more are read back with READ_OUTPUT (protocol 6). */
+ * reply; more are read back with READ_OUTPUT (protocol 7). */
 export const MAX_OUTPUTS = 65535;
 
 /** SPEC limits */
@@ -388,7 +388,7 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
   // > 255 outputs (e.g. an autoencoder's reconstruction) travel in INFER's wide form (SPEC section 1);
-  // more than fit one frame are read back with READ_OUTPUT (protocol 6)
+  // more than fit one frame are read back with READ_OUTPUT (protocol 7)
   const classes = c.int(m, 'classes', '$', 1, MAX_OUTPUTS);
   const inp = c.obj(m.input, '$.input');
   const input = {

@@ -18,6 +18,8 @@ export interface DriverOptions {
   model?: Omit<DeviceModelInfo, 'id'>;
   /** mlperf-tiny: the profile tag the device must report */
   profile?: string;
+  /** mlperf-tiny: the device runs in energy mode (26-byte db lines, timestamps on a pin) */
+  energyMode?: boolean;
 }
 
 /** What a protocol offers beyond the DeviceProtocol every driver implements: experiments and plans ask these, never the name. */
@@ -41,7 +43,7 @@ interface DriverEntry extends ProtocolTraits {
 const DRIVERS: Record<string, DriverEntry> = {
   yono: { make: (link, options) => new ProtocolClient(link, options), firmware: 'yono', preload: true, switching: true, oneModel: false, mlperfTiny: false },
   'mlperf-tiny': {
-    make: (link, o) => new MlperfTinyDriver(link, { replyTimeoutMs: o.replyTimeoutMs, board: o.board, model: o.model, profile: o.profile }),
+    make: (link, o) => new MlperfTinyDriver(link, { replyTimeoutMs: o.replyTimeoutMs, board: o.board, model: o.model, profile: o.profile, energyMode: o.energyMode }),
     firmware: 'mlperf_tiny',
     preload: false,
     switching: false,

@@ -126,6 +126,8 @@ export interface FlasherSpec {
   host?: string;
   port?: number;
   extra_args?: string[];
+  /** the flasher can write the board's external flash (the preload region): openocd default false, gdb-remote default true */
+  external_flash?: boolean;
 }
 
 export type PowerKind = 'ppk2' | 'lpm01a' | 'ina226' | 'emulated' | 'none';

@@ -30,6 +30,8 @@ export interface FirmwareSource {
   protocol: string;
   /** mlperf-tiny: the profile tag (our build prints it; any device must report it) */
   profile?: string;
+  /** mlperf-tiny energy mode (the run has mlperf-energy): our build with MLPERF_ENERGY=1, the driver with 26-byte db lines */
+  energy?: boolean;
   prebuilt?: PrebuiltSpec & { where: { image: string; loadAddress: string } };
 }
 
@@ -95,7 +97,7 @@ export function buildVariants(rig: Rig, plans: VariantPlan[], log: Logger, sourc
     if (plans.length !== 1) throw new HilError(`a prebuilt image is one firmware: run one variant, not ${plans.map((p) => p.variant).join(', ')}`, '--variant');
     const firmware = prebuiltFirmware(rig.board, source.prebuilt, source.prebuilt.where);
     log.info(`prebuilt ${firmware.prebuilt?.format} image ${rel(firmware.elf)} (sha256 ${firmware.buildHash}..., protocol ${source.protocol}): not built by the harness, not checked on the device`);
-    return [{ ...plans[0], firmware }];
+    return [{ ...plans[0], firmware: { ...firmware, mlperfEnergy: source.energy } }];
   }
   return plans.map((plan) => {
     const v = plan.variant;
@@ -105,9 +107,9 @@ export function buildVariants(rig: Rig, plans: VariantPlan[], log: Logger, sourc
       variant: v,
       marker: markerStyle(rig),
       protocol: firmwareProtocol(source.protocol),
-      ...(one ? { mlperf: { profile: source.profile } } : {}),
+      ...(one ? { mlperf: { profile: source.profile, energy: source.energy } } : {}),
     });
-    const firmware: FirmwareBuild = { ...built, protocol: source.protocol, profile };
+    const firmware: FirmwareBuild = { ...built, protocol: source.protocol, profile, mlperfEnergy: source.energy };
     const mem = firmware.memory;
     log.info(
       `${v} firmware ${firmware.buildHash}${firmware.cached ? ' (cached)' : ''}: flash ${mem.flashBytes} / ${mem.flashBudget} B (${pct(mem.flashBytes, mem.flashBudget)}), ` +

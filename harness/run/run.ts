@@ -15,6 +15,7 @@ import { LATENCY_TABLE, type LatencyRow } from '../experiments/latency.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.js';
 import { SCENARIO_TABLE, scenarioTotals, type ScenarioTotal } from '../experiments/scenario.js';
 import { ENERGY_TABLE, SWITCH_TABLE, type EnergyResultRow, type SwitchRow } from '../experiments/switching.js';
+import { CaptureStore, type CaptureRecord } from '../reports/captures.js';
 import { createRunFolder, openRunFolder } from '../reports/run-folder.js';
 import { loadRig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
@@ -51,6 +52,8 @@ export interface RunOptions extends ExperimentOptions {
   resume?: string;
   /** where the device's serial port is opened (a fault-injecting proxy in tests and benchmarks) */
   route?: DutOptions['route'];
+  /** called with every session the run opens (tests: a simulated instrument driven by the device's activity) */
+  onSession?: (session: Session) => void;
   /** the device protocol (protocol/drivers.ts): our firmware is built with its front end (default: the rig's, else yono) */
   protocol?: string;
   /** a prebuilt image to boot instead of building (overrides the rig's dut.firmware) */
@@ -84,7 +87,10 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const notes: string[] = resumed ? [...((resumed.json.notes as string[] | undefined) ?? [])] : [];
   const source = firmwareSource(rig, options);
   const plans = planVariants(rig, options.models ?? [], variants, log, resumed ? [] : notes);
-  if (options.inputs === 'preload' && createDut(rig).preloadCapacity() === 0) throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', rig.name);
+  if (options.inputs === 'preload') {
+    const dut = createDut(rig);
+    if (dut.preloadCapacity() === 0) throw new HilError(`this rig cannot preload inputs (${dut.preloadUnavailable?.() ?? 'no preload region on its board'}); use --inputs stream`, rig.name);
+  }
   if (options.inputs === 'preload' && !protocolCanPreload(source.protocol)) throw new HilError(`the ${source.protocol} protocol cannot run preloaded inputs; use --inputs stream (or auto)`, '--inputs');
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
 
@@ -96,6 +102,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   };
   const chosen = chooseExperiments(options.experiments, info);
   if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, info, chosen);
+  source.energy = checkEnergyMode(chosen);
   // one job per rig: refuse before building when another run holds it; held until the run ends
   const lock = lockRig(rig);
   try {
@@ -106,6 +113,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   const results = new CsvResultStore(folder, chosen.flatMap((e) => e.tables), resumed !== undefined);
   info.results = results;
   const record = new RunRecord(folder, resumed ? resumeRunJson(resumed.json, builds, info) : initialRunJson(folder.id, info, options, builds, chosen, notes));
+  const captures = new CaptureStore(folder.dir, (record.json.captures as CaptureRecord[] | undefined) ?? []);
   if (resumed) {
     info.done = (variant, model) => results.rows(PREDICTION_TABLE).filter((p) => p.variant === variant && p.model === model);
     builds.forEach((b, k) => {
@@ -121,7 +129,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   try {
     for (const [k, build] of builds.entries()) {
       if (interrupted) break;
-      await runVariant(info, build, chosen, record, k, options.route);
+      await runVariant(info, build, chosen, record, k, options, captures);
     }
     if (!interrupted) for (const e of chosen) await e.afterVariants?.(info);
     const parts = chosen.map((e) => e.summarize?.(info, chosen.map((c) => c.name))).filter((p): p is string => Boolean(p));
@@ -154,6 +162,17 @@ function linkHealth(link: Record<string, ProtocolStats>): string {
 }
 
 /** A data-set folder replaces one model's test split for accuracy: checked whole before anything is built or booted. */
+/**
+ * mlperf-energy needs the firmware of energy mode, which prints no m-lap-us: experiments that
+ * time the device by its stamps cannot share the run.
+ */
+function checkEnergyMode(chosen: Experiment[]): boolean {
+  if (!chosen.some((e) => e.name === 'mlperf-energy')) return false;
+  const timed = chosen.filter((e) => e.name === 'mlperf-performance' || e.name === 'latency').map((e) => e.name);
+  if (timed.length) throw new HilError(`mlperf-energy runs the firmware in energy mode, which prints no m-lap-us; run ${timed.join(' and ')} in another run`, '--experiments');
+  return true;
+}
+
 function checkDatasetFolder(dir: string, info: RunInfo, chosen: Experiment[]): void {
   if (!chosen.some((e) => e.name === 'accuracy')) throw new HilError('only the accuracy experiment reads a data-set folder; add accuracy to --experiments', '--dataset-folder');
   const models = info.plans[0].models;
@@ -163,7 +182,7 @@ function checkDatasetFolder(dir: string, info: RunInfo, chosen: Experiment[]): v
 
 /** Explicit names must all be possible; by default every experiment the plan allows runs. */
 function chooseExperiments(names: string[] | undefined, info: RunInfo): Experiment[] {
-  if (names === undefined) return EXPERIMENTS.filter((e) => e.requires?.(info) === undefined);
+  if (names === undefined) return EXPERIMENTS.filter((e) => !e.optIn && e.requires?.(info) === undefined);
   const chosen = [...new Set(names)].map(findExperiment);
   for (const e of chosen) {
     const why = e.requires?.(info);
@@ -177,7 +196,8 @@ function chooseExperiments(names: string[] | undefined, info: RunInfo): Experime
  * on it. A session starts without the emulator's instruction counting (a 5x slowdown) and is
  * restarted with it for the first experiment that reads it.
  */
-async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number, route: DutOptions['route']): Promise<void> {
+async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment[], record: RunRecord<RunJson>, k: number, options: Pick<RunOptions, 'route' | 'onSession'>, captures: CaptureStore): Promise<void> {
+  const { route } = options;
   const progress = record.json.progress as Record<string, string[]>;
   const finished = (progress[build.variant] ??= []);
   const todo = chosen.filter((e) => e.runVariant && !finished.includes(e.name));
@@ -199,17 +219,21 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
     record.save();
   };
   const open = async (windows: boolean) => {
-    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route, models: build.models });
+    session = await openSession(info.rig, build.firmware, { instructionWindows: windows, preload, route, models: build.models, log: info.log });
     if (build.firmware.prebuilt || session.hello.build === '') {
       const why = build.firmware.prebuilt ? 'a prebuilt image' : `the ${session.device.protocol} protocol reports no build`;
       if (!info.notes.some((n) => n.startsWith(`${build.variant}: firmware not checked`))) info.notes.push(`${build.variant}: firmware not checked against a build (${why}); firmware_hash is ${build.firmware.prebuilt ? "the image file's SHA-256" : 'the build the harness booted'}`);
     }
+    if (session.preloadWrite) variants[k].inputs = { ...(variants[k].inputs as object), external_flash: session.preloadWrite };
+    options.onSession?.(session);
     info.devices[build.variant] = session.hello;
     variants[k].device = session.hello;
     variants[k].dut = session.dut.describe();
     record.update(k === 0 ? { device: session.hello, dut: session.dut.describe() } : {});
     return session;
   };
+  // the experiment whose captures a measured channel is taking (channels outlive one experiment)
+  let experiment = '';
   try {
     for (const e of todo) {
       if (info.cancelled()) break;
@@ -237,6 +261,14 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
         channels: () => {
           channels ??= openChannels(ctx, build.variant === 'int8-ext').then((c) => {
             (record.json.channels as Record<string, string[]>)[build.variant] = c.map((x) => x.description);
+            // a measured channel's raw captures go into the run folder, for the report's current trace
+            for (const ch of c) {
+              if (ch.source !== 'measured' || !ch.monitor) continue;
+              ch.keep = (capture) => {
+                ((record.json.captures as CaptureRecord[] | undefined) ?? (record.json.captures = [])).push(captures.save(experiment, build.variant, capture));
+                record.save();
+              };
+            }
             record.save();
             return c;
           });
@@ -249,6 +281,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
           ctx.session = await open(windows);
         },
       };
+      experiment = e.name;
       await e.runVariant?.(ctx);
       if (!info.cancelled()) {
         finished.push(e.name);
@@ -265,9 +298,17 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
 function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
   const mode = info.options.inputs ?? 'auto';
   if (mode === 'stream' || info.options.datasetFolder !== undefined || !chosen.some((e) => e.name === 'accuracy') || !protocolCanPreload(info.protocol)) return undefined;
-  const capacity = createDut(info.rig).preloadCapacity();
+  const dut = createDut(info.rig);
+  const capacity = dut.preloadCapacity();
   if (capacity === 0) {
-    if (mode === 'preload') throw new HilError('this rig cannot preload inputs (no preload region on its board); use --inputs stream', info.rig.name);
+    const why = dut.preloadUnavailable?.();
+    if (mode === 'preload') throw new HilError(`this rig cannot preload inputs (${why ?? 'no preload region on its board'}); use --inputs stream`, info.rig.name);
+    // a region the rig cannot fill: said once (a board without one streams quietly)
+    const line = `${why}: accuracy inputs stream over the link`;
+    if (why && !info.notes.includes(line)) {
+      info.log.warn(line);
+      info.notes.push(line);
+    }
     return undefined;
   }
   const image = writePreloadImage(build.models, capacity);
@@ -282,6 +323,7 @@ function initialRunJson(id: string, info: RunInfo, options: RunOptions, builds: 
     return {
       build_hash: b.firmware.buildHash, elf: rel(b.firmware.elf), memory: b.firmware.memory, models: b.firmware.models, protocol: b.firmware.protocol ?? 'yono',
       ...(b.firmware.profile ? { profile: b.firmware.profile } : {}),
+      ...(b.firmware.mlperfEnergy ? { mlperf_mode: 'energy' } : {}),
       ...(pre ? { prebuilt: { image: pre.file, format: pre.format, load_address: pre.loadAddress, sha256: pre.sha256, bytes: pre.bytes } } : {}),
     };
   };

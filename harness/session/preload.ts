@@ -1,6 +1,6 @@
 /**
  * Test inputs placed in device memory before the firmware starts (an emulated board's spare
- * RAM, filled by QEMU's loader): the accuracy experiment then runs sample i with a short command
+ * RAM, filled by QEMU's loader; a real board's external flash, written once by its flasher): the accuracy experiment then runs sample i with a short command
  * instead of sending its bytes over the UART. The layout is one block per data set, each its
  * whole test split (a built-in set's, or a user's data), back to back; data sets that do not fit
  * stay on the streaming path.
@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { modelTestSet } from '../datasets/model-data.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 
@@ -23,6 +24,8 @@ export interface PreloadBlock {
 export interface PreloadImage {
   file: string;
   bytes: number;
+  /** CRC-32 (zlib) of the whole image, compared with the device's PRELOAD_CRC of its region */
+  crc: number;
   blocks: PreloadBlock[];
   /** data sets left out because the region is full */
   left: string[];
@@ -52,6 +55,7 @@ export function writePreloadImage(models: Int8Model[], capacity: number): Preloa
   if (blocks.length === 0) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-preload-'));
   const file = path.join(dir, 'inputs.bin');
-  fs.writeFileSync(file, Buffer.concat(parts));
-  return { file, bytes: offset, blocks, left, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  const image = Buffer.concat(parts);
+  fs.writeFileSync(file, image);
+  return { file, bytes: offset, crc: crc32(image), blocks, left, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

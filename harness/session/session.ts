@@ -13,6 +13,7 @@ import { checkFirmware, type DeviceHello, type DeviceProtocol } from '../protoco
 import { openDeviceProtocol } from '../protocol/drivers.js';
 import type { Rig } from '../rig/rig.js';
 import { HilError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import { shapeSize, type Int8Model } from '../modeltools/int8-model.js';
 import { lockRig } from '../dut/factory.js';
 
@@ -28,6 +29,8 @@ export interface Session {
   ticks: TickModel;
   /** test inputs the device holds in memory (RUN_PRELOADED), when preloaded */
   preload?: PreloadImage;
+  /** a persistent preload region (a board's external flash): whether this session wrote the image or found it there */
+  preloadWrite?: 'written' | 'reused';
   /** Model id on the device, by name. */
   modelId(name: string): number;
   close(): Promise<void>;
@@ -38,6 +41,8 @@ export interface SessionOptions extends DutOptions {
   preload?: PreloadImage;
   /** the models the harness runs on the device (a protocol that cannot describe them, mlperf-tiny, is told the first) */
   models?: Int8Model[];
+  /** where to say that a preload image is being written to external flash (minutes on a real board) */
+  log?: Pick<Logger, 'info'>;
 }
 
 /**
@@ -69,21 +74,42 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
     const pre = firmware.prebuilt;
     await dut.flash(firmware.elf, firmware.extImage, pre && { format: pre.format, loadAddress: pre.loadAddress });
     if (options.preload) {
-      if (!dut.preload) throw new HilError('this device cannot take preloaded inputs', dut.description);
-      dut.preload(options.preload.file);
+      if (dut.preload) dut.preload(options.preload.file);
+      else if (!dut.writePreload) throw new HilError(dut.preloadUnavailable?.() ?? 'this device cannot take preloaded inputs', dut.description);
     }
     await dut.start();
-    const link = await dut.connect();
     const m = options.models?.[0];
-    const device = openDeviceProtocol(firmware.protocol ?? 'yono', link, {
-      replyTimeoutMs: rig.link.reply_timeout_ms,
-      retries: rig.link.retries,
-      board: rig.board,
-      profile: firmware.profile,
-      model: m && { name: m.name, input: [...m.input.shape], input_bytes: shapeSize(m.input.shape), classes: m.classes, hash: firmware.models.find((x) => x.name === m.name)?.hash ?? '' },
-    });
-    const hello = await device.hello(rig.dut.boot_timeout_ms ?? 10000);
-    if (firmwareCheck(firmware, hello) === 'full') checkFirmware(hello, { build: firmware.buildHash, board: firmware.board.name, models: firmware.models }, dut.description);
+    const handshake = async () => {
+      const link = await dut.connect();
+      const device = openDeviceProtocol(firmware.protocol ?? 'yono', link, {
+        replyTimeoutMs: rig.link.reply_timeout_ms,
+        retries: rig.link.retries,
+        board: rig.board,
+        profile: firmware.profile,
+        energyMode: firmware.mlperfEnergy,
+        model: m && { name: m.name, input: [...m.input.shape], input_bytes: shapeSize(m.input.shape), classes: m.classes, hash: firmware.models.find((x) => x.name === m.name)?.hash ?? '' },
+      });
+      const hello = await device.hello(rig.dut.boot_timeout_ms ?? 10000);
+      if (firmwareCheck(firmware, hello) === 'full') checkFirmware(hello, { build: firmware.buildHash, board: firmware.board.name, models: firmware.models }, dut.description);
+      return { link, device, hello };
+    };
+    let { link, device, hello } = await handshake();
+    // the firmware must have the region too (an older image, another protocol: stream)
+    const preload = options.preload && (hello.preload ?? 0) >= options.preload.bytes ? options.preload : undefined;
+    let preloadWrite: Session['preloadWrite'];
+    if (preload && dut.writePreload) {
+      // a persistent region: written only when what the device reads there is not this image
+      const crcOf = () => devicePreloadCrc(device, preload, rig.link.reply_timeout_ms ?? 5000, dut.description);
+      preloadWrite = 'reused';
+      if ((await crcOf()) !== preload.crc) {
+        options.log?.info(`writing the ${(preload.bytes / 1e6).toFixed(2)} MB preload image of test inputs to the board's external flash (once: later runs reuse it)`);
+        await dut.writePreload(preload.file);
+        ({ link, device, hello } = await handshake());
+        const back = await crcOf();
+        if (back !== preload.crc) throw new HilError(`the preload region reads back CRC ${hex8(back)} after writing, the image's is ${hex8(preload.crc)}: the external flash was not written`, dut.description);
+        preloadWrite = 'written';
+      }
+    }
     return {
       rig,
       firmware,
@@ -92,8 +118,8 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
       device,
       hello,
       ticks: dut.tickModel(hello),
-      // the firmware must have the region too (an older image, another protocol: stream)
-      preload: options.preload && (hello.preload ?? 0) >= options.preload.bytes ? options.preload : undefined,
+      preload,
+      preloadWrite,
       modelId(name: string): number {
         const m = hello.models.find((d) => d.name === name);
         if (!m) throw new HilError(`model ${name} is not on the device`, dut.description);
@@ -106,3 +132,11 @@ export async function openSession(rig: Rig, firmware: FirmwareBuild, options: Se
     throw e;
   }
 }
+
+/** The device's CRC-32 of the image's bytes of its preload region; its time grows with the bytes (>= 1 MB/s). */
+function devicePreloadCrc(device: DeviceProtocol, image: PreloadImage, replyTimeoutMs: number, where: string): Promise<number> {
+  if (!device.preloadCrc) throw new HilError(`the ${device.protocol} protocol cannot check a preload region`, where);
+  return device.preloadCrc(0, image.bytes, replyTimeoutMs + Math.ceil(image.bytes / 1000));
+}
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');

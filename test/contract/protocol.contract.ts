@@ -7,7 +7,7 @@ import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import type { DeviceHello } from '../../harness/protocol/device.js';
 import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import type { DeviceProtocol } from '../../harness/protocol/device.js';
-import { MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
+import { Cmd, MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
 
@@ -100,7 +100,7 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
       }
     });
 
-    it('READ_OUTPUT returns the last output vector whole, in slices, and refuses a slice past its end (proto 6)', async () => {
+    it('READ_OUTPUT returns the last output vector whole, in slices, and refuses a slice past its end (proto 7)', async () => {
       for (const m of t.models) {
         const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
         await t.client.select(id);
@@ -108,7 +108,7 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
         await t.client.upload(x);
         const r = await t.client.infer(id);
         expect(Array.from(await t.client.readOutputs(m.classes)), m.name).to.deep.equal(Array.from(r.logits));
-        const e = await rejection(t.client.request(0x07, Buffer.from([m.classes & 0xff, m.classes >> 8, 0, 0, 1, 0])));
+        const e = await rejection(t.client.request(Cmd.READ_OUTPUT, Buffer.from([m.classes & 0xff, m.classes >> 8, 0, 0, 1, 0])));
         expect(e.message).to.match(/bad payload.*beyond the outputs/);
       }
     });

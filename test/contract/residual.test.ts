@@ -134,7 +134,7 @@ describe('graph models: residual ADD and the static arena plan', () => {
     expect(real / ((0.08 * 0.07) / 0.1) - 1).to.be.within(-1e-6, 1e-6); // the scales are float32 in the file
   });
 
-  it('a 640-output model: not degenerate; a model may have up to 65535 outputs (INFER u16; READ_OUTPUT beyond a frame, proto 6)', () => {
+  it('a 640-output model: not degenerate; a model may have up to 65535 outputs (INFER u16; READ_OUTPUT beyond a frame, proto 7)', () => {
     const m = makeAutoencoder();
     expect(m.classes).to.equal(640);
     const y = runInt8(m, Int8Array.from({ length: 640 }, (_, i) => ((i * 7) % 256) - 128));

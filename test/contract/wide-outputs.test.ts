@@ -1,5 +1,5 @@
 /**
- * Output vectors longer than one INFER reply can carry (protocol 6): the device leaves them out of
+ * Output vectors longer than one INFER reply can carry (protocol 7): the device leaves them out of
  * the reply and the client reads them back with READ_OUTPUT, one sample at a time even when the
  * caller pipelines (fake device; the firmware's side runs in test/integration/user-data.test.ts).
  */
@@ -10,7 +10,7 @@ import { runInt8 } from '../../harness/reference/int8.js';
 import { FakeDeviceLink } from '../fakes/fake-device.js';
 import { makeAutoencoderTflite } from '../fixtures/autoencoder-tflite.js';
 
-describe('outputs beyond one reply frame (fake device, protocol 6)', () => {
+describe('outputs beyond one reply frame (fake device, protocol 7)', () => {
   const model = importTflite(makeAutoencoderTflite(9, 3000), 'ae3000.tflite', { name: 'ae3000', dataset: 'none' }).model;
   const input = (seed: number) => Int8Array.from({ length: 3000 }, (_, i) => ((i * 31 + seed * 17) % 256) - 128);
 

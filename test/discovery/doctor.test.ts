@@ -20,7 +20,14 @@ describe('rigs doctor', () => {
     ];
     const c = checkRig(f746, usb, ports, () => false);
     expect(c.ok).to.equal(true);
-    expect(c.lines).to.deep.equal([`probe: stlink 0483:374b serial ${ST}`, `link: /dev/ttyACM0 (USB serial ${ST})`, 'power: lpm01a on /dev/ttyACM1']);
+    expect(c.lines).to.deep.equal([
+      `probe: stlink 0483:374b serial ${ST}`, `link: /dev/ttyACM0 (USB serial ${ST})`, 'power: lpm01a on /dev/ttyACM1',
+      'preload: 12 MiB of external flash from 0x90400000, written once by the openocd flasher',
+    ]);
+    // a flasher that cannot write the QSPI: said, and not counted as missing
+    const pyocd = checkRig({ ...f746, flasher: { kind: 'pyocd', target: 'stm32f746ng' } }, usb, ports, () => false);
+    expect(pyocd.ok).to.equal(true);
+    expect(pyocd.lines[3]).to.equal("preload: not used (the pyocd flasher cannot write the board's external flash); accuracy inputs stream");
     expect(formatDoctor(usb, ports, [c])).to.contain('0483:374b serial 066DFF555185754867224326  ST-Link (STMicroelectronics)').and.contain('1915:c00a serial X  Nordic (PPK2)');
   });
   it('says exactly what is missing: another probe of the same kind, no port, no bus', () => {
@@ -30,6 +37,7 @@ describe('rigs doctor', () => {
       `missing: probe stlink serial ${ST}; stlink probes present: OTHER`,
       `missing: link: no serial port offered by USB serial ${ST}`,
       'missing: power monitor lpm01a: no serial port offered by USB serial LPM01A-0001',
+      'preload: 12 MiB of external flash from 0x90400000, written once by the openocd flasher',
     ]);
     const none = checkRig(f746, { devices: [], problem: 'no USB bus visible' }, [], () => false);
     expect(none.lines[0]).to.equal(`missing: probe stlink serial ${ST} (no USB bus visible)`);

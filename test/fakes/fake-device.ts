@@ -37,7 +37,7 @@ export class FakeDeviceLink implements Link {
   private replies = 0;
   private readonly inputCapacity: number;
   private loaded = -1;
-  /** the last inference's output vector (READ_OUTPUT, proto 6) */
+  /** the last inference's output vector (READ_OUTPUT, proto 7) */
   private lastOutput: Int8Array | undefined;
 
   constructor(private readonly options: FakeDeviceOptions) {
@@ -141,7 +141,7 @@ export class FakeDeviceLink implements Link {
         const best = argmaxFirst(logits);
         this.lastOutput = logits;
         const wide = logits.length > 255 ? 4 : 0; // SPEC section 1, version 5
-        // version 6: outputs that do not fit with one run stay out of the reply (0xFE), for READ_OUTPUT
+        // version 7: outputs that do not fit with one run stay out of the reply (0xFE), for READ_OUTPUT
         const inline = 3 + wide + logits.length + 2 + 4 <= MAX_PAYLOAD ? logits.length : 0;
         const out = Buffer.alloc(3 + wide + inline + 2 + 4 * runs);
         out[0] = id;
@@ -175,7 +175,7 @@ export class FakeDeviceLink implements Link {
         return this.reply(type | REPLY, seq, out);
       }
       case Cmd.READ_OUTPUT: {
-        // proto 6: a slice of the last inference's output vector
+        // proto 7: a slice of the last inference's output vector
         if (payload.length !== 6) return this.error(seq, 6, 'READ_OUTPUT payload is u32 offset, u16 n');
         const offset = payload.readUInt32LE(0);
         const n = payload.readUInt16LE(4);

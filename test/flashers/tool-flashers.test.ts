@@ -38,6 +38,21 @@ describe('tool flashers: exact argument arrays', () => {
       'openocd', ['-f', 'board/stm32f7discovery.cfg', '-c', 'adapter serial SN1', '-c', 'init', '-c', 'reset run', '-c', 'shutdown'],
     ]);
   });
+  it('openocd writes external flash through the stmqspi bank only when the rig declares it', async () => {
+    const r = recorder();
+    const f = createFlasher({ kind: 'openocd', config: ['board/stm32f7discovery.cfg'], external_flash: true }, probe, { runner: r.runner });
+    expect(f.externalFlashProblem?.()).to.equal(undefined);
+    await f.writeExternal?.(bin, 0x90400000);
+    expect(r.calls[0]).to.deep.equal([
+      'openocd', ['-f', 'board/stm32f7discovery.cfg', '-c', 'adapter serial SN1', '-c', 'init', '-c', 'reset init', '-c', `flash write_image erase {${bin}} 0x90400000 bin`, '-c', `verify_image {${bin}} 0x90400000 bin`, '-c', 'reset run', '-c', 'shutdown'],
+    ]);
+    const plain = createFlasher({ kind: 'openocd', config: ['board/stm32f7discovery.cfg'] }, probe, { runner: r.runner });
+    expect(plain.externalFlashProblem?.()).to.match(/^the openocd flasher writes external flash only when the rig declares flasher\.external_flash: true/);
+    expect(((await plain.writeExternal?.(bin, 0x90400000).catch((x: unknown) => x)) as HilError).message).to.equal(plain.externalFlashProblem?.());
+    // a tool without a way to the QSPI: the same one line
+    expect(createFlasher({ kind: 'pyocd', target: 'stm32f746ng' }, probe).externalFlashProblem?.()).to.equal("the pyocd flasher cannot write the board's external flash");
+    expect(r.calls).to.have.length(1);
+  });
   it('pyocd', async () => {
     expect(await argsOf({ kind: 'pyocd', target: 'stm32f746ng' })).to.deep.equal(['pyocd', ['flash', '-t', 'stm32f746ng', '-u', 'SN1', '--format', 'elf', elf]]);
     expect(await argsOf({ kind: 'pyocd', target: 'stm32f746ng' }, 'reset')).to.deep.equal(['pyocd', ['reset', '-t', 'stm32f746ng', '-u', 'SN1']]);

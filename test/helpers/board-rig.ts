@@ -3,6 +3,8 @@
  * board rig (its instrument on the simulator's pty), so openChannels() creates the real driver;
  * every capture the experiments take is kept, to compare it with what the simulator played.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { createDut } from '../../harness/dut/factory.js';
 import type { Capture, PowerMonitor } from '../../harness/capabilities/power-monitor.js';
 import { openChannels, type MeasureChannel } from '../../harness/experiments/channels.js';
@@ -49,4 +51,44 @@ export async function measureAsBoardRig(options: {
     return c;
   };
   return { ctx, channels, captures };
+}
+
+/**
+ * A board-kind rig file whose board is QEMU `board` started halted behind its gdbstub (as a lab's
+ * OpenOCD would be), flashed and restarted by the gdb-remote flasher; its UART is the pty itself
+ * (`link.path`) or served over the network (`link.url`, ser2net). `extra.flasher` adds lines to
+ * the flasher block, `extra.tail` top-level blocks (e.g. power).
+ */
+export function writeGdbBoardRig(
+  dir: string,
+  name: string,
+  board: string,
+  gdb: { host: string; port: number },
+  link: { path: string } | { url: string },
+  extra: { flasher?: string; tail?: string } = {},
+): string {
+  const file = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(
+    file,
+    `name: ${name}
+description: ${board} (QEMU) as a board behind a GDB server
+board: ${board}
+dut:
+  kind: board
+  probe: { kind: stlink }
+  boot_timeout_ms: 10000
+  reset_settle_ms: 0
+link:
+  kind: serial
+  ${'url' in link ? `url: "${link.url}"` : `path: "${link.path}"`}
+  baud: 115200
+  reply_timeout_ms: 5000
+  retries: 3
+flasher:
+  kind: gdb-remote
+  host: ${gdb.host}
+  port: ${gdb.port}
+${extra.flasher ? `${extra.flasher}\n` : ''}${extra.tail ?? ''}`,
+  );
+  return file;
 }

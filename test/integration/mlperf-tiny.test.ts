@@ -17,8 +17,19 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { loadModelSet } from '../../harness/session/model-set.js';
 import { argmaxFirst } from '../../harness/util/argmax.js';
 import { HilError } from '../../harness/util/errors.js';
+import { MlperfTinyDriver } from '../../harness/protocol/mlperf-tiny/driver.js';
+import { buildVariants } from '../../harness/run/plan.js';
+import { openSession, type Session } from '../../harness/session/session.js';
+import { createLogger } from '../../harness/util/log.js';
 
 const RIG = 'qemu-mps2-an386';
+
+function softmax(v: number[]): number[] {
+  const top = Math.max(...v);
+  const e = v.map((x) => Math.exp(x - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
 const MODEL = 'kws_dscnn';
 const SAMPLES = 5;
 /** a shortened window so the test does not take 5 x 10 s */
@@ -50,7 +61,7 @@ describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', fu
     expect(await client.timestamp()).to.be.a('number');
   });
 
-  it(`${SAMPLES} real test inputs: the argmax of the device's scores == the host reference, scores == dequantized host logits`, async () => {
+  it(`${SAMPLES} real test inputs: the argmax of the device's scores == the host reference, scores == softmax of the dequantized host logits`, async () => {
     const test = loadPrepared(model.dataset, 'test');
     expect(test.inputBytes).to.equal(637);
     for (let i = 0; i < SAMPLES; i++) {
@@ -64,9 +75,9 @@ describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', fu
       expect(scores).to.deep.equal(r.results);
       expect(scores).to.have.length(model.classes);
       expect(argmaxFirst(scores), `sample ${i}`).to.equal(predictInt8(model, x));
-      const logits = runInt8(model, x);
-      const host = Array.from(logits, (q) => model.output.scale * (q - model.output.zero_point));
-      scores.forEach((s, k) => expect(s, `sample ${i} class ${k}`).to.be.closeTo(host[k], 0.0006));
+      // the runner normalizes the vector by its sum: probabilities, as the reference models' softmax
+      const host = softmax(Array.from(runInt8(model, x), (q) => model.output.scale * (q - model.output.zero_point)));
+      scores.forEach((s, k) => expect(s, `sample ${i} class ${k}`).to.be.closeTo(host[k], 2e-6));
       if (i === 0) {
         // the figures of one upload, for both line sizes of the runner
         const e = await client.load(x, { bytesPerLine: 26 });
@@ -111,5 +122,44 @@ describe('MLPerf Tiny front end on QEMU (PROTO=mlperf_tiny, kws_dscnn int8)', fu
     }
     expect((infer as HilError).message).to.equal("'infer 1 0' refused: Input db has 0 elements, expected 637");
     expect(await client.profile()).to.equal('kws01');
+  });
+});
+
+describe('MLPerf Tiny front end in energy mode on QEMU (MLPERF_ENERGY=1): timestamps go to the marker, not the UART', function () {
+  this.timeout(2 * 60 * 1000);
+  let session: Session | undefined;
+
+  after(async () => {
+    await session?.close();
+  });
+
+  it("a run's energy-mode plan builds MLPERF_ENERGY=1 and opens the driver in energy mode: no m-lap-us, 26-byte db lines, the host's predictions", async () => {
+    const [model] = loadModelSet([MODEL]);
+    ensurePrepared(model.dataset);
+    const rig = loadRig(RIG);
+    const plan = { variant: 'int8' as const, deploy: [model], models: [model] };
+    const log = createLogger({ quiet: true });
+    const [normal] = buildVariants(rig, [plan], log, { protocol: 'mlperf-tiny', profile: 'kws01' });
+    const [energy] = buildVariants(rig, [plan], log, { protocol: 'mlperf-tiny', profile: 'kws01', energy: true });
+    expect(energy.firmware.mlperfEnergy).to.equal(true);
+    expect(energy.firmware.buildHash).to.not.equal(normal.firmware.buildHash);
+    session = await openSession(rig, energy.firmware, { instructionWindows: false, models: [model] });
+    const device = session.device as MlperfTinyDriver;
+    expect(device).to.be.instanceOf(MlperfTinyDriver);
+    expect(device.energyMode).to.equal(true);
+    expect(device.bytesPerLine).to.equal(26);
+    expect(await device.client.timestamp()).to.equal(undefined);
+    const test = loadPrepared(model.dataset, 'test');
+    for (let i = 0; i < 3; i++) {
+      const x = test.x.subarray(i * test.inputBytes, (i + 1) * test.inputBytes);
+      const out0 = session.link.stats.bytesOut;
+      const r = await device.classify(0, x);
+      expect(r.predicted, `sample ${i}`).to.equal(predictInt8(model, x));
+      expect(r.ticks).to.deep.equal([]);
+      // db load 637%, 24 lines of 26 bytes and one of 13, infer 1 0%
+      expect(session.link.stats.bytesOut - out0).to.equal('db load 637%'.length + 24 * (3 + 52 + 1) + (3 + 26 + 1) + 'infer 1 0%'.length);
+    }
+    const raw = await device.client.infer(3, 0);
+    expect(raw.lapsUs).to.deep.equal([]);
   });
 });

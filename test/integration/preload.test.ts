@@ -123,7 +123,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
           const x = sample(data[k], i);
           expect(got[i].crc, `${m.name} sample ${i} CRC`).to.equal(crc32(x));
           expect(got[i].predicted, `${m.name} sample ${i}`).to.equal(predictInt8(m, x));
-          expect(got[i].outputCrc, `${m.name} sample ${i} output CRC (proto 6)`).to.equal(crc32(runInt8(m, x)));
+          expect(got[i].outputCrc, `${m.name} sample ${i} output CRC (proto 7)`).to.equal(crc32(runInt8(m, x)));
           if (withLogits) expect(Array.from(got[i].logits ?? []), `${m.name} sample ${i} logits`).to.deep.equal(Array.from(runInt8(m, x)));
           else expect(got[i].logits).to.equal(undefined);
         }
@@ -155,7 +155,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
     }
   });
 
-  it('refuses a range outside the region (3), a reply that cannot fit one frame (6), an unknown model (2), unknown flags (6)', async () => {
+  it('refuses a range outside the region (3), a reply that cannot fit one frame (6), an unknown model (2), unknown flags (6); PRELOAD_CRC of ranges', async () => {
     const file = path.join(dir, 'small.bin');
     writePreload(file, [{ data: data[0], count: 2 }]);
     const { dut, client } = await boot(fw, file);
@@ -166,7 +166,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       expect(await client.runPreloaded(0, size - ib, 1, false)).to.have.length(1);
       expect((await rejection(client.runPreloaded(0, size - ib + 1, 1, false))).message).to.match(/device error 3 \(input overflow\)/);
       expect((await rejection(client.runPreloaded(0, 0xfffffff0, 1, false))).message).to.match(/device error 3 /);
-      // 10 classes: (2048 - 3) / (10 + 10) = 102 results with outputs, 204 without (proto 6)
+      // 10 classes: (2048 - 3) / (10 + 10) = 102 results with outputs, 204 without (proto 7)
       expect(await client.runPreloaded(0, 0, 102, true)).to.have.length(102);
       expect((await rejection(client.runPreloaded(0, 0, 103, true))).message).to.match(/device error 6 \(bad payload\)/);
       expect(await client.runPreloaded(0, 0, 204, false)).to.have.length(204);
@@ -176,6 +176,15 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       const flags = Buffer.from([0, 0, 0, 0, 0, 1, 0, 0x02]);
       expect((await rejection(client.request(Cmd.RUN_PRELOADED, flags))).message).to.match(/device error 6 .*flags/);
       expect((await rejection(client.request(Cmd.RUN_PRELOADED, Buffer.alloc(7)))).message).to.match(/device error 6 /);
+      // PRELOAD_CRC (version 6): the CRC of a range, from the start, inside, and over the whole region
+      const image = fs.readFileSync(file);
+      expect(await client.preloadCrc(0, image.length)).to.equal(crc32(image));
+      expect(await client.preloadCrc(ib, ib)).to.equal(crc32(sample(data[0], 1)));
+      expect(await client.preloadCrc(0, 0)).to.equal(0);
+      expect(await client.preloadCrc(0, size, 60000)).to.equal(crc32(Buffer.concat([image, Buffer.alloc(size - image.length)])));
+      expect((await rejection(client.preloadCrc(1, size))).message).to.match(/device error 3 \(input overflow\)/);
+      expect((await rejection(client.preloadCrc(0xfffffff0, 0x20))).message).to.match(/device error 3 /);
+      expect((await rejection(client.request(Cmd.PRELOAD_CRC, Buffer.alloc(7)))).message).to.match(/device error 6 .*PRELOAD_CRC/);
       // the device still answers after every refusal
       expect((await client.runPreloaded(0, 0, 2, false)).map((r) => r.crc)).to.deep.equal([0, 1].map((i) => crc32(sample(data[0], i))));
     } finally {

@@ -19,6 +19,7 @@ import { openSession, type Session } from '../../harness/session/session.js';
 import { HilError } from '../../harness/util/errors.js';
 import { ROOT } from '../../harness/util/paths.js';
 import { protocolContract, yonoClient } from '../contract/protocol.contract.js';
+import { writeGdbBoardRig } from '../helpers/board-rig.js';
 
 const fixtures = (): Int8Model[] => [
   loadInt8Model(path.join(ROOT, 'test', 'fixtures', 'tiny-int8.json')),
@@ -27,31 +28,7 @@ const fixtures = (): Int8Model[] => [
 
 /** A rig file as a lab would write it: services by host:port, nothing local. */
 export function writeRemoteRig(url: string, gdb: { host: string; port: number }): Rig {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'remote-rig-'));
-  const file = path.join(dir, 'remote-netduinoplus2.yaml');
-  fs.writeFileSync(
-    file,
-    `name: remote-netduinoplus2
-description: netduinoplus2 (QEMU) behind a GDB server and ser2net, reached over TCP
-board: netduinoplus2
-dut:
-  kind: board
-  probe: { kind: stlink }
-  boot_timeout_ms: 10000
-  reset_settle_ms: 0
-link:
-  kind: serial
-  url: "${url}"
-  baud: 115200
-  reply_timeout_ms: 5000
-  retries: 3
-flasher:
-  kind: gdb-remote
-  host: ${gdb.host}
-  port: ${gdb.port}
-`,
-  );
-  return loadRig(file);
+  return loadRig(writeGdbBoardRig(fs.mkdtempSync(path.join(os.tmpdir(), 'remote-rig-')), 'remote-netduinoplus2', 'netduinoplus2', gdb, { url }));
 }
 
 describe('remote rig: GDB server + ser2net on 127.0.0.1 (QEMU netduinoplus2)', function () {

@@ -4,7 +4,6 @@
  * headless Chromium opens without console errors, and clean failures on bad input.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,10 +13,10 @@ import { HilError } from '../../harness/util/errors.js';
 import { ROOT } from '../../harness/util/paths.js';
 import { writeConsistentPredictions } from '../helpers/predictions.js';
 import { countMarks, parseXml } from '../helpers/xml.js';
+import { CHROMIUM, hasChromium, openInChromium } from '../helpers/chromium.js';
 
 const REFERENCE = path.join(ROOT, 'results', 'reference', 'demo-all-variants-qemu-mps2-an386');
 const OLD_RUN = path.join(ROOT, 'results', 'reference', 'issue2-demo-qemu-mps2-an386');
-const CHROMIUM = '/usr/bin/chromium';
 
 function copyRun(src: string, into: string, name = path.basename(src)): string {
   const dst = path.join(into, name);
@@ -152,23 +151,14 @@ describe('hil report', function () {
   });
 
   it('headless Chromium opens report.html without console messages', function () {
-    if (!fs.existsSync(CHROMIUM)) {
+    if (!hasChromium()) {
       console.log(`      skipped: ${CHROMIUM} missing (Debian package chromium)`);
       this.skip();
     }
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hil-report-chromium-'));
-    try {
-      const r = spawnSync(CHROMIUM, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', '--dump-dom', `file://${result.html}`,
-      ], { encoding: 'utf8', timeout: 90000, maxBuffer: 64 << 20 });
-      expect(r.status, r.stderr).to.equal(0);
-      const console_ = r.stderr.split('\n').filter((l) => /:CONSOLE[:(]/.test(l));
-      expect(console_, console_.join('\n')).to.deep.equal([]);
-      expect((r.stdout.match(/<svg /g) ?? []).length).to.equal(result.figures.length);
-    } finally {
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    const r = openInChromium(result.html);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.console, r.console.join('\n')).to.deep.equal([]);
+    expect((r.dom.match(/<svg /g) ?? []).length).to.equal(result.figures.length);
   });
 
   it('--figure redraws one figure in place and leaves the page alone', async () => {

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { HilError } from '../../harness/util/errors.js';
 import { classify, LineParser, parseScores } from '../../harness/protocol/mlperf-tiny/parser.js';
 import { lapDiffUs, MlperfTinyClient, type ByteStream } from '../../harness/protocol/mlperf-tiny/client.js';
-import { median, runPerformance } from '../../harness/protocol/mlperf-tiny/performance.js';
+import { runPerformance } from '../../harness/protocol/mlperf-tiny/performance.js';
+import { median } from '../../harness/util/stats.js';
 
 /** A byte stream whose device side is a function from command text to reply text. */
 class ScriptedStream implements ByteStream {

@@ -66,4 +66,20 @@ describe('real-board rigs', () => {
     expect(resets).to.equal(1);
     expect(Date.now() - t0).to.be.at.least(250);
   });
+  it('preloads into the QSPI region only with a flasher that can write it, and says why not otherwise', async () => {
+    const rig = (text: string) => load(text) as Rig & { dut: BoardDutSpec };
+    const f746 = rig(BOARD.replace('config: [board/stm32f7discovery.cfg]', 'config: [board/stm32f7discovery.cfg], external_flash: true'));
+    expect(createDut(f746).preloadCapacity()).to.equal(12 * 1024 * 1024);
+    expect(createDut(f746).preloadUnavailable?.()).to.equal(undefined);
+    const plain = createDut(rig(BOARD));
+    expect(plain.preloadCapacity()).to.equal(0);
+    expect(plain.preloadUnavailable?.()).to.match(/external_flash: true/);
+    // a fake flasher without writeExternal: one line, and writePreload refuses with it
+    const fake = new BoardDut(f746, { flasher: { kind: 'fake', flash: async () => undefined } });
+    expect(fake.preloadUnavailable()).to.equal("the fake flasher cannot write the board's external flash");
+    expect(((await fake.writePreload('/nonexistent').catch((x: unknown) => x)) as HilError).message).to.equal("the fake flasher cannot write the board's external flash");
+    // a board without a region (the NUCLEO-L4R5ZI): no line, nothing to preload
+    const nucleo = createDut(rig(BOARD.replace('board: stm32f746g-disco', 'board: nucleo-l4r5zi')));
+    expect([nucleo.preloadCapacity(), nucleo.preloadUnavailable?.()]).to.deep.equal([0, undefined]);
+  });
 });

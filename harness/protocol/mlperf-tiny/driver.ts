@@ -30,7 +30,10 @@ export interface MlperfDriverOptions {
   model?: Omit<DeviceModelInfo, 'id'>;
   /** the profile tag the device must report (m-model-[...] of profile%); a mismatch refuses the device */
   profile?: string;
-  /** bytes per db line: 31 (performance mode, default) or 26 (energy mode) */
+  /**
+   * MLPerf Tiny energy mode (EE_CFG_ENERGY_MODE): 26 bytes per db line instead of 31, and the
+   * device prints no m-lap-us (its timestamps are pulses on a pin), so infer() has no ticks
+   */
   energyMode?: boolean;
   log?: (line: string) => void;
 }
@@ -39,7 +42,8 @@ export class MlperfTinyDriver implements DeviceProtocol {
   readonly protocol = 'mlperf-tiny';
   readonly client: MlperfTinyClient;
   private readonly listeners = new Set<(a: DeviceActivity) => void>();
-  private readonly bytesPerLine: number;
+  /** bytes per db line: 31, or 26 in energy mode (as the runner: DUT._max_bytes) */
+  readonly bytesPerLine: number;
   private badLines = 0;
   private helloInfo?: DeviceHello;
   /** one operation at a time: an upload is many commands, and another's must not interleave */
@@ -51,6 +55,10 @@ export class MlperfTinyDriver implements DeviceProtocol {
   ) {
     this.client = new MlperfTinyClient(link, { timeoutMs: options.replyTimeoutMs ?? 5000, log: options.log });
     this.bytesPerLine = options.energyMode ? DB_BYTES_ENERGY : DB_BYTES_PERFORMANCE;
+  }
+
+  get energyMode(): boolean {
+    return this.options.energyMode ?? false;
   }
 
   get stats(): ProtocolStats {
@@ -138,14 +146,16 @@ export class MlperfTinyDriver implements DeviceProtocol {
       }
       throw new HilError(`'${cmd}': no m-results line in the reply`, where);
     }
-    if (laps.length < 2) throw new HilError(`'${cmd}': ${laps.length} m-lap-us stamps, need a start and an end (is the device in energy mode?)`, where);
+    if (this.energyMode && laps.length > 0) throw new HilError(`'${cmd}': ${laps.length} m-lap-us stamps from a device expected in energy mode (its timestamps go to a pin)`, where);
+    if (!this.energyMode && laps.length < 2) throw new HilError(`'${cmd}': ${laps.length} m-lap-us stamps, need a start and an end (is the device in energy mode?)`, where);
     const expected = this.helloInfo?.models[0]?.classes ?? 0;
     if (expected > 0 && results.values.length !== expected) {
       this.badLines++;
       throw new HilError(`'${cmd}': m-results has ${results.values.length} scores, the model has ${expected} classes`, where);
     }
-    const perRun = lapDiffUs(laps[0], laps[1]) / runs;
-    const r: InferResult = { model, predicted: argmaxFirst(results.values), logits: new Int8Array(0), scores: results.values, ticks: new Array<number>(runs).fill(perRun) };
+    // energy mode: the device times nothing itself (the energy monitor does), so no ticks
+    const ticks = this.energyMode ? [] : new Array<number>(runs).fill(lapDiffUs(laps[0], laps[1]) / runs);
+    const r: InferResult = { model, predicted: argmaxFirst(results.values), logits: new Int8Array(0), scores: results.values, ticks };
     this.emit({ kind: 'infer', runs_ticks: r.ticks });
     return r;
   }

@@ -36,7 +36,7 @@ export class ProtocolClient implements DeviceProtocol {
   readonly stats: ProtocolStats = { ...NO_TRAFFIC };
   /** one recovery at a time: the device has a single input buffer (see classify) */
   private recovery: Promise<unknown> = Promise.resolve();
-  /** outputs per model id, from the handshake: INFER leaves out more than INLINE_OUTPUTS (proto 6) */
+  /** outputs per model id, from the handshake: INFER leaves out more than INLINE_OUTPUTS (proto 7) */
   private readonly outputCounts = new Map<number, number>();
 
   constructor(private readonly link: Link, options: ClientOptions = {}) {
@@ -185,7 +185,7 @@ export class ProtocolClient implements DeviceProtocol {
 
   async infer(model: number, runs = 1, warmup = 0, timeoutMs = this.replyTimeoutMs, inputCrc?: number): Promise<InferResult> {
     const r = parseInfer(await this.request(Cmd.INFER, inferPayload(model, runs, warmup, inputCrc), timeoutMs));
-    // outputs too many for the reply (proto 6): read back before anything else runs
+    // outputs too many for the reply (proto 7): read back before anything else runs
     if (r.omitted) r.result.logits = await this.readOutputs(r.omitted);
     return this.reportInfer(r.result);
   }
@@ -231,7 +231,7 @@ export class ProtocolClient implements DeviceProtocol {
    */
   async classify(model: number, input: Uint8Array | Int8Array, chunkBytes = UPLOAD_CHUNK_BYTES): Promise<InferResult> {
     if ((this.outputCounts.get(model) ?? 0) > INLINE_OUTPUTS) {
-      // the outputs are read back after the INFER (proto 6): no other sample's INFER may run in
+      // the outputs are read back after the INFER (proto 7): no other sample's INFER may run in
       // between, so such samples go one at a time, in order, through the recovery chain
       const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
       const run = this.recovery.then(async () => {
@@ -325,7 +325,7 @@ export class ProtocolClient implements DeviceProtocol {
     return out;
   }
 
-  /** READ_OUTPUT (proto 6): the last inference's `n` outputs, in slices that fit one reply frame. */
+  /** READ_OUTPUT (proto 7): the last inference's `n` outputs, in slices that fit one reply frame. */
   async readOutputs(n: number): Promise<Int8Array> {
     const out = new Int8Array(n);
     const slice = MAX_PAYLOAD - 6;
@@ -341,6 +341,18 @@ export class ProtocolClient implements DeviceProtocol {
       out.set(new Int8Array(r.buffer, r.byteOffset + 6, len), offset);
     }
     return out;
+  }
+
+  /** PRELOAD_CRC (proto 7): the CRC-32 of a range of the preload region, as the device reads it. */
+  async preloadCrc(offset: number, length: number, timeoutMs = this.replyTimeoutMs): Promise<number> {
+    const payload = Buffer.alloc(8);
+    payload.writeUInt32LE(offset, 0);
+    payload.writeUInt32LE(length, 4);
+    const r = await this.request(Cmd.PRELOAD_CRC, payload, timeoutMs);
+    if (r.length !== 12 || r.readUInt32LE(0) !== offset || r.readUInt32LE(4) !== length) {
+      throw new HilError(`PRELOAD_CRC reply of ${r.length} bytes does not answer offset ${offset}, length ${length}`, this.link.description);
+    }
+    return r.readUInt32LE(8);
   }
 }
 
@@ -361,12 +373,12 @@ function inferPayload(model: number, runs: number, warmup: number, inputCrc?: nu
   return payload;
 }
 
-/** Most outputs an INFER reply carries (one run, wide form); more are read with READ_OUTPUT (proto 6). */
+/** Most outputs an INFER reply carries (one run, wide form); more are read with READ_OUTPUT (proto 7). */
 export const INLINE_OUTPUTS = MAX_PAYLOAD - 9 - 4;
 
 /** INFER reply: u8 model, u8 predicted, u8 n, i8 outputs[n], u16 runs, u32 ticks[runs]; or, for more
  * than 255 outputs (version 5, SPEC section 1), n = 0 then u16 predicted, u16 n before the outputs;
- * byte 1 0xFE (version 6): the n outputs are not in the reply (`omitted` = n; READ_OUTPUT them). */
+ * byte 1 0xFE (version 7): the n outputs are not in the reply (`omitted` = n; READ_OUTPUT them). */
 function parseInfer(reply: Buffer): { result: InferResult; omitted: number } {
   const wide = reply[2] === 0;
   const nClasses = wide ? reply.readUInt16LE(5) : reply[2];

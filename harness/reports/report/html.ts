@@ -9,6 +9,7 @@ import { firmwareHashes, num, uniq } from './load.js';
 import type { Figure } from './figures/style.js';
 import type { Table } from './tables.js';
 import { channelOf, median } from './figures/style.js';
+import { traceAbsence } from './figures/trace.js';
 
 export interface RenderedFigure {
   figure: Figure;
@@ -180,6 +181,7 @@ function runHtml(s: RunSection, multi: boolean): string {
     notes,
     `<h${multi ? 3 : 2} id="${esc(id('figures'))}">Figures</h${multi ? 3 : 2}>`,
     multi ? `<p>${s.figures.length} figures, side by side with the other runs' under <a href="#compare-figures">Comparison</a>.</p>` : figs ? `<div class="figs">${figs}</div>` : '<p class="muted">no figure: the run has none of the CSVs they are drawn from</p>',
+    traceAbsence(s.run) ? `<p class="muted">${esc(traceAbsence(s.run) ?? "")}.</p>` : '',
     `<h${multi ? 3 : 2} id="${esc(id('tables'))}">Tables</h${multi ? 3 : 2}>`,
     tables,
     `<h${multi ? 3 : 2} id="${esc(id('data'))}">Data</h${multi ? 3 : 2}>`,

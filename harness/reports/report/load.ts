@@ -3,6 +3,7 @@
  * every column a figure or table uses is there, so a bad file fails with its name and column.
  */
 import path from 'node:path';
+import type { CaptureRecord } from '../captures.js';
 import { loadRunResults } from '../run-results.js';
 import { HilError } from '../../util/errors.js';
 
@@ -41,6 +42,8 @@ export interface RunJson {
   notes?: string[];
   channels?: Record<string, string[]>;
   dut?: { kind?: string; description?: string };
+  /** raw captures of a measured rig (reports/captures.ts) */
+  captures?: CaptureRecord[];
 }
 
 export interface FirmwareJson {

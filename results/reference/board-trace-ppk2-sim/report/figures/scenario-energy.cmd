@@ -1,0 +1,2 @@
+# redraws scenario-energy.svg and .pdf, .csv and .vl.json from the run's CSVs; run it from the repository root
+npm run hil -- report results/reference/board-trace-ppk2-sim --out results/reference/board-trace-ppk2-sim/report --figure scenario-energy
