@@ -6,17 +6,20 @@ import type { Command } from './commands/command.js';
 import { compareCommand } from './commands/compare.js';
 import { compressCommandSpec } from './commands/compress.js';
 import { importCommandSpec } from './commands/import.js';
+import { mergeCommand } from './commands/merge.js';
 import { modelsCommand, prepareCommand } from './commands/models.js';
 import { reportCommand } from './commands/report.js';
 import { rigsCommand } from './commands/rigs.js';
 import { demoCommand, runCommand } from './commands/run.js';
+import { submitCommand } from './commands/submit.js';
 import { trainCommand } from './commands/train.js';
 import { uploadsCommand } from './commands/uploads.js';
+import { workerCommand } from './commands/worker.js';
 import { runCleanups } from './util/cleanup.js';
 import { HilError } from './util/errors.js';
 import { createLogger } from './util/log.js';
 
-const COMMANDS: Command[] = [demoCommand, runCommand, buildCommand, modelsCommand, prepareCommand, trainCommand, rigsCommand, compressCommandSpec, importCommandSpec, compareCommand, reportCommand, uploadsCommand];
+const COMMANDS: Command[] = [demoCommand, runCommand, buildCommand, modelsCommand, prepareCommand, trainCommand, rigsCommand, compressCommandSpec, importCommandSpec, compareCommand, reportCommand, uploadsCommand, mergeCommand, submitCommand, workerCommand];
 
 function usage(): string {
   return `usage: hil <command> [options]   (hil <command> --help for one command)\n\ncommands:\n${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}\n`;

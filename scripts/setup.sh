@@ -16,14 +16,22 @@ declare -A need=(
   [gcc]=gcc                # host compiler for the QEMU cycle-model plugin (firmware/tools/qemu-cycles)
   [rsvg-convert]=librsvg2-bin  # SVG -> PDF/PNG for the figures of `hil report`
 )
-# `npm test` only: headless Chromium opens the report page (test/integration/report.test.ts)
+# `npm test` only: headless Chromium opens the report page (test/integration/report.test.ts);
+# redis-server is the job queue's broker, started on loopback (also with TLS) by test/integration/queue.test.ts
 if [ "${1:-}" = "--test" ]; then
   need[chromium]=chromium
+  need[redis-server]=redis-server
+  need[openssl]=openssl      # a CA and a server certificate for the queue test's TLS Redis
 fi
 missing=()
 for tool in "${!need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}")
 done
+# `npm test` only: the independent TFLite interpreter, Arm NN's CpuRef backend (test/contract/tflite-models.test.ts)
+if [ "${1:-}" = "--test" ]; then
+  /usr/bin/python3 -c 'import pyarmnn' >/dev/null 2>&1 || missing+=(python3-pyarmnn)
+  [ -f /usr/lib/x86_64-linux-gnu/armnn22/Arm_CpuRef_backend.so ] || ls /usr/lib/*/armnn*/Arm_CpuRef_backend.so >/dev/null 2>&1 || missing+=(libarmnn-cpuref-backend22)
+fi
 [ -d /usr/lib/arm-none-eabi/newlib ] || missing+=(libnewlib-arm-none-eabi)
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || [ -n "${YONO_FMNIST_DIR:-}" ] || missing+=(dataset-fashion-mnist)
 if [ ${#missing[@]} -gt 0 ]; then

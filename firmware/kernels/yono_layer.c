@@ -12,7 +12,7 @@ int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, 
 {
     switch ((yono_op_t)l->op) {
     case YONO_OP_MUL:
-        if (in2 == NULL) {
+        if (in2 == NULL && l->weights == NULL) {
             return -1;
         }
         yono_mul_s8(l, in, in2, out);
@@ -23,11 +23,14 @@ int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, 
         }
         yono_concat_s8(l, in, in2, out);
         return 0;
+    case YONO_OP_MEAN:
+        yono_mean_s8(l, in, out);
+        return 0;
     case YONO_OP_LUT:
         yono_lut_s8(l, in, out);
         return 0;
     case YONO_OP_ADD:
-        if (in2 == NULL) {
+        if (in2 == NULL && l->weights == NULL) {
             return -1;
         }
         yono_add_s8(l, in, in2, out);

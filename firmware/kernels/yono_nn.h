@@ -24,6 +24,9 @@ typedef enum {
     YONO_OP_CONCAT = 10,
     /* TFLite's int8 MUL of two tensors (graph models, tflite-* arithmetic): in2_zp, multiplier_q31[0], shift[0] */
     YONO_OP_MUL = 11,
+    /* TFLite Micro's int8 MEAN over H and W (tflite-*): multiplier_q31[0] == 0: trunc(sum / n); else
+     * out_zp + MBQM(sum - n * in_zp, multiplier_q31[0], shift[0]) (SPEC section 3) */
+    YONO_OP_MEAN = 12,
 } yono_op_t;
 
 /* Requant arithmetic of a layer (SPEC section 3): the model's `arithmetic`. */
@@ -64,6 +67,7 @@ typedef struct {
     uint8_t arith; /* yono_arith_t */
     int8_t in2_zp;      /* add: the second input's zero point */
     uint8_t left_shift; /* add: both inputs are scaled by 2^left_shift first (TFLite: 20) */
+    uint16_t in2_h, in2_w, in2_c; /* add/mul: the second input's shape; a dimension of 1 broadcasts */
     const int16_t *pq_bias_eff;
 } yono_layer_t;
 
@@ -178,12 +182,16 @@ void yono_avgpool_global_s8(const yono_layer_t *l, const int8_t *in, int8_t *out
 /* scratch: out_c int32 accumulators (4 * out_c bytes, 4-byte aligned) */
 void yono_depthwise_conv2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out, int32_t *scratch);
 void yono_avgpool2d_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
-/* add (SPEC section 3): out = TFLite's int8 ADD of in and in2 (out_h*out_w*out_c elements each) */
+/* add (SPEC section 3): out = TFLite's int8 ADD of in and in2 (out_h*out_w*out_c elements; in2 has
+ * in2_h*in2_w*in2_c, a dimension of 1 repeating: TFLite's broadcast). weights != NULL: a constant
+ * second operand of that shape, in2 is ignored (may be NULL). */
 void yono_add_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* lut: out[i] = l->weights[in[i] + 128] over out_h*out_w*out_c elements */
 void yono_lut_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
-/* mul: out = TFLite's int8 MUL of in and in2 (out_h*out_w*out_c elements each) */
+/* mul: out = TFLite's int8 MUL of in and in2 (out_h*out_w*out_c elements; in2 broadcast as add's) */
 void yono_mul_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
+/* mean: per channel over in_h*in_w (TFLite Micro's int8 MEAN of the spatial axes) */
+void yono_mean_s8(const yono_layer_t *l, const int8_t *in, int8_t *out);
 /* concat: per pixel (out_h*out_w) in_c bytes of in, then out_c - in_c bytes of in2 */
 void yono_concat_s8(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out);
 /* PQ twins of conv2d/dense (yono_pq_s8.c): same arithmetic on the decoded weights, effective bias
@@ -228,7 +236,8 @@ static inline uint32_t yono_pq_table_scratch_bytes(uint32_t d, uint32_t row)
 /* Dispatch on l->op; returns 0, or -1 for an unknown op. scratch: yono_layer_scratch_bytes(l)
  * bytes, 4-byte aligned. */
 int yono_layer_run(const yono_layer_t *l, const int8_t *in, int8_t *out, int8_t *scratch);
-/* The same for a layer of a graph model: in2 is the second input of an add (else ignored). */
+/* The same for a layer of a graph model: in2 is the second input of an add, mul or concat (else
+ * ignored; add/mul with a constant operand in weights need none). */
 int yono_layer_run2(const yono_layer_t *l, const int8_t *in, const int8_t *in2, int8_t *out, int8_t *scratch);
 
 /* Scratch bytes a layer needs (harness/modeltools/codegen.ts computes the same). */

@@ -29,7 +29,7 @@ export const RUNTIME_RAM_BYTES = 8 * 1024 + 5 * 1024;
  * 10-digit preload numbers). */
 const HELLO_BASE_BYTES = 380;
 
-const C_LAYER_BYTES = 64; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields and arith)
+const C_LAYER_BYTES = 72; // sizeof(yono_layer_t) on 32-bit ARM (with the pq fields, arith and the broadcast in2 shape)
 const C_MODEL_BYTES = 16; // sizeof(yono_model_t)
 
 const OP_ENUM: Record<Int8Layer['op'], string> = {
@@ -43,6 +43,7 @@ const OP_ENUM: Record<Int8Layer['op'], string> = {
   lut: 'YONO_OP_LUT',
   concat: 'YONO_OP_CONCAT',
   mul: 'YONO_OP_MUL',
+  mean: 'YONO_OP_MEAN',
 };
 
 export interface ModelFootprint {
@@ -161,7 +162,7 @@ export function modelScratchBytes(m: DeployModel): number {
 }
 
 /** Output channels of a layer that carries per-channel tables. */
-function channels(l: Exclude<Int8Layer, { op: 'maxpool2d' | 'avgpool2d' | 'avgpool_global' }>): number {
+function channels(l: Extract<Int8Layer, { op: 'conv2d' | 'dense' | 'depthwise_conv2d' }>): number {
   return l.op === 'dense' ? l.out_features : l.out_shape[2];
 }
 
@@ -192,8 +193,10 @@ export function estimateModelFootprint(deploy: DeployModel): ModelFootprint {
     } else if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
       flash += 8;
     } else if (l.op === 'add') {
-      flash += 12 + 4; // 3 int32 multipliers, 3 int8 shifts
+      flash += 12 + 4 + align4(l.const2?.length ?? 0); // 3 int32 multipliers, 3 int8 shifts, a constant operand
     } else if (l.op === 'mul') {
+      flash += 8 + align4(l.const2?.length ?? 0);
+    } else if (l.op === 'mean') {
       flash += 8;
     } else if (l.op === 'lut') {
       flash += 256;
@@ -376,13 +379,18 @@ function emitLayer(l: Int8Layer, id: string, place: PlaceTable, arithmetic: Arit
     });
   }
   if (l.op === 'lut') Object.assign(ptrs, { weights: place(`${id}_t`, 'int8_t', l.table) });
-  if (l.op === 'mul') {
-    Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max });
+  if (l.op === 'mul' || l.op === 'add') {
+    // the second input's shape: dimensions of 1 broadcast (SPEC section 2)
+    const [h2, w2, c2] = l.in2_shape ?? l.in_shape;
+    Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max, in2_h: h2, in2_w: w2, in2_c: c2 });
+    if (l.op === 'add') f.left_shift = l.left_shift;
     Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });
+    // a constant second operand travels in `weights` (the kernel reads it instead of a second tensor)
+    if (l.const2) ptrs.weights = place(`${id}_k`, 'int8_t', l.const2);
   }
-  if (l.op === 'add') {
-    Object.assign(f, { in_zp: l.in_zp, in2_zp: l.in2_zp, out_zp: l.out_zp, act_min: l.act_min, act_max: l.act_max, left_shift: l.left_shift });
-    Object.assign(ptrs, { ...mult(l.multiplier), shift: place(`${id}_s`, 'int8_t', l.shift) });
+  if (l.op === 'mean') {
+    Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });
+    Object.assign(ptrs, { ...mult([l.multiplier]), shift: place(`${id}_s`, 'int8_t', [l.shift]) });
   }
   if (l.op === 'avgpool_global' || l.op === 'avgpool2d') {
     Object.assign(f, { in_zp: l.in_zp, out_zp: l.out_zp, act_min: -128, act_max: 127 });

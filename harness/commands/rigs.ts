@@ -6,19 +6,25 @@ import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import { formatTable } from '../util/table.js';
 import type { Command } from './command.js';
+import { queueReport } from '../queue/reach.js';
+import { QUEUE_OPTIONS, queueOf } from './queue-options.js';
 
 export const rigsCommand: Command = {
   name: 'rigs',
   usage: `rigs                         list the rigs
   rigs check <file>            validate a rig file
-  rigs doctor [rig...]         USB devices and serial ports here, and what each rig still lacks`,
-  options: {},
-  async run(_values, positionals) {
+  rigs doctor [rig...]         USB devices and serial ports here, and what each rig still lacks
+      [--queue <url>]          also: does the job queue answer, and how many workers serve each rig's board`,
+  options: { ...QUEUE_OPTIONS },
+  async run(values, positionals) {
     const [sub, ...rest] = positionals;
     if (sub === 'doctor') {
       const names = rest.length > 0 ? rest : listRigs();
-      const report = await runDoctor(names.map((n) => loadRig(n)), (p) => fs.existsSync(p));
+      const rigs = names.map((n) => loadRig(n));
+      const report = await runDoctor(rigs, (p) => fs.existsSync(p));
       process.stdout.write(report.text + '\n');
+      const queue = queueOf(values);
+      if (queue) process.stdout.write(`\n${await queueReport(queue, rigs.map((r) => r.board))}\n`);
       return 0;
     }
     if (sub === 'check') {

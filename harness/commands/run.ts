@@ -4,13 +4,16 @@ import path from 'node:path';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { DEVICE_PROTOCOLS } from '../protocol/drivers.js';
 import { DEFAULT_RIG } from '../rig/rig.js';
-import { runExperiments } from '../run/run.js';
+import { runExperiments, type RunOptions, type RunResult } from '../run/run.js';
+import { isPoolFolder, resumePool, runPool, shardFolderName } from '../run/pool.js';
+import { planShards, runShard } from '../run/shard.js';
 import { HilError } from '../util/errors.js';
 import { rel } from '../util/paths.js';
 import type { Command, CommandContext, OptionSpec, OptionValues } from './command.js';
 import { flag, list, nonNegativeInt, positiveInt, positiveNumber, runVariantsOf, str } from './options.js';
 import { writeRunJunit } from '../reports/junit.js';
 import { writeReport } from '../reports/report/write.js';
+import { SUBMIT_OPTIONS, SUBMIT_USAGE } from './queue-options.js';
 
 const INPUT_MODES = ['auto', 'stream', 'preload'] as const;
 
@@ -20,8 +23,11 @@ function inputsOf(values: OptionValues): (typeof INPUT_MODES)[number] | undefine
   return v as (typeof INPUT_MODES)[number] | undefined;
 }
 
-const RUN_OPTIONS: OptionSpec = {
-  rig: { type: 'string' },
+export const RUN_OPTIONS: OptionSpec = {
+  rig: { type: 'string', multiple: true },
+  parallel: { type: 'string' },
+  shard: { type: 'string' },
+  out: { type: 'string' },
   models: { type: 'string' },
   experiments: { type: 'string' },
   samples: { type: 'string' },
@@ -40,12 +46,14 @@ const RUN_OPTIONS: OptionSpec = {
   profile: { type: 'string' },
   'perf-window': { type: 'string' },
   'dataset-folder': { type: 'string' },
+  ...SUBMIT_OPTIONS,
 };
 
 
-async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
-  const result = await runExperiments({
-    rig: str(values, 'rig') ?? DEFAULT_RIG,
+/** The run the options describe (shared by `hil run` and `hil submit`): the first --rig's. */
+export function runOptionsOf(values: OptionValues, ctx: CommandContext, defaultVariants: string): RunOptions {
+  return {
+    rig: rigsOf(values)[0],
     models: list(values, 'models'),
     experiments: list(values, 'experiments'),
     samples: positiveInt(values, 'samples'),
@@ -62,7 +70,56 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
     perfWindowSec: positiveNumber(values, 'perf-window'),
     datasetFolder: str(values, 'dataset-folder') ? path.resolve(str(values, 'dataset-folder') as string) : undefined,
     log: ctx.log,
-  });
+  };
+}
+
+function rigsOf(values: OptionValues): string[] {
+  return (values.rig as string[] | undefined) ?? [DEFAULT_RIG];
+}
+
+async function run(values: OptionValues, ctx: CommandContext, defaultVariants: string, report: boolean): Promise<number> {
+  // through the lab's job queue (loaded here: submit.ts builds on this module)
+  if (str(values, 'queue') !== undefined) return (await import('./submit.js')).submit(values, ctx, defaultVariants);
+  const rigs = rigsOf(values);
+  const options = runOptionsOf(values, ctx, defaultVariants);
+  const parallel = positiveInt(values, 'parallel');
+  const shard = str(values, 'shard');
+  if (str(values, 'out') !== undefined && shard === undefined) throw new HilError('only with --shard i/n (where the shard folders go)', '--out');
+  if (shard !== undefined) {
+    if (rigs.length > 1 || parallel !== undefined) throw new HilError('a CI job runs its shards on one rig: one --rig, no --parallel', '--shard');
+    return runShardJob(options, shard, str(values, 'out'), ctx);
+  }
+  if (options.resume !== undefined && isPoolFolder(options.resume)) {
+    if (values.rig !== undefined || parallel !== undefined) throw new HilError('a sharded run resumes on the rigs it had (its pool.json)', '--resume');
+    return finishRun(await resumePool(options.resume, ctx.log), values, ctx, report);
+  }
+  if (rigs.length === 1 && parallel === undefined) return finishRun(await runExperiments(options), values, ctx, report);
+  if (options.resume !== undefined) throw new HilError('a run folder resumes on the rigs it had: no --rig or --parallel with --resume', '--resume');
+  let code = 0;
+  for (const result of await runPool(options, { rigs, parallel })) code = Math.max(code, await finishRun(result, values, ctx, report));
+  return code;
+}
+
+/** `--shard i/n`: the shards a CI job i of n runs (plan positions i-1, i-1+n, ...), each in its own folder under --out. */
+async function runShardJob(options: RunOptions, shard: string, out: string | undefined, ctx: CommandContext): Promise<number> {
+  const m = /^(\d+)\/(\d+)$/.exec(shard);
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || n < 1 || i < 1 || i > n) throw new HilError(`expected i/n with 1 <= i <= n (CI job i of n), got "${shard}"`, '--shard');
+  const specs = planShards(options, n);
+  const mine = specs.filter((s) => s.index % n === i - 1);
+  const dir = path.resolve(out ?? path.join(options.resultsDir ?? 'results', `shards-${specs[0].plan}`));
+  ctx.log.info(`job ${i}/${n}: ${mine.length} of ${specs.length} shards of plan ${specs[0].plan} into ${rel(dir)}/`);
+  for (const spec of mine) {
+    const o = await runShard(spec, options.rig, path.join(dir, shardFolderName(spec)), ctx.log);
+    process.stdout.write(`shard ${spec.index + 1}/${spec.of} (${spec.label}): ${o.status} on ${o.rig} (${o.host}) in ${o.seconds ?? '?'} s -> ${rel(o.dir)}/\n`);
+    if (o.status !== 'complete') return 130;
+  }
+  process.stdout.write(`merge every job's folders with: hil merge <folders...> --out <dir>\n`);
+  return 0;
+}
+
+/** Prints a finished run, writes JUnit and the report, and returns the exit status its rows call for. */
+export async function finishRun(result: RunResult, values: OptionValues, ctx: CommandContext, report: boolean): Promise<number> {
   const junit = str(values, 'junit');
   if (junit) writeRunJunit(result.dir, path.resolve(junit));
   const files = fs.readdirSync(result.dir).sort().join(', ');
@@ -87,7 +144,10 @@ async function run(values: OptionValues, ctx: CommandContext, defaultVariants: s
   return 0;
 }
 
-const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'
+export const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); see 'hil rigs'. Repeat it to shard the run over several
+                               rigs (one merged run folder per board and firmware; docs/scale-out.md)
+      --parallel <n>           shard the run over n copies of each emulated rig (QEMU) at once
+      --shard <i/n> [--out d]  CI matrix: run the shards of job i of n into folders under d (then 'hil merge')
       --models <a,b>           models (default: all trained models; see 'hil models')
       --experiments <a,b>      ${EXPERIMENT_NAMES.join(', ')} (default: every one the variants allow, except mlperf-energy and uploads)
       --samples <n>            accuracy samples per model (default: whole test split)
@@ -99,7 +159,8 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --inputs <mode>          how accuracy inputs reach the device: stream (over the link), preload (into an emulated
                                board's memory at boot, or written once to a real board's external flash; a short
                                command runs each), auto (default: preload where possible)
-      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept)
+      --resume <run folder>    continue an interrupted, failed or killed run (its own options; finished work kept);
+                               a sharded run's folder: its unfinished and missing shards on its rigs, then the merge
       --junit <file>           also write the run's checks as JUnit XML (one case per model x variant x check)
       --report                 also write the run's report (figures, tables, report.html; the demo always does)
       --protocol <p>           device protocol: ${DEVICE_PROTOCOLS.join(', ')} (default: the rig's dut.firmware.protocol, else yono);
@@ -111,7 +172,9 @@ const RUN_USAGE = `      --rig <name|file>        rig (default ${DEFAULT_RIG}); 
       --load-address <addr>    where a --firmware .bin goes (e.g. 0x0 on mps2, 0x08000000 on STM32)
       --perf-window <s>        mlperf-performance: minimum device seconds per window (default 10, the MLPerf Tiny rule)
       --dataset-folder <dir>   accuracy on an MLPerf Tiny data-set folder (.bin inputs + y_labels.csv, e.g. kws01)
-                               instead of the model's prepared test split (one model)`;
+                               instead of the model's prepared test split (one model)
+      --queue <url>            run through the lab's job queue instead of on a local rig (as 'hil submit'; docs/scale-out.md):
+${SUBMIT_USAGE.split('\n').slice(1).join('\n')}`;
 
 export const runCommand: Command = {
   name: 'run',

@@ -148,7 +148,7 @@ export class BoardDut implements Dut {
   async connect(): Promise<Link> {
     const path = await this.waitForPort();
     const baud = this.rig.link.baud ?? 115200;
-    this.link = await (this.options.openLink ?? ((p, b) => SerialLink.open({ path: p, baudRate: b, label: this.rig.board })))(path, baud);
+    this.link = await (this.options.openLink ?? ((p, b) => SerialLink.open({ path: p, baudRate: b, label: this.rig.board, retryForMs: this.rig.dut.boot_timeout_ms ?? 10000 })))(path, baud);
     return this.link;
   }
 

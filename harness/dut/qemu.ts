@@ -183,7 +183,7 @@ export class QemuDut implements Dut {
     const exited = this.qemu?.exited();
     if (!this.ptyPath || !this.qemu || exited) throw new HilError(`QEMU is not running${exited ? ` (${exited})` : ''}`, this.description);
     const path = this.options.route ? await this.options.route(this.ptyPath) : this.ptyPath;
-    this.link = await SerialLink.open({ path, baudRate: this.rig.link.baud ?? 115200, label: `QEMU ${this.machine} serial0` });
+    this.link = await SerialLink.open({ path, baudRate: this.rig.link.baud ?? 115200, label: `QEMU ${this.machine} serial0`, retryForMs: this.rig.dut.boot_timeout_ms ?? 10000 });
     return this.link;
   }
 

@@ -56,6 +56,8 @@ export interface PredictionRow {
 export interface AccuracyOptions {
   /** Samples per model; undefined = the whole test split. */
   samples?: number;
+  /** only samples [start, end) (a shard); within `samples` */
+  range?: { start: number; end: number };
   /** an MLPerf Tiny data-set folder replacing the model's test data (dataset-folder.ts) */
   datasetFolder?: string;
   /** Predictions already made (a resumed run): those samples are not run again. */
@@ -75,7 +77,8 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
   const rows: AccuracyRow[] = [];
   for (const model of ctx.models) {
     const data: ModelTestSet = options.datasetFolder ? loadDatasetFolder(options.datasetFolder, model) : modelTestSet(model);
-    const count = Math.min(data.count, options.samples ?? data.count);
+    const first = options.range?.start ?? 0;
+    const count = Math.min(data.count, options.samples ?? data.count, options.range?.end ?? data.count);
     const input = (i: number) => data.x.subarray(i * data.inputBytes, (i + 1) * data.inputBytes);
     // the host reference's whole output vector of the sample in hand (the device's result of sample i is compared right after)
     let hostAt = -1;
@@ -86,10 +89,10 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
     };
     const autoencoder = data.task === 'autoencoder';
     const label = (i: number) => (data.y ? data.y[i] : -1);
-    const predictions = [...(options.done?.(model.name) ?? [])].filter((p) => p.sample < count).sort((a, b) => a.sample - b.sample);
+    const predictions = [...(options.done?.(model.name) ?? [])].filter((p) => p.sample >= first && p.sample < count).sort((a, b) => a.sample - b.sample);
     const measured = new Set(predictions.map((p) => p.sample));
     // resumed runs continue from the first sample not measured yet (samples run in order)
-    let next = 0;
+    let next = first;
     while (measured.has(next)) next++;
     const progress = ctx.log.progress(`accuracy ${model.name}`, count - next);
     const record = (p: PredictionRow) => {
@@ -137,7 +140,7 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
       }
     }
     progress.stop();
-    const row = accuracyRow(ctx, model.name, data, predictions.sort((a, b) => a.sample - b.sample));
+    const row = accuracyRow(ctx.provenance(data.sha256), model.name, rowData(data), predictions.sort((a, b) => a.sample - b.sample));
     rows.push(row);
     options.onRow?.(row, predictions);
     if (ctx.cancelled()) break;
@@ -148,26 +151,44 @@ export async function runAccuracy(ctx: ExperimentContext, options: AccuracyOptio
 /** A number column of a prediction; an empty cell read back by a resumed run (NaN when written) is NaN. */
 const cell = (v: number | string | undefined): number => (v === '' || v === undefined ? NaN : Number(v));
 
+/** What a model's accuracy row needs of its data beyond the predictions. */
+export interface AccuracyRowData {
+  dataset: string;
+  task: Task;
+  /** the data have labels (top-1, AUC) */
+  labelled: boolean;
+  /** per sample, the input file it came from (ad01 windows: AUC per file) */
+  groups?: ArrayLike<number>;
+}
+
+export const rowData = (d: Pick<ModelTestSet, 'dataset' | 'task' | 'y' | 'groups'>): AccuracyRowData => ({ dataset: d.dataset, task: d.task, labelled: d.y !== undefined, ...(d.groups ? { groups: d.groups } : {}) });
+
 /**
  * A model's accuracy row from its predictions (a failed sample, device -1, counts as neither
  * correct nor in agreement). Top-1 needs labels and a classifier; AUC labels and an autoencoder.
  */
-export function accuracyRow(ctx: ExperimentContext, model: string, data: Pick<ModelTestSet, 'dataset' | 'sha256' | 'task' | 'y' | 'groups'>, predictions: PredictionRow[]): AccuracyRow {
+export function accuracyRow(
+  provenance: Provenance,
+  model: string,
+  data: AccuracyRowData,
+  predictions: (Pick<PredictionRow, 'sample' | 'label' | 'device' | 'host'> & Partial<Pick<PredictionRow, 'elements_differ' | 'score' | 'host_score'>>)[],
+): AccuracyRow {
   const n = predictions.length;
-  const top1 = data.task === 'classifier' && data.y !== undefined;
+  const top1 = data.task === 'classifier' && data.labelled;
   const correct = predictions.filter((p) => p.device === p.label).length;
   const hostCorrect = predictions.filter((p) => p.host === p.label).length;
   const failed = predictions.filter((p) => p.device === -1).length;
   const agree = predictions.filter((p) => p.device === p.host).length;
   const known = predictions.map((p) => cell(p.elements_differ)).filter((d) => Number.isFinite(d));
   const auc = (score: 'score' | 'host_score'): number => {
-    if (data.task !== 'autoencoder' || !data.y || n === 0) return NaN;
+    if (data.task !== 'autoencoder' || !data.labelled || n === 0) return NaN;
     const scores = predictions.map((p) => cell(p[score]));
     if (scores.some((s) => !Number.isFinite(s))) return NaN;
-    return anomalyAuc(scores, predictions.map((p) => p.label), data.groups && predictions.map((p) => (data.groups as number[])[p.sample])).auc;
+    const groups = data.groups;
+    return anomalyAuc(scores, predictions.map((p) => p.label), groups && predictions.map((p) => groups[p.sample])).auc;
   };
   return {
-    ...ctx.provenance(data.sha256),
+    ...provenance,
     model,
     dataset: data.dataset,
     task: data.task,
@@ -205,6 +226,7 @@ export const accuracyExperiment: Experiment = {
     ctx.run.results.remove(ACCURACY_TABLE, (r) => r.variant === variant);
     await runAccuracy(ctx, {
       samples: ctx.run.options.samples,
+      range: ctx.run.options.sampleRange,
       datasetFolder: ctx.run.options.datasetFolder,
       done: done && ((model) => done(variant, model)),
       // every prediction is durable when it is made

@@ -44,6 +44,8 @@ export type DonePredictions = (
 export interface ExperimentOptions {
   /** accuracy samples per model (default: the whole test split) */
   samples?: number;
+  /** accuracy: only samples [start, end) of each test split (a shard of a sharded run) */
+  sampleRange?: { start: number; end: number };
   latencyRuns?: number;
   latencyWarmup?: number;
   /**

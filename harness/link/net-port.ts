@@ -78,7 +78,18 @@ export interface NetPortOptions {
   negotiateTimeoutMs?: number;
   /** opens the socket (tests hand in their own) */
   connect?: SocketConnector;
+  /**
+   * Keep trying this long (ms) when the server accepts and at once drops a new connection:
+   * ser2net does that while it has not yet released the device after the previous client.
+   * Default 0 (one attempt); device links pass the rig's boot timeout.
+   */
+  retryForMs?: number;
+  /** how long a fresh connection must stay up to count as accepted (default 150 ms) */
+  dropGraceMs?: number;
 }
+
+/** A connection the server closed at once (before it was ours): worth another try. */
+class DroppedAtOnce extends HilError {}
 
 /** Values of the serial settings the server confirmed (RFC 2217 replies). */
 export interface ComPortSettings {
@@ -224,17 +235,39 @@ export class NetPort extends EventEmitter implements RawPort {
     );
   }
 
+  /** Connects, again after a short pause while the server drops new connections at once, until retryForMs. */
   private async start(): Promise<void> {
+    const deadline = Date.now() + (this.options.retryForMs ?? 0);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt();
+      } catch (e) {
+        if (!(e instanceof DroppedAtOnce)) throw e;
+        if (Date.now() + 100 > deadline) throw new HilError(`${e.message}${attempt > 1 ? ` (${attempt} attempts)` : ''}: the server accepts and drops connections (another client still holds the port?)`, this.where);
+        await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 500)));
+      }
+    }
+  }
+
+  private async attempt(): Promise<void> {
     const { host, port } = this.address;
+    this.closing = false;
     const socket = await connectTcp(host, port, this.options.connectTimeoutMs ?? 5000, this.where, this.options.connect);
     socket.setNoDelay(true);
     this.socket = socket;
+    // bytes that arrive before the port is open reach the data listeners right after it opens
+    let early: Buffer[] | undefined = [];
+    const deliver = (bytes: Buffer) => (early ? early.push(bytes) : this.emit('data', bytes));
     const parser = new TelnetParser({
-      data: (bytes) => this.emit('data', bytes),
+      data: deliver,
       option: (verb, option) => this.onOption(verb, option),
       sub: (bytes) => this.onSub(bytes),
     });
-    socket.on('data', (chunk: Buffer) => (this.address.scheme === 'rfc2217' ? parser.feed(chunk) : this.emit('data', chunk)));
+    socket.on('data', (chunk: Buffer) => (this.address.scheme === 'rfc2217' ? parser.feed(chunk) : deliver(chunk)));
+    let dropped = false;
+    socket.once('close', () => {
+      dropped = true;
+    });
     let failure: string | undefined;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       failure = describeSocketError(err, `${host}:${port}`);
@@ -246,16 +279,27 @@ export class NetPort extends EventEmitter implements RawPort {
       if (!this.closing && was) this.emit('error', new Error(failure ?? 'connection closed by the server (ser2net or the remote host stopped, or the network went down)'));
       if (was) this.emit('close');
     });
+    const droppedAtOnce = () => new DroppedAtOnce('the server closed the new connection at once', this.where);
     if (this.address.scheme === 'rfc2217') {
       try {
         await this.negotiate();
       } catch (e) {
         this.closing = true;
         socket.destroy();
-        throw e;
+        throw dropped ? droppedAtOnce() : e;
       }
+    } else {
+      // a raw port has no handshake: a connection that survives a short grace period was accepted
+      await new Promise((r) => setTimeout(r, this.options.dropGraceMs ?? 150));
+    }
+    if (dropped || socket.destroyed) {
+      this.closing = true;
+      throw droppedAtOnce();
     }
     this.open_ = true;
+    const pending = early;
+    early = undefined;
+    if (pending.length) setImmediate(() => this.emit('data', Buffer.concat(pending)));
   }
 
   private send(bytes: Buffer): void {

@@ -22,10 +22,12 @@ export interface PortOptions {
   /** a device path (/dev/ttyACM0, a pty) or a network URL (rfc2217://host:port, tcp://host:port) */
   path: string;
   baudRate: number;
+  /** a network port: keep trying this long (ms) while the server drops new connections at once */
+  retryForMs?: number;
 }
 
 export type PortFactory = (options: PortOptions) => RawPort;
 
 /** A local serial device through the serialport package, or a remote one (net-port.ts) for a URL. */
-export const defaultPortFactory: PortFactory = ({ path, baudRate }) =>
-  isNetUrl(path) ? new NetPort(path, { baudRate }) : new SerialPort({ path, baudRate, autoOpen: false });
+export const defaultPortFactory: PortFactory = ({ path, baudRate, retryForMs }) =>
+  isNetUrl(path) ? new NetPort(path, { baudRate, retryForMs }) : new SerialPort({ path, baudRate, autoOpen: false });

@@ -9,6 +9,8 @@ export interface SerialLinkOptions {
   label?: string;
   /** Opens the port (default: the serialport package); tests and proxies hand in their own. */
   openPort?: PortFactory;
+  /** a network port: keep trying this long (ms) while the server drops new connections at once (the boot timeout) */
+  retryForMs?: number;
 }
 
 /** A serial port (real UART bridge or a QEMU pseudo-terminal) as a plain byte stream. */
@@ -43,7 +45,7 @@ export class SerialLink implements Link {
 
   static async open(options: SerialLinkOptions): Promise<SerialLink> {
     const description = options.label ? `${options.path} (${options.label})` : options.path;
-    const port = (options.openPort ?? defaultPortFactory)({ path: options.path, baudRate: options.baudRate });
+    const port = (options.openPort ?? defaultPortFactory)({ path: options.path, baudRate: options.baudRate, retryForMs: options.retryForMs });
     await new Promise<void>((resolve, reject) =>
       port.open((err) => {
         if (!err) return resolve();

@@ -129,6 +129,10 @@ export interface AddLayer {
   op: 'add';
   in_shape: Shape3;
   out_shape: Shape3;
+  /** the second input's shape when it is broadcast: every dimension in_shape's or 1 (absent = in_shape) */
+  in2_shape?: Shape3;
+  /** a constant second operand (int8, in2_shape or in_shape elements): the layer then reads one tensor */
+  const2?: number[];
   in_zp: number;
   in2_zp: number;
   out_zp: number;
@@ -155,6 +159,10 @@ export interface MulLayer {
   op: 'mul';
   in_shape: Shape3;
   out_shape: Shape3;
+  /** as AddLayer's: a broadcast second input */
+  in2_shape?: Shape3;
+  /** as AddLayer's: a constant second operand */
+  const2?: number[];
   in_zp: number;
   in2_zp: number;
   out_zp: number;
@@ -163,6 +171,13 @@ export interface MulLayer {
   multiplier: number[];
   shift: number[];
 }
+
+/** The mean over H and W per channel, TFLite Micro's int8 MEAN over the spatial axes (reduce_common.cc,
+ * EvalIntegerMean; `tflite-*` arithmetic only). multiplier 0: input and output share one quantization,
+ * y = trunc(sum / n) of the int8 values (reference_ops::Mean); else y = clamp(out_zp + MBQM(sum - n * in_zp,
+ * M, s)) with M/s TFLite's QuantizedMeanOrSum multiplier (QuantizeMultiplier(in_scale / out_scale) with 1/n
+ * folded in: `tfliteMeanMultiplier`). */
+export type MeanLayer = Omit<AvgPoolGlobalLayer, 'op'> & { op: 'mean' };
 
 /** Two tensors side by side on the channel axis (`yono-int8/2` graphs): out = [in | in2] per pixel;
  * one quantization for all three (TFLite Micro's int8 CONCATENATION copies bytes). */
@@ -190,9 +205,10 @@ export type Int8Layer = (
   | LutLayer
   | ConcatLayer
   | MulLayer
+  | MeanLayer
 ) & LayerInputs;
 export type Int8Op = Int8Layer['op'];
-export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul'];
+export const INT8_OPS: readonly Int8Op[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul', 'mean'];
 
 /** The tensor ids layer i reads: its `inputs`, or the previous layer's output (a chain). */
 export function layerInputs(l: Int8Layer, i: number): number[] {
@@ -409,15 +425,16 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
     const p = `$.layers[${i}]`;
     const o = c.obj(lv, p);
     let inputs: number[] | undefined;
+    // add and mul with a constant second operand (const2) read one tensor
+    const two = o.op === 'concat' || ((o.op === 'add' || o.op === 'mul') && o.const2 === undefined);
     if (graph) {
-      const n = o.op === 'add' || o.op === 'concat' || o.op === 'mul' ? 2 : 1;
-      inputs = c.ints(o, 'inputs', p, n, 0, i);
-    } else if (o.op === 'add' || o.op === 'concat' || o.op === 'mul') {
+      inputs = c.ints(o, 'inputs', p, two ? 2 : 1, 0, i);
+    } else if (two) {
       c.fail(`${p}.inputs`, `an ${String(o.op)} layer names its two input tensors (a graph model)`);
     }
     const first = inputs ? inputs[0] : i;
     const l = validateLayer(c, o, p, shapes[first], shapeSize(shapes[first]));
-    if ((l.op === 'add' || l.op === 'mul') && inputs) c.sameShape(shapes[inputs[1]], l.in_shape, `${p}.inputs[1]`, 'in_shape');
+    if ((l.op === 'add' || l.op === 'mul') && inputs && !l.const2) c.sameShape(shapes[inputs[1]], l.in2_shape ?? l.in_shape, `${p}.inputs[1]`, l.in2_shape ? 'in2_shape' : 'in_shape');
     if (l.op === 'concat' && inputs) c.sameShape(shapes[inputs[1]], l.in2_shape, `${p}.inputs[1]`, 'in2_shape');
     layers.push(inputs ? { ...l, inputs } : l);
     shapes.push(l.op === 'dense' ? [1, 1, l.out_features] : l.out_shape);
@@ -485,6 +502,22 @@ function validateLayer(c: Checker, o: Obj, p: string, prev: Shape3, prevSize: nu
       const shift = c.ints(o, 'shift', p, 1, Q31_SHIFT_MIN, 15);
       return { op, ...g, multiplier, shift };
     }
+    case 'mean': {
+      if (!isTflite(c.arithmetic)) c.fail(`${p}.op`, `mean needs a tflite-* arithmetic (TFLite's int8 MEAN)`);
+      const in_shape = c.shape(o, 'in_shape', p);
+      c.sameShape(in_shape, prev, `${p}.in_shape`, 'the previous output');
+      const out_shape = c.shape(o, 'out_shape', p);
+      c.sameShape(out_shape, [1, 1, in_shape[2]], `${p}.out_shape`, 'expected');
+      // |sum - n * in_zp| <= 255 * n must stay in int32 (TFLite's accumulator)
+      if (in_shape[0] * in_shape[1] > 2 ** 23) c.fail(`${p}.in_shape`, 'more than 2^23 values per channel');
+      const in_zp = c.int(o, 'in_zp', p, -128, 127);
+      const out_zp = c.int(o, 'out_zp', p, -128, 127);
+      // TFLite's mean multiplier is QuantizeMultiplier's times 2^k / n: it may fall below 2^30
+      const multiplier = c.int(o, 'multiplier', p, 0, Q31_MULTIPLIER_MAX);
+      const shift = c.int(o, 'shift', p, Q31_SHIFT_MIN, Q31_SHIFT_MAX);
+      if (multiplier === 0 && (shift !== 0 || out_zp !== in_zp)) c.fail(`${p}.multiplier`, 'is 0 (one quantization in and out): shift must be 0 and out_zp equal in_zp');
+      return { op, in_shape, out_shape, in_zp, out_zp, multiplier, shift };
+    }
     case 'concat': {
       const in_shape = c.shape(o, 'in_shape', p);
       c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
@@ -539,12 +572,19 @@ function elementwiseGeometry(c: Checker, o: Obj, p: string, prev: Shape3, op: st
   c.sameShape(in_shape, prev, `${p}.in_shape`, 'its first input');
   const out_shape = c.shape(o, 'out_shape', p);
   c.sameShape(out_shape, in_shape, `${p}.out_shape`, 'in_shape');
+  let in2_shape: Shape3 | undefined;
+  if (o.in2_shape !== undefined) {
+    in2_shape = c.shape(o, 'in2_shape', p);
+    const s2 = in2_shape;
+    if (s2.some((d, k) => d !== 1 && d !== in_shape[k])) c.fail(`${p}.in2_shape`, `${JSON.stringify(s2)} does not broadcast to in_shape ${JSON.stringify(in_shape)} (each dimension equal or 1)`);
+  }
+  const const2 = o.const2 === undefined ? undefined : c.ints(o, 'const2', p, shapeSize(in2_shape ?? in_shape), -128, 127);
   const in_zp = c.int(o, 'in_zp', p, -128, 127);
   const in2_zp = c.int(o, 'in2_zp', p, -128, 127);
   const out_zp = c.int(o, 'out_zp', p, -128, 127);
   const act_min = c.int(o, 'act_min', p, -128, 127);
   const act_max = c.int(o, 'act_max', p, act_min, 127);
-  return { in_shape, out_shape, in_zp, in2_zp, out_zp, act_min, act_max };
+  return { in_shape, out_shape, ...(in2_shape ? { in2_shape } : {}), ...(const2 ? { const2 } : {}), in_zp, in2_zp, out_zp, act_min, act_max };
 }
 
 function poolGeometry(c: Checker, o: Obj, p: string, prev: Shape3) {

@@ -58,6 +58,18 @@ export function quantizeMultiplierQ31(real: number): { multiplier: number; shift
   return { multiplier: m, shift: e };
 }
 
+/**
+ * TFLite's int8 MEAN multiplier for n values per output (reference_ops::QuantizedMeanOrSum, as
+ * TFLite Micro's EvalIntegerMean uses it): (M, s) = QuantizeMultiplier(in_scale / out_scale), then
+ * k = min(floor(log2 n), 32, 31 + s), M' = trunc(M * 2^k / n) (int64), s' = s - k. M' may be below 2^30.
+ */
+export function tfliteMeanMultiplier(ratio: number, n: number): { multiplier: number; shift: number } {
+  const q = quantizeMultiplierQ31(ratio);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`mean over ${n} values`);
+  const k = Math.min(Math.floor(Math.log2(n)), 32, 31 + q.shift);
+  return { multiplier: Number((BigInt(q.multiplier) << BigInt(k)) / BigInt(n)), shift: q.shift - k };
+}
+
 /** Asymmetric int8 parameters for a real range (always containing 0). */
 export function chooseQParams(lo: number, hi: number): QParams {
   const min = Math.min(lo, 0);

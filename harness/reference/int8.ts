@@ -4,7 +4,7 @@
  */
 import { argmaxFirst } from '../util/argmax.js';
 import { HilError } from '../util/errors.js';
-import { isGraph, isTflite, layerInputs, type Arithmetic, type Int8Layer, type Int8Model } from '../modeltools/int8-model.js';
+import { isGraph, isTflite, layerInputs, shapeSize, type Arithmetic, type Int8Layer, type Int8Model, type Shape3 } from '../modeltools/int8-model.js';
 
 /** SPEC requant: floor((acc * M + 2^(s-1)) / 2^s). */
 export function requant(acc: number, multiplier: number, shift: number): number {
@@ -315,9 +315,24 @@ function avgpool2dStep(l: Extract<Int8Layer, { op: 'avgpool2d' }>, where: string
   };
 }
 
+/** Index into a broadcast second input for each output element (in2 dimensions of 1 repeat), or
+ * undefined when in2 has the output's shape (TFLite's BroadcastAdd4DSlow / BroadcastMul4DSlow). */
+export function broadcastIndex(out: Shape3, in2: Shape3 | undefined): Int32Array | undefined {
+  if (!in2 || (in2[0] === out[0] && in2[1] === out[1] && in2[2] === out[2])) return undefined;
+  const [H, W, C] = out;
+  const idx = new Int32Array(H * W * C);
+  for (let h = 0, i = 0; h < H; h++) {
+    for (let w = 0; w < W; w++) {
+      for (let c = 0; c < C; c++, i++) idx[i] = ((in2[0] === 1 ? 0 : h) * in2[1] + (in2[1] === 1 ? 0 : w)) * in2[2] + (in2[2] === 1 ? 0 : c);
+    }
+  }
+  return idx;
+}
+
 /** TFLite's int8 ADD (reference_integer_ops/add.h): each input's (q - zp) * 2^left_shift rescaled to
  * the common scale, summed, rescaled to the output; MultiplyByQuantizedMultiplier of the model's
- * arithmetic (shifts <= 0: TFLite's ...SmallerThanOneExp). */
+ * arithmetic (shifts <= 0: TFLite's ...SmallerThanOneExp). A broadcast second input repeats; a
+ * constant one (const2) is part of the layer. */
 function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Arithmetic): Step {
   if (!isTflite(arith)) throw new HilError('add needs a tflite-* arithmetic', where);
   const f = requantOf(arith);
@@ -325,12 +340,15 @@ function addStep(l: Extract<Int8Layer, { op: 'add' }>, where: string, arith?: Ar
   const [m1, m2, mo] = l.multiplier;
   const [s1, s2, so] = l.shift;
   const ls = 2 ** l.left_shift;
+  const bi = broadcastIndex(l.out_shape, l.in2_shape);
+  const k2 = l.const2 ? Int8Array.from(l.const2) : undefined;
   const out = new Int8Array(n);
-  return (x, x2) => {
+  return (x, in2) => {
+    const x2 = k2 ?? in2;
     if (!x2) throw new HilError('add without its second input', where);
     for (let i = 0; i < n; i++) {
       const a = f((x[i] - l.in_zp) * ls, m1, s1);
-      const b = f((x2[i] - l.in2_zp) * ls, m2, s2);
+      const b = f((x2[bi ? bi[i] : i] - l.in2_zp) * ls, m2, s2);
       out[i] = clamp(f(a + b, mo, so) + l.out_zp, l.act_min, l.act_max);
     }
     return out;
@@ -342,10 +360,31 @@ function mulStep(l: Extract<Int8Layer, { op: 'mul' }>, where: string, arith?: Ar
   if (!isTflite(arith)) throw new HilError('mul needs a tflite-* arithmetic', where);
   const f = requantOf(arith);
   const n = l.in_shape[0] * l.in_shape[1] * l.in_shape[2];
+  const bi = broadcastIndex(l.out_shape, l.in2_shape);
+  const k2 = l.const2 ? Int8Array.from(l.const2) : undefined;
   const out = new Int8Array(n);
-  return (x, x2) => {
+  return (x, in2) => {
+    const x2 = k2 ?? in2;
     if (!x2) throw new HilError('mul without its second input', where);
-    for (let i = 0; i < n; i++) out[i] = clamp(l.out_zp + f((x[i] - l.in_zp) * (x2[i] - l.in2_zp), l.multiplier[0], l.shift[0]), l.act_min, l.act_max);
+    for (let i = 0; i < n; i++) out[i] = clamp(l.out_zp + f((x[i] - l.in_zp) * (x2[bi ? bi[i] : i] - l.in2_zp), l.multiplier[0], l.shift[0]), l.act_min, l.act_max);
+    return out;
+  };
+}
+
+/** TFLite Micro's int8 MEAN over H and W: trunc(sum / n) when in and out share a quantization
+ * (multiplier 0), else out_zp + MBQM(sum - n * in_zp, M, s) clamped (QuantizedMeanOrSum). */
+function meanStep(l: Extract<Int8Layer, { op: 'mean' }>, where: string, arith?: Arithmetic): Step {
+  if (!isTflite(arith)) throw new HilError('mean needs a tflite-* arithmetic', where);
+  const f = requantOf(arith);
+  const [H, W, C] = l.in_shape;
+  const n = H * W;
+  const out = new Int8Array(C);
+  return (x) => {
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let p = 0; p < n; p++) sum += x[p * C + c];
+      out[c] = l.multiplier === 0 ? clamp(Math.trunc(sum / n), -128, 127) : clamp(l.out_zp + f(sum - n * l.in_zp, l.multiplier, l.shift), -128, 127);
+    }
     return out;
   };
 }
@@ -428,6 +467,8 @@ function layerStep(l: Int8Layer, where: string, arith?: Arithmetic): Step {
       return concatStep(l, where);
     case 'mul':
       return mulStep(l, where, arith);
+    case 'mean':
+      return meanStep(l, where, arith);
     default:
       throw new HilError(`unknown op '${(l as { op: string }).op}'`, where);
   }
@@ -447,7 +488,7 @@ function compile(model: Int8Model): Compiled {
 export function runInt8Layer(layer: Int8Layer, input: Int8Array, arithmetic: Arithmetic = 'yono15', input2?: Int8Array): Int8Array {
   const where = `layer (${layer.op})`;
   const want = layer.op === 'dense' ? layer.in_features : layer.in_shape[0] * layer.in_shape[1] * layer.in_shape[2];
-  const want2 = layer.op === 'concat' ? layer.in2_shape[0] * layer.in2_shape[1] * layer.in2_shape[2] : want;
+  const want2 = (layer.op === 'concat' || layer.op === 'add' || layer.op === 'mul') && layer.in2_shape ? shapeSize(layer.in2_shape) : want;
   if (input.length !== want) throw new HilError(`input has ${input.length} values, layer expects ${want}`, where);
   if (input2 && input2.length !== want2) throw new HilError(`second input has ${input2.length} values, layer expects ${want2}`, where);
   return layerStep(layer, where, arithmetic)(input, input2).slice();

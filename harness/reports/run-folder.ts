@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RESULTS_DIR } from '../util/paths.js';
+import { HilError } from '../util/errors.js';
 
 export interface RunFolder {
   id: string;
@@ -37,4 +38,12 @@ export function openRunFolder(dir: string): RunFolder {
     writeJson: (name, value) => fs.writeFileSync(path.join(abs, name), JSON.stringify(value, null, 2) + '\n'),
     writeText: (name, text) => fs.writeFileSync(path.join(abs, name), text),
   };
+}
+
+/** A new run folder at exactly `dir` (a shard's folder, a merged run): refused if it already holds a run. */
+export function createRunFolderAt(dir: string): RunFolder {
+  const abs = path.resolve(dir);
+  if (fs.existsSync(path.join(abs, 'run.json'))) throw new HilError('already holds a run (run.json): choose another folder', abs);
+  fs.mkdirSync(abs, { recursive: true });
+  return openRunFolder(abs);
 }

@@ -197,7 +197,7 @@ export function listRigs(): string[] {
 }
 
 /** Turns one schema error into "field: what was expected". */
-function describe(error: ErrorObject): string {
+export function describeSchemaError(error: ErrorObject): string {
   const field = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
   const p = error.params as Record<string, unknown>;
   switch (error.keyword) {
@@ -287,7 +287,7 @@ export function loadRig(nameOrPath: string): Rig {
     // A failed oneOf reports its branches' errors too; its own one-line message says it all.
     const oneOfs = all.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
     const errors = all.filter((e) => e.keyword !== 'if' && !oneOfs.some((s) => e.schemaPath.startsWith(`${s}/`)));
-    throw new HilError(errors.map(describe).join('; '), where);
+    throw new HilError(errors.map(describeSchemaError).join('; '), where);
   }
   const rig = { ...(data as Omit<Rig, 'file'>), file };
   const fw = rig.dut.firmware;

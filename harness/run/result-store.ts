@@ -34,7 +34,7 @@ export class CsvResultStore implements ResultStore {
       }
       const path = folder.file(t.file);
       const existing = resume && fs.existsSync(path);
-      if (!readBack.has(t.file)) readBack.set(t.file, existing ? readCsv(fs.readFileSync(path, 'utf8')).map(typed) : []);
+      if (!readBack.has(t.file)) readBack.set(t.file, existing ? readCsv(fs.readFileSync(path, 'utf8')).map(typedRow) : []);
       // experiments that share a table (energy.csv) share one file and one list of rows
       if (!byFile.has(t.file)) byFile.set(t.file, new CsvTable<object>(path, t.columns as never, existing));
       this.files.set(t, byFile.get(t.file) as CsvTable<object>);
@@ -67,7 +67,7 @@ export class CsvResultStore implements ResultStore {
 }
 
 /** A row read back from its CSV: numbers as numbers, empty cells as '' (as they were written). */
-function typed(row: Record<string, string>): Record<string, string | number> {
+export function typedRow(row: Record<string, string>): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(row)) out[k] = TEXT_COLUMNS.has(k) || v === '' || !Number.isFinite(Number(v)) ? v : Number(v);
   return out;

@@ -10,14 +10,14 @@ import { closeChannels, openChannels } from '../experiments/channels.js';
 import type { AccuracyRow } from '../experiments/accuracy.js';
 import { ACCURACY_TABLE, PREDICTION_TABLE } from '../experiments/accuracy.js';
 import { COMPRESSION_TABLE, type CompressionRow } from '../experiments/compression.js';
-import type { Experiment, ExperimentOptions, RunInfo, VariantContext, VariantRow } from '../experiments/experiment.js';
+import type { Experiment, ExperimentOptions, ResultStore, RunInfo, VariantContext, VariantPlan, VariantRow } from '../experiments/experiment.js';
 import { LATENCY_TABLE, type LatencyRow } from '../experiments/latency.js';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.js';
 import { SCENARIO_TABLE, scenarioTotals, type ScenarioTotal } from '../experiments/scenario.js';
 import { ENERGY_TABLE, SWITCH_TABLE, type EnergyResultRow, type SwitchRow } from '../experiments/switching.js';
 import { CaptureStore, type CaptureRecord } from '../reports/captures.js';
-import { createRunFolder, openRunFolder } from '../reports/run-folder.js';
-import { loadRig } from '../rig/rig.js';
+import { createRunFolder, createRunFolderAt, openRunFolder } from '../reports/run-folder.js';
+import { loadRig, type Rig } from '../rig/rig.js';
 import type { Variant } from '../session/model-set.js';
 import { openSession, type Session } from '../session/session.js';
 import { lockRig } from '../dut/factory.js';
@@ -31,7 +31,8 @@ import type { Logger } from '../util/log.js';
 import { rel } from '../util/paths.js';
 import { harnessVersion } from '../util/version.js';
 import { loadDatasetFolder } from '../experiments/dataset-folder.js';
-import { buildVariants, firmwareSource, orderVariants, planVariants, type VariantBuild } from './plan.js';
+import { buildVariants, firmwareSource, orderVariants, planVariants, type FirmwareSource, type VariantBuild } from './plan.js';
+import { shardRunOptions, type ShardSpec } from './shard-spec.js';
 import { protocolCanPreload } from '../protocol/drivers.js';
 import { CsvResultStore } from './result-store.js';
 import { RunRecord, type RunJson } from './run-record.js';
@@ -62,6 +63,16 @@ export interface RunOptions extends ExperimentOptions {
   loadAddress?: string;
   /** mlperf-tiny: the profile tag to build with / to require of the device */
   profile?: string;
+  /**
+   * This run is one shard of a sharded run (run/shard.ts): only the shard's models are measured
+   * (the firmware still holds the whole run's models), accuracy covers the shard's sample range,
+   * the firmware must be the one the plan expected, and run.json records the shard.
+   */
+  shard?: ShardSpec;
+  /** write into this exact folder (created) instead of a new results/<id>/ */
+  runDir?: string;
+  /** stop between samples when this says so (a sharded run whose other shard failed) */
+  stop?: () => boolean;
   log: Logger;
 }
 
@@ -78,37 +89,60 @@ export interface RunResult {
   summary: string;
 }
 
-export async function runExperiments(options: RunOptions): Promise<RunResult> {
-  const { log } = options;
-  const resumed = options.resume ? readResumable(options.resume) : undefined;
-  if (resumed) options = { ...optionsOf(resumed.json), log, resume: options.resume };
+/** What a run will do, decided before anything is built: rig, firmware source, variants and their models, experiments. */
+export interface RunPlan {
+  rig: Rig;
+  source: FirmwareSource;
+  plans: VariantPlan[];
+  commonModels: string[];
+  chosen: Experiment[];
+  notes: string[];
+}
+
+/** Plans a run (shared by runExperiments and planShards): bad options fail here, before any build. */
+export function planRun(options: RunOptions, notes: string[] = []): RunPlan {
   const rig = loadRig(options.rig);
   const variants = orderVariants(options.variants);
-  const notes: string[] = resumed ? [...((resumed.json.notes as string[] | undefined) ?? [])] : [];
   const source = firmwareSource(rig, options);
-  const plans = planVariants(rig, options.models ?? [], variants, log, resumed ? [] : notes);
+  const plans = planVariants(rig, options.models ?? [], variants, options.log, notes);
   if (options.inputs === 'preload') {
     const dut = createDut(rig);
     if (dut.preloadCapacity() === 0) throw new HilError(`this rig cannot preload inputs (${dut.preloadUnavailable?.() ?? 'no preload region on its board'}); use --inputs stream`, rig.name);
   }
   if (options.inputs === 'preload' && !protocolCanPreload(source.protocol)) throw new HilError(`the ${source.protocol} protocol cannot run preloaded inputs; use --inputs stream (or auto)`, '--inputs');
   const commonModels = plans[0].models.map((m) => m.name).filter((n) => plans.every((p) => p.models.some((m) => m.name === n)));
+  const probe = runInfo(rig, plans, commonModels, options, notes, source.protocol, () => false);
+  const chosen = chooseExperiments(options.experiments, probe);
+  if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, probe, chosen);
+  source.energy = checkEnergyMode(chosen);
+  return { rig, source, plans, commonModels, chosen, notes };
+}
+
+/** The RunInfo experiments see (results empty until the run folder exists). */
+export function runInfo(rig: Rig, plans: VariantPlan[], commonModels: string[], options: RunOptions, notes: string[], protocol: string, cancelled: () => boolean): RunInfo {
+  return {
+    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log: options.log, notes, protocol,
+    results: { rows: () => [], append: () => undefined, remove: () => undefined },
+    cancelled,
+  };
+}
+
+export async function runExperiments(options: RunOptions): Promise<RunResult> {
+  const { log } = options;
+  const resumed = options.resume ? readResumable(options.resume) : undefined;
+  if (resumed) options = { ...optionsOf(resumed.json), log, resume: options.resume, stop: options.stop };
+  const notes: string[] = resumed ? [...((resumed.json.notes as string[] | undefined) ?? [])] : [];
+  const { rig, source, plans, commonModels, chosen } = planRun(options, resumed ? [] : notes);
 
   let interrupted = false;
-  const info: RunInfo = {
-    id: '', rig, harnessVersion: harnessVersion(), plans, commonModels, options, devices: {}, log, notes, protocol: source.protocol,
-    results: { rows: () => [], append: () => undefined, remove: () => undefined },
-    cancelled: () => interrupted,
-  };
-  const chosen = chooseExperiments(options.experiments, info);
-  if (options.datasetFolder !== undefined) checkDatasetFolder(options.datasetFolder, info, chosen);
-  source.energy = checkEnergyMode(chosen);
+  const info = runInfo(rig, plans, commonModels, options, notes, source.protocol, () => interrupted || options.stop?.() === true);
   // one job per rig: refuse before building when another run holds it; held until the run ends
   const lock = lockRig(rig);
   try {
   const builds = buildVariants(rig, plans, log, source);
+  if (options.shard) checkShardFirmware(options.shard, builds);
 
-  const folder = resumed ? openRunFolder(resumed.dir) : createRunFolder(rig.name, options.resultsDir);
+  const folder = resumed ? openRunFolder(resumed.dir) : options.runDir ? createRunFolderAt(options.runDir) : createRunFolder(rig.name, options.resultsDir);
   info.id = folder.id;
   const results = new CsvResultStore(folder, chosen.flatMap((e) => e.tables), resumed !== undefined);
   info.results = results;
@@ -128,21 +162,14 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   });
   try {
     for (const [k, build] of builds.entries()) {
-      if (interrupted) break;
+      if (info.cancelled()) break;
       await runVariant(info, build, chosen, record, k, options, captures);
     }
-    if (!interrupted) for (const e of chosen) await e.afterVariants?.(info);
-    const parts = chosen.map((e) => e.summarize?.(info, chosen.map((c) => c.name))).filter((p): p is string => Boolean(p));
-    parts.push(linkHealth(record.json.link as Record<string, ProtocolStats>));
-    if (notes.length) parts.push(notes.map((n) => `note: ${n}`).join('\n'));
-    const summary = parts.join('\n\n');
+    if (!info.cancelled()) for (const e of chosen) await e.afterVariants?.(info);
+    const summary = runSummary(info, chosen, record.json.link as Record<string, ProtocolStats>);
     folder.writeText('summary.txt', summary + '\n');
-    record.finish(interrupted ? 'interrupted' : 'complete');
-    return {
-      id: folder.id, dir: folder.dir, experiments: chosen.map((e) => e.name), summary,
-      accuracy: results.rows(ACCURACY_TABLE), latency: results.rows(LATENCY_TABLE), compression: results.rows(COMPRESSION_TABLE),
-      switching: results.rows(SWITCH_TABLE), scenario: scenarioTotals(results.rows(SCENARIO_TABLE)), energy: results.rows(ENERGY_TABLE),
-    };
+    record.finish(info.cancelled() ? 'interrupted' : 'complete');
+    return runResult(folder, chosen, results, summary);
   } catch (e) {
     record.finish('failed', e instanceof HilError ? e.toLine() : String(e));
     throw e;
@@ -151,6 +178,33 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
   }
   } finally {
     lock?.release();
+  }
+}
+
+/** summary.txt: each experiment's part, the link's health and the notes. */
+export function runSummary(info: RunInfo, chosen: Experiment[], link: Record<string, ProtocolStats>): string {
+  const parts = chosen.map((e) => e.summarize?.(info, chosen.map((c) => c.name))).filter((p): p is string => Boolean(p));
+  parts.push(linkHealth(link));
+  if (info.notes.length) parts.push(info.notes.map((n) => `note: ${n}`).join('\n'));
+  return parts.join('\n\n');
+}
+
+/** What a finished run hands back: its folder and the rows the command line checks. */
+export function runResult(folder: { id: string; dir: string }, chosen: Experiment[], results: ResultStore, summary: string): RunResult {
+  return {
+    id: folder.id, dir: folder.dir, experiments: chosen.map((e) => e.name), summary,
+    accuracy: results.rows(ACCURACY_TABLE), latency: results.rows(LATENCY_TABLE), compression: results.rows(COMPRESSION_TABLE),
+    switching: results.rows(SWITCH_TABLE), scenario: scenarioTotals(results.rows(SCENARIO_TABLE)), energy: results.rows(ENERGY_TABLE),
+  };
+}
+
+/** A shard runs the firmware its plan expected, or nothing: rows of another build would not merge. */
+function checkShardFirmware(shard: ShardSpec, builds: VariantBuild[]): void {
+  for (const b of builds) {
+    const want = shard.firmware.find((f) => f.variant === b.variant)?.hash;
+    if (want !== b.firmware.buildHash) {
+      throw new HilError(`the ${b.variant} firmware built here is ${b.firmware.buildHash}, the shard's plan expects ${want ?? 'none'} (another harness version or model set): re-plan the run`, `shard ${shard.id}`);
+    }
   }
 }
 
@@ -244,7 +298,7 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
       for (const t of e.tables) info.results.remove(t, (r) => (r as { variant?: string }).variant === build.variant && e.name !== 'accuracy' && (e.ownsRow?.(t, r as Record<string, unknown>) ?? true));
       const ctx: VariantContext = {
         session: session ?? (await open(windows)),
-        models: build.models,
+        models: measured(info, build),
         log: info.log,
         run: info,
         plan: build,
@@ -294,6 +348,12 @@ async function runVariant(info: RunInfo, build: VariantBuild, chosen: Experiment
   }
 }
 
+/** The models this run measures: a shard's, else every model of the firmware. */
+function measured(info: RunInfo, build: VariantBuild): VariantBuild['models'] {
+  const only = (info.options as RunOptions).shard?.models;
+  return only ? build.models.filter((m) => only.includes(m.name)) : build.models;
+}
+
 /** The variant's test inputs in device memory, when accuracy runs and the DUT and options allow. */
 function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): PreloadImage | undefined {
   const mode = info.options.inputs ?? 'auto';
@@ -311,7 +371,7 @@ function preloadFor(info: RunInfo, build: VariantBuild, chosen: Experiment[]): P
     }
     return undefined;
   }
-  const image = writePreloadImage(build.models, capacity);
+  const image = writePreloadImage(measured(info, build), capacity);
   if (image?.left.length) info.notes.push(`${build.variant}: test splits of ${image.left.join(', ')} do not fit the ${capacity} B preload region and stream over the link`);
   return image;
 }
@@ -355,6 +415,7 @@ function initialRunJson(id: string, info: RunInfo, options: RunOptions, builds: 
     /** per variant: the experiments that finished (a resumed run skips them) */
     progress: {},
     device: undefined,
+    ...(options.shard ? { shard: options.shard } : {}),
   };
 }
 
@@ -393,6 +454,7 @@ function optionsOf(json: RunJson): Omit<RunOptions, 'log'> {
     scenarioEvents: num(o.scenario_events), scenarioSeed: num(o.scenario_seed), inputs: o.inputs as RunOptions['inputs'],
     perfWindowSec: num(o.perf_window_s), datasetFolder: str(o.dataset_folder),
     protocol: str(o.protocol), firmware: str(o.firmware), loadAddress: str(o.load_address), profile: str(o.profile),
+    ...(json.shard ? shardRunOptions(json.shard as ShardSpec) : {}),
   };
 }
 

@@ -43,23 +43,36 @@ export function createLogger(options: { quiet?: boolean } = {}): Logger {
           },
         };
       }
-      // Not a TTY: one line per 10 % so logs stay readable.
-      let done = 0;
-      let nextReport = 0;
-      const started = Date.now();
-      return {
-        tick(n = 1, status = '') {
-          done += n;
-          if (done >= nextReport || done === total) {
-            const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
-            write(`${label}: ${done}/${total} (${((100 * done) / total).toFixed(0)} %, ${rate.toFixed(1)}/s)${status ? ' ' + status : ''}`);
-            nextReport = Math.min(total, done + Math.max(1, Math.ceil(total / 10)));
-          }
-        },
-        stop() {
-          /* nothing to tear down */
-        },
-      };
+      return plainProgress(write, label, total);
     },
+  };
+}
+
+/** Progress as plain lines, one per 10 % (CI logs, pipes, and several shards sharing a terminal). */
+export function plainProgress(write: (line: string) => void, label: string, total: number): Progress {
+  let done = 0;
+  let nextReport = 0;
+  const started = Date.now();
+  return {
+    tick(n = 1, status = '') {
+      done += n;
+      if (done >= nextReport || done === total) {
+        const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
+        write(`${label}: ${done}/${total} (${((100 * done) / total).toFixed(0)} %, ${rate.toFixed(1)}/s)${status ? ' ' + status : ''}`);
+        nextReport = Math.min(total, done + Math.max(1, Math.ceil(total / 10)));
+      }
+    },
+    stop() {
+      /* nothing to tear down */
+    },
+  };
+}
+
+/** A logger whose lines start with `prefix` and whose progress is plain lines (jobs running side by side). */
+export function prefixedLogger(log: Logger, prefix: string): Logger {
+  return {
+    info: (line) => log.info(`${prefix} ${line}`),
+    warn: (line) => log.warn(`${prefix} ${line}`),
+    progress: (label, total) => plainProgress(log.info, `${prefix} ${label}`, total),
   };
 }

@@ -28,6 +28,7 @@ export const LAYERS: string[][] = [
   ['experiments'],
   ['reports'],
   ['run'],
+  ['queue'],
   ['commands'],
   ['cli.ts', 'bench'],
 ];

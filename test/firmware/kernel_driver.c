@@ -4,7 +4,7 @@
  *   layer <op> <arith> <in_h in_w in_c> <out_h out_w out_c> <kh kw stride_h stride_w pad_top pad_left>
  *         <depth_multiplier> <in_zp out_zp act_min act_max> <n_w w...> <n_b bias...>
  *         <n_m mult...> <n_s shift...> <n_x input...> <n_x2 input2...> <in2_zp left_shift>
- *                                             -> prints the output tensor (input2: add only)
+ *         <in2_h in2_w in2_c>                 -> prints the output tensor (input2, in2 shape: add/mul/concat)
  *   requant <acc> <M> <s> <out_zp> <lo> <hi>  -> prints clamp(out_zp + requant(...))
  *   tflrequant <arith> <acc> <M> <shift> <out_zp> <lo> <hi> -> the same in a tflite-* arithmetic
  *   tflrandom <n> <seed>                      -> yono_rq (tflite-double/-single) against a literal
@@ -18,7 +18,8 @@
  *                                                scratch exactly as sized, guarded; prints
  *                                                "mismatches K table T" (T = layers the rule sent to
  *                                                the table path)
- * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d, 8 add
+ * op: 0 conv2d, 1 maxpool2d, 2 avgpool_global, 3 dense, 4 depthwise_conv2d, 5 avgpool2d, 8 add, 9 lut,
+ * 10 concat, 11 mul, 12 mean
  * (same numbers as yono_op_t). */
 #include <stdint.h>
 #include <stdio.h>
@@ -324,7 +325,9 @@ int main(void)
     for (long i = 0; i < nx2; i++) x2[i] = (int8_t)rd();
     l.in2_zp = (int8_t)rd();
     l.left_shift = (uint8_t)rd();
-    l.weights = w; l.bias = b; l.bias_eff = be; l.shift = s;
+    l.in2_h = (uint16_t)rd(); l.in2_w = (uint16_t)rd(); l.in2_c = (uint16_t)rd();
+    l.weights = nw > 0 ? w : NULL; /* add/mul: a constant second operand when given */
+    l.bias = b; l.bias_eff = be; l.shift = s;
     if (l.arith == YONO_ARITH_YONO15) {
         l.multiplier = m;
     } else {

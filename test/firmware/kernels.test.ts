@@ -19,7 +19,7 @@ const KERNELS = join(ROOT, 'firmware', 'kernels');
 const DRIVER = join(ROOT, 'test', 'firmware', 'kernel_driver.c');
 
 /** yono_op_t numbers (firmware/kernels/yono_nn.h) */
-const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5, add: 8, lut: 9, concat: 10, mul: 11 } as const;
+const OP = { conv2d: 0, maxpool2d: 1, avgpool_global: 2, dense: 3, depthwise_conv2d: 4, avgpool2d: 5, add: 8, lut: 9, concat: 10, mul: 11, mean: 12 } as const;
 /** yono_arith_t numbers */
 const ARITH: Record<Arithmetic, number> = { yono15: 0, 'tflite-double': 1, 'tflite-single': 2 };
 
@@ -44,6 +44,8 @@ interface LayerCase {
   x2?: number[];
   /** add: in2_zp, left_shift */
   add?: [number, number];
+  /** add/mul: the second input's shape (broadcast); absent = in */
+  in2?: [number, number, number];
 }
 
 /** An Int8Layer (SPEC fields) as the driver's LayerCase. */
@@ -51,14 +53,15 @@ function toCase(l: Int8Layer, x: number[], arith: Arithmetic = 'yono15', x2?: nu
   if (l.op === 'add') {
     return {
       op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
-      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, l.left_shift],
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, l.left_shift], in2: l.in2_shape, weights: l.const2,
     };
   }
+  if (l.op === 'mean') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, mult: [l.multiplier], shift: [l.shift], x };
   if (l.op === 'lut') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, weights: l.table, x };
   if (l.op === 'mul') {
     return {
       op: l.op, arith, in: l.in_shape, out: l.out_shape, inZp: l.in_zp, outZp: l.out_zp, act: [l.act_min, l.act_max],
-      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, 0],
+      mult: l.multiplier, shift: l.shift, x, x2, add: [l.in2_zp, 0], in2: l.in2_shape, weights: l.const2,
     };
   }
   if (l.op === 'concat') return { op: l.op, arith, in: l.in_shape, out: l.out_shape, x, x2 };
@@ -144,6 +147,7 @@ for (const variant of ['portable C', 'DSP path (emulated)'] as const) {
         list(c.x),
         list(c.x2),
         ...(c.add ?? [0, 0]),
+        ...(c.in2 ?? c.in),
       ].join(' ');
       return run(text).split(' ').map(Number);
     };

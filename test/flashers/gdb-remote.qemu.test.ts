@@ -6,7 +6,6 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { buildFirmware } from '../../harness/firmware/build.js';
 import { readElf } from '../../harness/flashers/elf.js';
@@ -16,15 +15,7 @@ import { loadInt8Model } from '../../harness/modeltools/int8-model.js';
 import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { HilError } from '../../harness/util/errors.js';
 import { ROOT } from '../../harness/util/paths.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/free-port.js';
 
 function startQemu(port: number): Promise<{ child: ChildProcess; pty: string }> {
   const child = spawn('qemu-system-arm', ['-M', 'netduinoplus2', '-nographic', '-monitor', 'none', '-serial', 'pty', '-icount', 'shift=0', '-gdb', `tcp:127.0.0.1:${port}`, '-S'], {

@@ -1,7 +1,8 @@
 /**
  * A minimal TFLite flatbuffer writer for tests (schema.fbs field numbers, file identifier "TFL3"):
- * enough to build int8 graphs of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pools, ADD, RESHAPE
- * and SOFTMAX that the importer (harness/modeltools/import/tflite.ts) reads. Objects are laid out
+ * enough to build the int8 graphs the importer (harness/modeltools/import/tflite.ts) reads: CONV_2D,
+ * DEPTHWISE_CONV_2D, FULLY_CONNECTED, pools, ADD, MUL, MEAN, LOGISTIC, CONCATENATION, RESHAPE,
+ * SOFTMAX, with constant tensors (test/fixtures/tflite-models.ts builds whole networks on it). Objects are laid out
  * parent first, children after, so every uoffset points forward as flatbuffers require.
  */
 

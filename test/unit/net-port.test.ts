@@ -15,6 +15,7 @@ import { loadRig } from '../../harness/rig/rig.js';
 import { HilError } from '../../harness/util/errors.js';
 import { parseNetUrl } from '../../harness/util/net-url.js';
 import { Rfc2217Peer } from '../sims/rfc2217-peer.js';
+import { freePort } from '../helpers/free-port.js';
 
 function openPort(url: string, options: Partial<ConstructorParameters<typeof NetPort>[1]> = {}): Promise<NetPort> {
   const port = new NetPort(url, { baudRate: 115200, ...options });
@@ -37,15 +38,6 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -183,6 +175,49 @@ describe('remote serial port (RFC 2217 / raw TCP)', () => {
     peer = await Rfc2217Peer.start({ refuseComPort: true });
     const no = await failure(openPort(peer.url));
     expect(no.message).to.contain('refused the RFC 2217 COM-PORT option');
+  });
+
+  it('a server that drops a new connection at once (ser2net not yet released): the open retries within the boot timeout', async () => {
+    peer = await Rfc2217Peer.start();
+    const target = (peer.url.match(/:(\d+)$/) as RegExpMatchArray)[1];
+    // in front of the peer: drops the first `drops` connections at once, then passes bytes through
+    let drops = 0;
+    let accepted = 0;
+    const sockets: net.Socket[] = [];
+    const front = net.createServer((s) => {
+      sockets.push(s);
+      if (accepted++ < drops) return void s.destroy();
+      const back = net.connect(Number(target), '127.0.0.1');
+      sockets.push(back);
+      s.pipe(back).pipe(s);
+      s.on('error', () => back.destroy());
+      back.on('error', () => s.destroy());
+      s.on('close', () => back.destroy());
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const at = (front.address() as net.AddressInfo).port;
+    try {
+      for (const scheme of ['rfc2217', 'tcp']) {
+        accepted = 0;
+        drops = 1;
+        const link = await SerialLink.open({ path: `${scheme}://127.0.0.1:${at}`, baudRate: 115200, label: 'board', retryForMs: 3000 });
+        expect(accepted, scheme).to.equal(2);
+        const before = peer.data.length;
+        await link.write(Buffer.from('ok'));
+        await until(() => peer!.data.length >= before + 2);
+        await link.close();
+      }
+      // without a retry window (or when it runs out): one clear line
+      accepted = 0;
+      drops = 100;
+      const e = await failure(SerialLink.open({ path: `tcp://127.0.0.1:${at}`, baudRate: 115200, retryForMs: 0 }));
+      expect(e.toLine()).to.equal(`tcp://127.0.0.1:${at}: the server closed the new connection at once: the server accepts and drops connections (another client still holds the port?)`);
+      const late = await failure(SerialLink.open({ path: `rfc2217://127.0.0.1:${at}`, baudRate: 115200, retryForMs: 600 }));
+      expect(late.message).to.match(/closed the new connection at once \(\d+ attempts\)/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => front.close(() => r()));
+    }
   });
 
   it('a server that goes away mid-run: the link closes once, with the reason', async () => {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { validateInt8Layer, validateInt8Model, type Int8Layer } from '../../harness/modeltools/int8-model.js';
-import { quantizeMultiplierQ31 } from '../../harness/modeltools/quantize.js';
+import { quantizeMultiplierQ31, tfliteMeanMultiplier } from '../../harness/modeltools/quantize.js';
 import { Rng } from '../../harness/modeltools/nn/prng.js';
 import { runInt8Layer, tfliteRequantDouble, tfliteRequantSingle } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
@@ -23,7 +23,7 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
 
   it('cover every op with valid layers and non-trivial outputs', () => {
     const ops = new Set(vectors.map((v) => v.layer.op));
-    expect([...ops].sort()).to.deep.equal(['add', 'avgpool2d', 'avgpool_global', 'concat', 'conv2d', 'dense', 'depthwise_conv2d', 'lut', 'maxpool2d', 'mul']);
+    expect([...ops].sort()).to.deep.equal(['add', 'avgpool2d', 'avgpool_global', 'concat', 'conv2d', 'dense', 'depthwise_conv2d', 'lut', 'maxpool2d', 'mean', 'mul']);
     for (const v of vectors) validateInt8Layer(v.layer, prevShape(v.layer), v.name, v.arithmetic);
     const all = vectors.flatMap((v) => v.expected);
     expect(all).to.include(-128).and.include(127); // saturation is exercised
@@ -31,7 +31,7 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
     expect(vectors.some((v) => v.layer.op === 'depthwise_conv2d' && v.layer.depth_multiplier > 1)).to.equal(true);
   });
 
-  for (const op of ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul']) {
+  for (const op of ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense', 'add', 'lut', 'concat', 'mul', 'mean']) {
     it(`host reference == expected on every ${op} vector`, () => {
       for (const v of vectors.filter((x) => x.layer.op === op)) {
         expect(Array.from(runInt8Layer(v.layer, Int8Array.from(v.input), v.arithmetic, v.input2 ? Int8Array.from(v.input2) : undefined)), v.name).to.deep.equal(v.expected);
@@ -55,6 +55,34 @@ describe('per-operator test vectors (shared with the C kernel tests)', () => {
       if (naiveLayer(v.layer, v.input, other, v.input2).join() !== v.expected.join()) differ++;
     }
     expect(differ, 'vectors where double and single rounding differ').to.be.greaterThan(0);
+  });
+
+  it('cover broadcast add and mul ([1,1,C], scalar, [H,1,C], [1,W,1]) and both MEAN paths in both arithmetics', () => {
+    for (const a of ['tflite-double', 'tflite-single']) {
+      const of = vectors.filter((v) => v.arithmetic === a);
+      const bc = of.map((v) => v.layer).filter((l): l is Extract<Int8Layer, { op: 'add' | 'mul' }> => (l.op === 'add' || l.op === 'mul') && l.in2_shape !== undefined);
+      const size = (x: number[]): number => x[0] * x[1] * x[2];
+      for (const op of ['add', 'mul']) {
+        const b = bc.filter((l) => l.op === op && size(l.in2_shape ?? []) < size(l.in_shape));
+        expect(b.length, `${a} ${op}: broadcasting vectors`).to.be.greaterThan(1);
+      }
+      expect(bc.some((l) => size(l.in2_shape ?? []) === 1 && size(l.in_shape) > 1), `${a}: a scalar second input`).to.equal(true);
+      const consts = of.map((v) => v.layer).filter((l): l is Extract<Int8Layer, { op: 'add' | 'mul' }> => (l.op === 'add' || l.op === 'mul') && l.const2 !== undefined);
+      expect(new Set(consts.map((l) => l.op)).size, `${a}: constant second operands of add and mul`).to.equal(2);
+      expect(consts.some((l) => l.const2?.length === 1) && consts.some((l) => !l.in2_shape), `${a}: a scalar and a full-shape constant`).to.equal(true);
+      const means = of.map((v) => v.layer).filter((l): l is Extract<Int8Layer, { op: 'mean' }> => l.op === 'mean');
+      expect(means.some((l) => l.multiplier === 0) && means.some((l) => l.multiplier > 0 && l.multiplier < 2 ** 30), a).to.equal(true);
+    }
+  });
+
+  it('TFLite\'s mean multiplier folds 1/n into QuantizeMultiplier(in/out) as QuantizedMeanOrSum does', () => {
+    // ratio 1: (2^30, 1); n = 49: k = 5, M = trunc(2^30 * 32 / 49) = 701219150, s = 1 - 5
+    expect(tfliteMeanMultiplier(1, 49)).to.deep.equal({ multiplier: 701219150, shift: -4 });
+    // n a power of two: exact, M unchanged and the shift absorbs it
+    expect(tfliteMeanMultiplier(0.75, 64)).to.deep.equal({ multiplier: 0.75 * 2 ** 31, shift: -6 });
+    // k is capped at 31 + s so that s' >= -31
+    expect(quantizeMultiplierQ31(2 ** -29)).to.deep.equal({ multiplier: 2 ** 30, shift: -28 });
+    expect(tfliteMeanMultiplier(2 ** -29, 16)).to.deep.equal({ multiplier: 2 ** 29, shift: -31 }); // k = min(4, 31 - 28) = 3: 2^30 * 8 / 16
   });
 });
 
@@ -206,6 +234,6 @@ describe('int8 model validation: depthwise_conv2d and avgpool2d', () => {
     fails(ap({ out_shape: [1, 4, 2] }), [1, 8, 3], /channels must equal/);
     fails(ap({ multiplier: [16384] }), [1, 8, 3], /\$\.multiplier: must be an integer/);
     fails(ap({ shift: 47 }), [1, 8, 3], /\$\.shift/);
-    fails({ op: 'conv3d' }, [1, 8, 3], /unknown op "conv3d" \(conv2d, depthwise_conv2d, maxpool2d, avgpool2d, avgpool_global, dense, add, lut, concat, mul\)/);
+    fails({ op: 'conv3d' }, [1, 8, 3], /unknown op "conv3d" \(conv2d, depthwise_conv2d, maxpool2d, avgpool2d, avgpool_global, dense, add, lut, concat, mul, mean\)/);
   });
 });

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Arithmetic, Int8Layer, Shape3 } from '../../harness/modeltools/int8-model.js';
-import { quantizeMultiplier, quantizeMultiplierQ31 } from '../../harness/modeltools/quantize.js';
+import { quantizeMultiplier, quantizeMultiplierQ31, tfliteMeanMultiplier } from '../../harness/modeltools/quantize.js';
 import { Rng } from '../../harness/modeltools/nn/prng.js';
 import { ROOT } from '../../harness/util/paths.js';
 
@@ -77,9 +77,30 @@ export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = '
   const tfl = arithmetic !== 'yono15';
   const y: number[] = [];
   if (l.op === 'lut') return x.map((v) => l.table[v + 128]);
+  if ((l.op === 'add' || l.op === 'mul') && l.const2) x2 = l.const2;
+  // the second input's element for output (h, w, c): a dimension of size 1 always reads index 0
+  const at2 = (l2: { in_shape: Shape3; in2_shape?: Shape3 }, i: number): number => {
+    const [, W, C] = l2.in_shape;
+    const [H2, W2, C2] = l2.in2_shape ?? l2.in_shape;
+    const [h, w, c] = [Math.floor(i / (W * C)), Math.floor(i / C) % W, i % C];
+    return x2[((H2 === 1 ? 0 : h) * W2 + (W2 === 1 ? 0 : w)) * C2 + (C2 === 1 ? 0 : c)];
+  };
   if (l.op === 'mul') {
-    // reference_integer_ops/mul.h, element by element
-    return x.map((v, i) => clampBig(BigInt(l.out_zp) + tfliteMbqm((v - l.in_zp) * (x2[i] - l.in2_zp), l.multiplier[0], l.shift[0], arithmetic === 'tflite-single'), l.act_min, l.act_max));
+    // reference_integer_ops/mul.h (BroadcastMul4DSlow), element by element
+    return x.map((v, i) => clampBig(BigInt(l.out_zp) + tfliteMbqm((v - l.in_zp) * (at2(l, i) - l.in2_zp), l.multiplier[0], l.shift[0], arithmetic === 'tflite-single'), l.act_min, l.act_max));
+  }
+  if (l.op === 'mean') {
+    // TFLite Micro reduce_common.cc EvalIntegerMean: reference_ops::Mean (C division) or QuantizedMeanOrSum
+    const [H, W, C] = l.in_shape;
+    for (let c = 0; c < C; c++) {
+      let sum = 0n;
+      for (let p = 0; p < H * W; p++) sum += BigInt(x[p * C + c]);
+      const n = BigInt(H * W);
+      y.push(l.multiplier === 0
+        ? Number(sum / n) // BigInt division truncates, as C's
+        : clampBig(tfliteMbqm(Number(sum - n * BigInt(l.in_zp)), l.multiplier, l.shift, arithmetic === 'tflite-single') + BigInt(l.out_zp), -128, 127));
+    }
+    return y;
   }
   if (l.op === 'concat') {
     const [H, W, C1] = l.in_shape;
@@ -92,7 +113,7 @@ export function naiveLayer(l: Int8Layer, x: number[], arithmetic: Arithmetic = '
     const single = arithmetic === 'tflite-single';
     for (let i = 0; i < x.length; i++) {
       const a = tfliteMbqm((x[i] - l.in_zp) * 2 ** l.left_shift, l.multiplier[0], l.shift[0], single);
-      const b = tfliteMbqm((x2[i] - l.in2_zp) * 2 ** l.left_shift, l.multiplier[1], l.shift[1], single);
+      const b = tfliteMbqm((at2(l, i) - l.in2_zp) * 2 ** l.left_shift, l.multiplier[1], l.shift[1], single);
       y.push(clampBig(tfliteMbqm(Number(a + b), l.multiplier[2], l.shift[2], single) + BigInt(l.out_zp), l.act_min, l.act_max));
     }
     return y;
@@ -221,7 +242,7 @@ function poolLike(r: Rng, op: 'maxpool2d' | 'avgpool2d'): Int8Layer {
   return { op, ...g, in_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127), ...q };
 }
 
-function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>): Int8Layer {
+function randomLayer(r: Rng, op: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul' | 'mean'>): Int8Layer {
   switch (op) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -253,7 +274,7 @@ const inSize = (l: Int8Layer): number => (l.op === 'dense' ? l.in_features : l.i
 /** Every op, `perOp` seeded random cases each. */
 export function makeOpVectors(perOp = 12, seed = 2026): OpVector[] {
   const r = new Rng(seed);
-  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul' | 'mean'>[] = ['conv2d', 'depthwise_conv2d', 'maxpool2d', 'avgpool2d', 'avgpool_global', 'dense'];
   const out: OpVector[] = [];
   for (const op of ops) {
     for (let i = 0; i < perOp; i++) {
@@ -295,6 +316,7 @@ function toTflite(r: Rng, l: Int8Layer): Int8Layer {
     case 'lut':
     case 'concat':
     case 'mul':
+    case 'mean':
       return l;
   }
 }
@@ -317,7 +339,7 @@ function randomAdd(r: Rng): Int8Layer {
 /** The tflite-double and tflite-single vectors: every op with arithmetic, `perOp` cases each. */
 export function makeTfliteOpVectors(perOp = 10, seed = 3031): OpVector[] {
   const out: OpVector[] = [];
-  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
+  const ops: Exclude<Int8Layer['op'], 'add' | 'lut' | 'concat' | 'mul' | 'mean'>[] = ['conv2d', 'depthwise_conv2d', 'avgpool2d', 'avgpool_global', 'dense'];
   for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
     const r = new Rng(seed + k);
     for (const op of ops) {
@@ -366,7 +388,7 @@ export function makeConcatVectors(n = 6, seed = 5051): OpVector[] {
 
 /** Every vector of the committed file: the yono15 ones (unchanged since format 1), then the TFLite ones, lut, concat. */
 export function makeAllOpVectors(): OpVector[] {
-  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors(), ...makeMulVectors()];
+  return [...makeOpVectors(), ...makeTfliteOpVectors(), ...makeLutVectors(), ...makeConcatVectors(), ...makeMulVectors(), ...makeMeanVectors(), ...makeBroadcastVectors(), ...makeConstVectors()];
 }
 
 /** mul vectors in both TFLite arithmetics: the multiplier of three random scales, sometimes > 1. */
@@ -385,6 +407,72 @@ export function makeMulVectors(perMode = 6, seed = 6061): OpVector[] {
       const input = ints(r, inSize(layer), -128, 127);
       const input2 = ints(r, inSize(layer), -128, 127);
       out.push({ name: `${arithmetic} mul #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
+    }
+  }
+  return out;
+}
+
+/** mean vectors in both TFLite arithmetics: one quantization in and out (multiplier 0, C's truncating
+ * division) on every third, else TFLite's mean multiplier of a random scale ratio; n odd and even
+ * (ties), up to 10x10 windows. */
+export function makeMeanVectors(perMode = 9, seed = 7071): OpVector[] {
+  const out: OpVector[] = [];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (let i = 0; i < perMode; i++) {
+      const in_shape: Shape3 = [ri(r, 1, 10), ri(r, 1, 10), ri(r, 1, 6)];
+      const in_zp = ri(r, -128, 127);
+      const same = i % 3 === 0;
+      const q = same ? { multiplier: 0, shift: 0 } : tfliteMeanMultiplier((0.2 + 3 * r.next()) * (i % 3 === 1 ? 1 : 0.05), in_shape[0] * in_shape[1]);
+      const layer: Int8Layer = { op: 'mean', in_shape, out_shape: [1, 1, in_shape[2]], in_zp, out_zp: same ? in_zp : ri(r, -128, 127), ...q };
+      const input = ints(r, inSize(layer), -128, 127);
+      out.push({ name: `${arithmetic} mean #${i}`, arithmetic, layer, input, expected: naiveLayer(layer, input, arithmetic) });
+    }
+  }
+  return out;
+}
+
+/** add and mul with a broadcast second input ([1,1,C], a scalar, [H,1,C], [1,W,1]), both TFLite arithmetics. */
+export function makeBroadcastVectors(perMode = 8, seed = 8081): OpVector[] {
+  const out: OpVector[] = [];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (let i = 0; i < perMode; i++) {
+      const shape: Shape3 = [ri(r, 1, 4), ri(r, 1, 5), ri(r, 1, 6)];
+      const forms: Shape3[] = [[1, 1, shape[2]], [1, 1, 1], [shape[0], 1, shape[2]], [1, shape[1], 1]];
+      const in2_shape = forms[i % forms.length];
+      const base = i < perMode / 2 ? randomAdd(r) : undefined;
+      let layer: Int8Layer;
+      if (base && base.op === 'add') {
+        layer = { ...base, in_shape: shape, out_shape: shape, in2_shape };
+      } else {
+        const q = quantizeMultiplierQ31(((0.01 + r.next()) * (0.01 + r.next())) / ((0.2 + r.next()) * (i % 2 ? 1 : 60)));
+        layer = {
+          op: 'mul', in_shape: shape, out_shape: shape, in2_shape, in_zp: ri(r, -128, 127), in2_zp: ri(r, -128, 127), out_zp: ri(r, -128, 127),
+          act_min: -128, act_max: 127, multiplier: [q.multiplier], shift: [q.shift],
+        };
+      }
+      const input = ints(r, inSize(layer), -128, 127);
+      const input2 = ints(r, in2_shape[0] * in2_shape[1] * in2_shape[2], -128, 127);
+      out.push({ name: `${arithmetic} broadcast ${layer.op} #${i}`, arithmetic, layer, input, input2, expected: naiveLayer(layer, input, arithmetic, input2) });
+    }
+  }
+  return out;
+}
+
+/** add and mul whose second operand is a constant of the layer (const2): a scalar, per channel, full. */
+export function makeConstVectors(perMode = 6, seed = 9091): OpVector[] {
+  const out: OpVector[] = [];
+  for (const [k, arithmetic] of (['tflite-double', 'tflite-single'] as const).entries()) {
+    const r = new Rng(seed + k);
+    for (const v of makeBroadcastVectors(perMode, seed + 10 * k).filter((x) => x.arithmetic === arithmetic)) {
+      const l = v.layer as Extract<Int8Layer, { op: 'add' | 'mul' }>;
+      const forms: (Shape3 | undefined)[] = [[1, 1, 1], [1, 1, l.in_shape[2]], undefined];
+      const in2_shape = forms[out.length % 3];
+      const const2 = ints(r, in2_shape ? in2_shape[0] * in2_shape[1] * in2_shape[2] : inSize(l), -128, 127);
+      const layer = { ...l, in2_shape, const2 } as Int8Layer;
+      if (!in2_shape) delete (layer as { in2_shape?: Shape3 }).in2_shape;
+      out.push({ name: `${arithmetic} const ${l.op} #${out.length}`, arithmetic, layer, input: v.input, expected: naiveLayer(layer, v.input, arithmetic) });
     }
   }
   return out;

@@ -61,6 +61,9 @@ export function layerCost(l: LooseLayer): { params: number; macs: number; outSha
       return { params: weights + bias, macs: outSize * Number(l.kh) * Number(l.kw), outShape: out };
     case 'dense':
       return { params: weights + bias, macs: weights, outShape: [1, 1, Number(l.out_features)] };
+    case 'add':
+    case 'mul':
+      return { params: nums(l.const2).length, macs: 0, outShape: out }; // a constant operand is a parameter
     default:
       return { params: 0, macs: 0, outShape: out };
   }

@@ -49,6 +49,7 @@ export const BuiltinOp = {
   LOGISTIC: 14,
   MAX_POOL_2D: 17,
   MUL: 18,
+  MEAN: 40,
   RESHAPE: 22,
   SOFTMAX: 25,
   CUSTOM: 32,
@@ -59,7 +60,7 @@ export function builtinName(code: number): string {
 }
 
 /** BuiltinOptions union member numbers (1-based, as in the union declaration). */
-export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Concatenation: 10, Add: 11, Mul: 21, Reshape: 17 } as const;
+export const OptionsType = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Softmax: 9, Concatenation: 10, Add: 11, Mul: 21, Reshape: 17, Reducer: 27 } as const;
 
 export interface TfliteQuant {
   scale: number[];

@@ -1,25 +1,28 @@
 /**
- * Imports a fully int8-quantized TFLite model (a linear chain of CONV_2D, DEPTHWISE_CONV_2D,
- * FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE and a trailing SOFTMAX). Weights, int32
- * biases and zero points are taken as given. By default the model keeps TFLite's arithmetic
- * (`yono-int8/2`, `"arithmetic": "tflite-double"`: 31-bit multipliers computed exactly as TFLite
- * computes them, TFLite's average pool; SPEC section 3); `tflite-single` is XNNPACK's single
- * rounding; `yono15` recomputes 15-bit multipliers (`yono-int8/1`, the importer's behaviour before
- * 2026-12: tracks TFLite closely, not bit for bit).
+ * Imports a fully int8-quantized TFLite model: a graph of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
+ * AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE, ADD, MUL (one operand may broadcast), MEAN (over the spatial
+ * axes), CONCATENATION, LOGISTIC, PAD (folded), QUANTIZE/DEQUANTIZE at the edges (folded) and a
+ * trailing SOFTMAX (dropped). Weights, int32 biases and zero points are taken as given. By default
+ * the model keeps TFLite's arithmetic (`yono-int8/2`, `"arithmetic": "tflite-double"`: 31-bit
+ * multipliers computed exactly as TFLite computes them, TFLite's average pool and mean; SPEC section
+ * 3); `tflite-single` is XNNPACK's single rounding; `yono15` recomputes 15-bit multipliers
+ * (`yono-int8/1`, the importer's behaviour before 2026-12: tracks TFLite closely, not bit for bit;
+ * chains only).
  */
 import { sha256 } from '../../util/hash.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { HilError } from '../../util/errors.js';
 import { convGeometry, type Padding } from '../nn/conv2d.js';
-import { INT8_FORMAT, INT8_FORMAT_V2, isTflite, modelHash, validateInt8Model, type Arithmetic, type Shape3 } from '../int8-model.js';
-import { quantizeMultiplier, quantizeMultiplierQ31 } from '../quantize.js';
+import { INT8_FORMAT, INT8_FORMAT_V2, isTflite, modelHash, shapeSize, validateInt8Model, type Arithmetic, type Shape3 } from '../int8-model.js';
+import { quantizeMultiplier, quantizeMultiplierQ31, tfliteMeanMultiplier } from '../quantize.js';
 import { IMPORTER_VERSION, summarize, type ImportResult } from './report.js';
 import { BuiltinOp, OptionsType, readTflite, type TfliteGraph, type TfliteOperator, type TfliteTensor } from './tflite-schema.js';
 import type { FbTable } from './flatbuffer.js';
 
 export const TFLITE_SUPPORTED = [
-  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes; tflite-* arithmetic)', 'MUL (same shapes; tflite-* arithmetic)',
+  'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'ADD (same shapes, or one broadcast: [1,1,1,C], a scalar; one operand may be an int8 constant; tflite-* arithmetic)', 'MUL (as ADD)',
+  'MEAN (over H and W, keep_dims or not: global average pooling)',
   'PAD (of H and W, folded into the convolution that reads it)', 'LOGISTIC (int8 table)', 'CONCATENATION (2 inputs, channel axis, one quantization)', 'QUANTIZE at a float input and DEQUANTIZE at a float output (folded)',
   'SOFTMAX (last operator only)',
 ];
@@ -41,8 +44,16 @@ interface Q {
   zp: number;
 }
 
+/** An operand of ADD/MUL: an imported activation (our tensor id) or a constant (id -1, its int8 values). */
+interface Operand {
+  id: number;
+  shape: Shape3;
+  q: Q;
+  data?: number[];
+}
+
 const SUPPORTED_CODES = new Set<number>([
-  BuiltinOp.ADD, BuiltinOp.MUL, BuiltinOp.CONCATENATION, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.ADD, BuiltinOp.MUL, BuiltinOp.MEAN, BuiltinOp.CONCATENATION, BuiltinOp.PAD, BuiltinOp.LOGISTIC, BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX,
 ]);
 
@@ -208,9 +219,12 @@ class Importer {
     ops.forEach((op, i) => {
       this.op = op;
       const last = i === ops.length - 1;
-      const src = this.known.get(op.inputs[0]);
-      if (!src) this.fail(`its data input "${this.g.tensors[op.inputs[0]]?.name ?? op.inputs[0]}" is not the model input or an imported operator's output`);
-      this.cur = op.inputs[0];
+      // ADD and MUL are symmetric: a constant first operand leaves the second as the data input
+      const symmetric = op.code === BuiltinOp.ADD || op.code === BuiltinOp.MUL;
+      const dataIn = symmetric && !this.known.has(op.inputs[0]) && this.known.has(op.inputs[1]) ? op.inputs[1] : op.inputs[0];
+      const src = this.known.get(dataIn);
+      if (!src) this.fail(`its data input "${this.g.tensors[dataIn]?.name ?? dataIn}" is not the model input or an imported operator's output`);
+      this.cur = dataIn;
       this.curId = src.id;
       this.curShape = src.shape;
       this.curQ = src.q;
@@ -229,6 +243,8 @@ class Importer {
           return this.mul(op);
         case BuiltinOp.ADD:
           return this.add(op);
+        case BuiltinOp.MEAN:
+          return this.mean(op);
         case BuiltinOp.CONV_2D:
           return this.conv(op, false);
         case BuiltinOp.DEPTHWISE_CONV_2D:
@@ -283,28 +299,92 @@ class Importer {
     this.known.set(out.index, { id: this.curId, shape: outShape, q: outQ });
   }
 
-  /** TFLite's int8 MUL of two imported tensors of one shape: M/s = QuantizeMultiplier(s1 * s2 / s_out). */
+  /** The two operands of ADD or MUL: both imported tensors of one shape, or one broadcast to the other
+   * (each dimension equal or 1: [1,1,1,C], a scalar; TFLite's broadcasting). `a` is the full-shape
+   * one (the operation is symmetric: a broadcast first operand is swapped to second). */
+  private operands(op: TfliteOperator): { a: Operand; b: Operand; in2_shape?: Shape3; const2?: number[] } {
+    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
+    const first: Operand = { id: this.curId, shape: this.curShape, q: this.curQ };
+    const otherIdx = op.inputs[0] === this.cur ? op.inputs[1] : op.inputs[0];
+    const known = this.known.get(otherIdx);
+    if (known?.pad) this.fail('reads a PAD output: PAD is only folded into a CONV_2D or DEPTHWISE_CONV_2D that reads it');
+    const second: Operand = known ?? this.constant(otherIdx);
+    const fits = (x: Shape3, into: Shape3) => x.every((d, k) => d === 1 || d === into[k]);
+    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+    const const2 = second.data ? { const2: second.data } : {};
+    if (same(first.shape, second.shape)) return { a: first, b: second, ...const2 };
+    if (fits(second.shape, first.shape)) return { a: first, b: second, in2_shape: second.shape, ...const2 };
+    if (!second.data && fits(first.shape, second.shape)) return { a: second, b: first, in2_shape: first.shape };
+    return this.fail(`inputs of shapes ${JSON.stringify(first.shape)} and ${JSON.stringify(second.shape)}: neither broadcasts to the other (each dimension equal or 1${second.data ? '; a constant operand must broadcast to the tensor' : ''})`);
+  }
+
+  /** A constant int8 operand of ADD or MUL (a scalar, per-channel values, a whole tensor): its values travel in the layer. */
+  private constant(i: number): Operand {
+    const t = this.g.tensors[i];
+    const count = t ? t.shape.reduce((x, y) => x * y, 1) : 0;
+    if (!t || t.type !== 'INT8' || t.data.length !== count || count === 0) {
+      this.fail(`its operand "${t?.name ?? i}" is neither an imported tensor nor an int8 constant`);
+    }
+    const shape = toShape3(t.shape.length === 0 ? [1] : t.shape) ?? this.fail(`constant "${t.name}" of shape ${JSON.stringify(t.shape)} unsupported`);
+    return { id: -1, shape, q: this.q(t), data: Array.from(new Int8Array(t.data.buffer, t.data.byteOffset, t.data.length)) };
+  }
+
+  /** TFLite's int8 MUL of two imported tensors (one may broadcast): M/s = QuantizeMultiplier(s1 * s2 / s_out). */
   private mul(op: TfliteOperator): void {
     if (!isTflite(this.arithmetic)) this.fail('MUL needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
     const o = this.options(op, OptionsType.Mul, 'Mul');
-    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
-    const b = this.known.get(op.inputs[1]);
-    if (!b || b.pad) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
-    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
-    if (!same(b.shape, this.curShape)) this.fail(`inputs of shapes ${JSON.stringify(this.curShape)} and ${JSON.stringify(b.shape)}: broadcasting is not supported`);
+    const { a, b, in2_shape, const2 } = this.operands(op);
     const { out, outShape, outQ } = this.outTensor(op);
+    if (shapeSize(outShape) !== shapeSize(a.shape)) this.fail(`output shape ${JSON.stringify(outShape)} is not the inputs' ${JSON.stringify(a.shape)}`);
     let q: { multiplier: number; shift: number };
     try {
-      q = quantizeMultiplierQ31((this.curQ.scale * b.q.scale) / outQ.scale);
+      q = quantizeMultiplierQ31((a.q.scale * b.q.scale) / outQ.scale);
     } catch (e) {
       this.fail((e as Error).message);
     }
     if (q.multiplier === 0 || q.shift > 15) this.fail(`MUL scale ratio gives multiplier ${q.multiplier}, shift ${q.shift}: not supported`);
     const layer: LayerJson = {
-      op: 'mul', in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      op: 'mul', in_shape: a.shape, out_shape: a.shape, ...(in2_shape ? { in2_shape } : {}), ...(const2 ? { const2 } : {}), in_zp: a.q.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
       ...this.activation(o.i8(0), outQ), multiplier: [q.multiplier], shift: [q.shift],
     };
-    this.push(layer, op, out, outShape, outQ, [this.curId, b.id]);
+    this.push(layer, op, out, a.shape, outQ, const2 ? [a.id] : [a.id, b.id]);
+  }
+
+  /** TFLite's int8 MEAN over the spatial axes (all but batch and channels; keep_dims or not): TFLite
+   * Micro's EvalIntegerMean. One quantization in and out: the truncated mean (multiplier 0); else
+   * QuantizedMeanOrSum's multiplier. yono15: the global average pool of the trained zoo's arithmetic. */
+  private mean(op: TfliteOperator): void {
+    // ReducerOptions' keep_dims only shapes the output ([1,1,1,C] or [1,C]): the same bytes
+    const axisT = this.tensor(op.inputs[1], 'axis');
+    if (axisT.type !== 'INT32' || axisT.data.length === 0 || axisT.data.length % 4) this.fail(`axis "${axisT.name}" must be a constant INT32 tensor`);
+    const rank = this.g.tensors[op.inputs[0]]?.shape.length ?? 0;
+    const dv = new DataView(axisT.data.buffer, axisT.data.byteOffset, axisT.data.length);
+    const axes = [...new Set(Array.from({ length: axisT.data.length / 4 }, (_, k) => dv.getInt32(4 * k, true)).map((x) => (x < 0 ? x + rank : x)))].sort();
+    const spatial = Array.from({ length: Math.max(0, rank - 2) }, (_, k) => k + 1);
+    if (rank < 3 || axes.join() !== spatial.join()) this.fail(`reduces axes ${JSON.stringify(axes)} of a rank-${rank} tensor: only the spatial axes ${JSON.stringify(spatial)} (a global average) are supported`);
+    const { out, outShape, outQ } = this.outTensor(op);
+    const [H, W, C] = this.curShape;
+    if (outShape[0] !== 1 || outShape[1] !== 1 || outShape[2] !== C) this.fail(`output shape ${JSON.stringify(out.shape)} is not [1,1,1,${C}] or [1,${C}]`);
+    const n = H * W;
+    const base = { in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, out_zp: outQ.zp };
+    if (!isTflite(this.arithmetic)) {
+      const { multiplier, shift } = this.requant(this.curQ.scale, [1 / n], outQ.scale);
+      this.push({ op: 'avgpool_global', ...base, multiplier: multiplier[0], shift: shift[0] }, op, out, outShape, outQ);
+      return;
+    }
+    // TFLite Micro compares the float32 scales and the zero points exactly
+    if (outQ.zp === this.curQ.zp && outQ.scale === this.curQ.scale) {
+      this.push({ op: 'mean', ...base, multiplier: 0, shift: 0 }, op, out, outShape, outQ);
+      return;
+    }
+    let q: { multiplier: number; shift: number };
+    try {
+      q = tfliteMeanMultiplier(this.curQ.scale / outQ.scale, n);
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+    if (q.multiplier === 0) this.fail(`scale ratio ${this.curQ.scale / outQ.scale} is too small for TFLite's multiplier`);
+    this.push({ op: 'mean', ...base, ...q }, op, out, outShape, outQ);
   }
 
   /** CONCATENATION of two imported tensors on the channel axis with one quantization (TFLite Micro's
@@ -362,27 +442,23 @@ class Importer {
     this.known.set(out.index, { id: this.curId, shape: this.curShape, q: outQ, pad: [v[2], v[3], v[4], v[5]] });
   }
 
-  /** TFLite's int8 ADD of two imported tensors of one shape (TFLM add_common.cc's Prepare). */
+  /** TFLite's int8 ADD of two imported tensors, one may broadcast (TFLM add_common.cc's Prepare). */
   private add(op: TfliteOperator): void {
     if (!isTflite(this.arithmetic)) this.fail('ADD needs a tflite-* arithmetic (import with --arithmetic tflite-double or tflite-single)');
     const o = this.options(op, OptionsType.Add, 'Add');
     const actCode = o.i8(0);
-    if (op.inputs.length !== 2) this.fail(`has ${op.inputs.length} inputs, expected 2`);
-    const b = this.known.get(op.inputs[1]);
-    if (!b) this.fail(`its second input "${this.g.tensors[op.inputs[1]]?.name ?? op.inputs[1]}" is not an imported tensor (constant operands are not supported)`);
-    const same = (x: Shape3, y: Shape3) => x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
-    if (!same(b.shape, this.curShape)) this.fail(`inputs of shapes ${JSON.stringify(this.curShape)} and ${JSON.stringify(b.shape)}: broadcasting is not supported`);
+    const { a, b, in2_shape, const2 } = this.operands(op);
     const { out, outShape, outQ } = this.outTensor(op);
-    if (!same(outShape, this.curShape)) this.fail(`output shape ${JSON.stringify(outShape)} differs from the inputs'`);
+    if (shapeSize(outShape) !== shapeSize(a.shape)) this.fail(`output shape ${JSON.stringify(outShape)} is not the inputs' ${JSON.stringify(a.shape)}`);
     const leftShift = 20;
-    const twice = 2 * Math.max(this.curQ.scale, b.q.scale);
-    const q = [this.curQ.scale / twice, b.q.scale / twice, twice / (2 ** leftShift * outQ.scale)].map((r) => quantizeMultiplierQ31(r));
+    const twice = 2 * Math.max(a.q.scale, b.q.scale);
+    const q = [a.q.scale / twice, b.q.scale / twice, twice / (2 ** leftShift * outQ.scale)].map((r) => quantizeMultiplierQ31(r));
     if (q.some((x) => x.shift > 0 || x.multiplier === 0)) this.fail('ADD scales give a multiplier TFLite cannot take (>= 1 or 0)');
     const layer: LayerJson = {
-      op: 'add', in_shape: this.curShape, out_shape: outShape, in_zp: this.curQ.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
+      op: 'add', in_shape: a.shape, out_shape: a.shape, ...(in2_shape ? { in2_shape } : {}), ...(const2 ? { const2 } : {}), in_zp: a.q.zp, in2_zp: b.q.zp, out_zp: outQ.zp,
       ...this.activation(actCode, outQ), left_shift: leftShift, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift),
     };
-    this.push(layer, op, out, outShape, outQ, [this.curId, b.id]);
+    this.push(layer, op, out, a.shape, outQ, const2 ? [a.id] : [a.id, b.id]);
   }
 
   private outTensor(op: TfliteOperator): { out: TfliteTensor; outShape: Shape3; outQ: Q } {
