@@ -1,8 +1,8 @@
-/* Wire protocol v6 (firmware/SPEC.md section 1): framing and command dispatch. */
+/* Wire protocol v7 (firmware/SPEC.md section 1): framing and command dispatch. */
 #ifndef YONO_PROTO_H
 #define YONO_PROTO_H
 
-#define PROTO_VERSION 6
+#define PROTO_VERSION 7
 #define MAX_PAYLOAD 2048u
 
 enum {
@@ -13,6 +13,7 @@ enum {
     CMD_SELECT = 0x05,
     CMD_RUN_PRELOADED = 0x06, /* v4: samples the loader put in the board's preload region */
     CMD_PRELOAD_CRC = 0x07,   /* v6: CRC-32 of a range of the preload region */
+    CMD_READ_OUTPUT = 0x08,   /* v7: a slice of the last inference's output vector */
     REPLY_FLAG = 0x80,
     TYPE_ERR = 0x7F,
 };

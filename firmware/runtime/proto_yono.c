@@ -74,6 +74,10 @@ static uint8_t tx[RAW_MAX];
 static uint8_t *const txp = tx + HDR_BYTES; /* reply payload */
 static int8_t input_buf[YONO_INPUT_BUFFER_BYTES] __attribute__((aligned(4)));
 static uint32_t input_len; /* bytes buffered so far */
+/* The output vector of the last inference (INFER, or the last sample of RUN_PRELOADED), which
+ * READ_OUTPUT returns in slices: valid until the next inference, as the interpreter leaves it. */
+static const int8_t *last_out;
+static uint32_t last_out_n;
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t rd32(const uint8_t *p)
@@ -199,9 +203,12 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         return;
     }
     const yono_model_t *m = &yono_models[id];
-    /* more than 255 outputs: the wide form (version 5), n_classes byte 0 then u16 predicted, u16 n */
+    /* more than 255 outputs: the wide form (version 5), n_classes byte 0 then u16 predicted, u16 n.
+     * Outputs that cannot travel with even one run are left out of the reply (version 7, 0xFE):
+     * READ_OUTPUT returns them. */
     const uint32_t wide = m->classes > 255u ? 4u : 0u;
-    const uint32_t ticks_at = 3u + wide + m->classes + 2u;
+    const uint32_t inline_n = 3u + wide + m->classes + 2u + 4u <= MAX_PAYLOAD ? m->classes : 0u;
+    const uint32_t ticks_at = 3u + wide + inline_n + 2u;
     const uint32_t max_runs = (MAX_PAYLOAD - ticks_at) / 4u;
     if (runs < 1u || runs > max_runs) {
         send_err2(seq, ERR_BAD_PAYLOAD, "runs ", runs, " not in 1..", max_runs);
@@ -233,17 +240,19 @@ static void cmd_infer(uint8_t seq, const uint8_t *p, uint32_t n)
         wr32(txp + ticks_at + 4u * i, dt > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dt);
     }
     const uint16_t best = yono_argmax_s8(logits, m->classes);
+    last_out = logits;
+    last_out_n = m->classes;
     txp[0] = (uint8_t)id;
-    txp[1] = wide ? 0xFFu : (uint8_t)best;
+    txp[1] = wide ? (inline_n ? 0xFFu : 0xFEu) : (uint8_t)best;
     txp[2] = wide ? 0u : (uint8_t)m->classes;
     if (wide) {
         wr16(txp + 3u, best);
         wr16(txp + 5u, (uint16_t)m->classes);
     }
-    for (uint32_t i = 0; i < m->classes; i++) {
+    for (uint32_t i = 0; i < inline_n; i++) {
         txp[3u + wide + i] = (uint8_t)logits[i];
     }
-    wr16(txp + 3u + wide + m->classes, runs);
+    wr16(txp + 3u + wide + inline_n, runs);
     send(CMD_INFER | REPLY_FLAG, seq, ticks_at + 4u * runs);
 }
 
@@ -294,7 +303,8 @@ static void cmd_select(uint8_t seq, const uint8_t *p, uint32_t n)
 
 /* RUN_PRELOADED: u8 model, u32 offset, u16 count, u8 flags. Runs `count` consecutive inputs of
  * the model's size from the preload region; each reply entry carries the CRC-32 of the bytes that
- * ran, so the host can prove they were the inputs it meant. */
+ * ran, so the host can prove they were the inputs it meant, and (version 7) the CRC-32 of the whole
+ * output vector, so the host can compare every output element with its own without the bytes. */
 static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
 {
     if (n != 8u) {
@@ -311,11 +321,7 @@ static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
         return;
     }
     const yono_model_t *m = &yono_models[id];
-    if (m->classes > 255u) {
-        send_err2(seq, ERR_BAD_PAYLOAD, "RUN_PRELOADED takes models of <= 255 outputs; this one has ", m->classes, ", max ", 255u);
-        return;
-    }
-    const uint32_t entry = 5u + ((flags & PRELOAD_FLAG_LOGITS) ? m->classes : 0u);
+    const uint32_t entry = 10u + ((flags & PRELOAD_FLAG_LOGITS) ? m->classes : 0u);
     const uint32_t max_count = (MAX_PAYLOAD - 3u) / entry;
     if (count < 1u || count > max_count) {
         send_err2(seq, ERR_BAD_PAYLOAD, "count ", count, " not in 1..", max_count);
@@ -343,9 +349,12 @@ static void cmd_run_preloaded(uint8_t seq, const uint8_t *p, uint32_t n)
         board_marker_on(); /* one marker window per inference, as INFER */
         const int8_t *logits = yono_model_run(m, input_buf);
         board_marker_off();
-        out[0] = (uint8_t)yono_argmax_s8(logits, m->classes);
-        wr32(out + 1, crc32_ieee((const uint8_t *)input_buf, m->input_bytes));
-        out += 5u;
+        wr16(out, yono_argmax_s8(logits, m->classes));
+        wr32(out + 2, crc32_ieee((const uint8_t *)input_buf, m->input_bytes));
+        wr32(out + 6, crc32_ieee((const uint8_t *)logits, m->classes));
+        out += 10u;
+        last_out = logits;
+        last_out_n = m->classes;
         if (flags & PRELOAD_FLAG_LOGITS) {
             for (uint32_t i = 0; i < m->classes; i++) {
                 out[i] = (uint8_t)logits[i];
@@ -391,6 +400,31 @@ static void cmd_preload_crc(uint8_t seq, const uint8_t *p, uint32_t n)
     send(CMD_PRELOAD_CRC | REPLY_FLAG, seq, 12u);
 }
 
+/* READ_OUTPUT (version 7): u32 offset, u16 n. A slice of the last inference's output vector, so
+ * that a vector of any length reaches the host in frames of at most MAX_PAYLOAD. */
+static void cmd_read_output(uint8_t seq, const uint8_t *p, uint32_t n)
+{
+    if (n != 6u) {
+        send_err(seq, ERR_BAD_PAYLOAD, "READ_OUTPUT payload is u32 offset, u16 n");
+        return;
+    }
+    const uint32_t off = rd32(p), len = rd16(p + 4);
+    if (last_out == NULL) {
+        send_err(seq, ERR_BAD_PAYLOAD, "no inference has run: no output to read");
+        return;
+    }
+    if (len > MAX_PAYLOAD - 6u || off > last_out_n || len > last_out_n - off) {
+        send_err2(seq, ERR_BAD_PAYLOAD, "READ_OUTPUT slice ends at ", off + len, " beyond the outputs ", last_out_n);
+        return;
+    }
+    wr32(txp, off);
+    wr16(txp + 4, len);
+    for (uint32_t i = 0; i < len; i++) {
+        txp[6u + i] = (uint8_t)last_out[off + i];
+    }
+    send(CMD_READ_OUTPUT | REPLY_FLAG, seq, 6u + len);
+}
+
 static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
 {
     switch (type) {
@@ -415,8 +449,11 @@ static void dispatch(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n)
     case CMD_PRELOAD_CRC:
         cmd_preload_crc(seq, p, n);
         break;
+    case CMD_READ_OUTPUT:
+        cmd_read_output(seq, p, n);
+        break;
     default:
-        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 7u);
+        send_err2(seq, ERR_UNKNOWN_COMMAND, "unknown command type ", type, ", known: 1..", 8u);
         break;
     }
 }

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { estimateModelFootprint } from '../codegen/codegen.js';
 import { prepareDataset } from '../datasets/prepared.js';
+import { isBuiltinDataset } from '../datasets/model-data.js';
 import { readModelReport } from '../modeltools/model-report.js';
 import { listModels, loadModelSet } from '../session/model-set.js';
 import { MODELS_DIR } from '../util/paths.js';
@@ -42,7 +43,8 @@ export const prepareCommand: Command = {
   usage: 'prepare [dataset...]         prepare data sets under datasets/prepared/ (default: those of the models)',
   options: { quiet: { type: 'boolean' } },
   async run(_values, positionals, ctx) {
-    const names = positionals.length > 0 ? positionals : [...new Set(loadModelSet().map((m) => m.dataset))];
+    // a user's own data (hil import --dataset <file|folder|none>) needs no preparation
+    const names = positionals.length > 0 ? positionals : [...new Set(loadModelSet().map((m) => m.dataset).filter(isBuiltinDataset))];
     for (const name of names) {
       const manifest = prepareDataset(name);
       ctx.log.info(`prepared ${name}: ${JSON.stringify(manifest.counts ?? {})}`);

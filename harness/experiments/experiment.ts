@@ -35,7 +35,10 @@ export interface ResultStore {
 }
 
 /** Samples already measured, for a resumed run (by variant and model). */
-export type DonePredictions = (variant: string, model: string) => { model: string; sample: number; label: number; device: number; host: number }[];
+export type DonePredictions = (
+  variant: string,
+  model: string,
+) => { model: string; sample: number; label: number; device: number; host: number; elements_differ: number; score: number; host_score: number }[];
 
 /** Options the experiments read (each takes what it needs; undefined = its default). */
 export interface ExperimentOptions {

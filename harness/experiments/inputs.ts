@@ -4,8 +4,9 @@
  * command. Both deliver every sample's prediction in order and honour `stop()` between samples.
  */
 import { crc32 } from 'node:zlib';
-import type { DeviceProtocol, InferResult } from '../protocol/device.js';
+import { PRELOADED_ENTRY, type DeviceProtocol, type InferResult } from '../protocol/device.js';
 import type { PreloadBlock } from '../session/preload.js';
+
 import { HilError } from '../util/errors.js';
 import type { ExperimentContext } from './context.js';
 
@@ -48,7 +49,10 @@ const PRELOAD_BATCH = 128;
  * classifyStream's twin for inputs the device holds in memory: batches of samples run on a short
  * command, two batches in flight so the host reference overlaps the device. Each sample's CRC
  * proves the device read the host's bytes; a sample whose CRC differs is run again over the link
- * and reported, never classified from the wrong bytes.
+ * and reported, never classified from the wrong bytes. Each sample's output CRC (proto 7) is
+ * compared with the CRC of `hostOutputs(i)`: equal, the device's vector is the host's (reported
+ * as such; a CRC-32 collision has odds of 2^-32); different, the sample runs again alone and its
+ * whole vector is read back (READ_OUTPUT), so every differing element is counted.
  */
 export async function classifyPreloaded(
   ctx: ExperimentContext,
@@ -57,13 +61,14 @@ export async function classifyPreloaded(
   first: number,
   count: number,
   input: (i: number) => Int8Array,
-  onResult: (i: number, result: { predicted: number }) => void,
+  hostOutputs: (i: number) => Int8Array,
+  onResult: (i: number, result: { predicted: number; logits: Int8Array }) => void,
   stop: () => boolean,
 ): Promise<void> {
   const device = ctx.session.device;
   const run = device.runPreloaded?.bind(device);
   if (!run) throw new HilError('the device protocol cannot run preloaded inputs', ctx.session.dut.description);
-  const batch = Math.min(PRELOAD_BATCH, Math.floor((ctx.session.hello.max_payload - 3) / 5));
+  const batch = Math.min(PRELOAD_BATCH, Math.floor((ctx.session.hello.max_payload - 3) / PRELOADED_ENTRY));
   const replyTimeoutMs = ctx.session.rig.link.reply_timeout_ms ?? 5000;
   const send = (from: number) => {
     const n = Math.min(batch, count - from);
@@ -85,7 +90,11 @@ export async function classifyPreloaded(
       if (r.crc !== hostCrc) {
         ctx.note(`preloaded input ${i} of ${block.dataset} differs from the host's (CRC ${hex(r.crc)} on the device, ${hex(hostCrc)} on the host): classified over the link instead`);
         onResult(i, await device.classify(model, x));
-      } else onResult(i, r);
+        continue;
+      }
+      const host = hostOutputs(i);
+      if (r.outputCrc === crc32(host) >>> 0) onResult(i, { predicted: r.predicted, logits: host });
+      else onResult(i, { predicted: r.predicted, logits: await deviceOutputs(device, block, model, i, host.length, replyTimeoutMs, x) });
     }
     if (stop()) {
       await inFlight?.p.catch(() => undefined);
@@ -95,4 +104,11 @@ export async function classifyPreloaded(
 }
 
 const hex = (n: number) => n.toString(16).padStart(8, '0');
+
+/** Sample i's whole output vector from the device: run alone again, then read back (or over the link). */
+async function deviceOutputs(device: DeviceProtocol, block: PreloadBlock, model: number, i: number, n: number, timeoutMs: number, x: Int8Array): Promise<Int8Array> {
+  if (!device.readOutputs || !device.runPreloaded) return (await device.classify(model, x)).logits;
+  await device.runPreloaded(model, block.offset + i * block.inputBytes, 1, false, timeoutMs);
+  return device.readOutputs(n);
+}
 

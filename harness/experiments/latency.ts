@@ -3,7 +3,7 @@
  * On an emulated rig the device timer counts virtual time, which -icount ties to retired
  * instructions exactly; cycles and milliseconds are then estimates from the rig's cost model.
  */
-import { loadPrepared } from '../datasets/prepared.js';
+import { modelTestSet } from '../datasets/model-data.js';
 import type { FigureSource } from '../capabilities/figures.js';
 import { estimateCycles } from '../estimate/cycle-model.js';
 import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
@@ -53,7 +53,7 @@ export async function runLatency(ctx: ExperimentContext, options: LatencyOptions
   const rows: LatencyRow[] = [];
   const progress = ctx.log.progress('latency', ctx.models.length * inputs);
   for (const m of ctx.models) {
-    const data = loadPrepared(m.dataset, 'test');
+    const data = modelTestSet(m);
     const id = ctx.session.modelId(m.name);
     await ctx.session.device.select(id); // loads it on the int8-ext baseline; a pointer change otherwise
     const ticks: number[] = [];

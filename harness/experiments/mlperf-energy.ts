@@ -13,7 +13,7 @@
 import type { Capture, PowerMonitor } from '../capabilities/power-monitor.js';
 import { perSwitch, summarizeWindows, windowEnergies, type WindowEnergy } from '../power/energy.js';
 import { markerStyle } from '../power/factory.js';
-import { loadPrepared } from '../datasets/prepared.js';
+import { modelTestSet } from '../datasets/model-data.js';
 import type { Rig } from '../rig/rig.js';
 import { protocolTraits } from '../protocol/drivers.js';
 import type { MlperfTinyClient } from '../protocol/mlperf-tiny/client.js';
@@ -193,7 +193,7 @@ export async function measureEnergyMode(ctx: ExperimentContext, options: EnergyM
     if (!monitor) throw new HilError('no power monitor opened', session.rig.name);
     for (const m of ctx.models) {
       if (ctx.cancelled()) break;
-      const data = loadPrepared(m.dataset, 'test');
+      const data = modelTestSet(m);
       await device.select(session.modelId(m.name));
       await device.upload(data.x.subarray(0, data.inputBytes));
       ctx.log.info(`mlperf-energy ${m.name}: calibrating for windows of >= ${options.minWindowSec ?? 10} s by the ${monitor.instrument}'s timestamps`);

@@ -6,7 +6,7 @@
  * rig's cost model turns the timer into time, as for latency); `device_*` keep the timer as read.
  */
 import { protocolTraits } from '../protocol/drivers.js';
-import { loadPrepared } from '../datasets/prepared.js';
+import { modelTestSet } from '../datasets/model-data.js';
 import { MlperfTinyDriver } from '../protocol/mlperf-tiny/driver.js';
 import { runPerformance } from '../protocol/mlperf-tiny/performance.js';
 import { median } from '../util/stats.js';
@@ -65,7 +65,7 @@ export const mlperfPerformanceExperiment: Experiment = {
     const windows = 5;
     for (const m of ctx.models) {
       if (ctx.cancelled()) break;
-      const data = loadPrepared(m.dataset, 'test');
+      const data = modelTestSet(m);
       const id = ctx.session.modelId(m.name);
       await device.select(id);
       await device.upload(data.x.subarray(0, data.inputBytes));

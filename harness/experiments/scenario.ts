@@ -6,7 +6,7 @@
  * and whether the device's prediction matched the label.
  */
 import { protocolTraits } from '../protocol/drivers.js';
-import { loadPrepared, type PreparedSplit } from '../datasets/prepared.js';
+import { modelTestSet, type ModelTestSet } from '../datasets/model-data.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 import type { Variant } from '../session/model-set.js';
 import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
@@ -110,12 +110,12 @@ export interface ScenarioOptions {
 export async function runScenario(ctx: ExperimentContext, options: ScenarioOptions): Promise<{ rows: ScenarioRow[]; totals: ScenarioTotal[]; energy: EnergyResultRow[] }> {
   const client = ctx.session.device;
   const byName = new Map(ctx.models.map((m) => [m.name, m]));
-  const data = new Map<string, PreparedSplit>();
-  const split = (model: string): PreparedSplit => {
+  const data = new Map<string, ModelTestSet>();
+  const split = (model: string): ModelTestSet => {
     const m = byName.get(model);
     if (!m) throw new Error(`scenario: model ${model} is not in this run`);
-    if (!data.has(model)) data.set(model, loadPrepared(m.dataset, 'test'));
-    return data.get(model) as PreparedSplit;
+    if (!data.has(model)) data.set(model, modelTestSet(m));
+    return data.get(model) as ModelTestSet;
   };
   const rows: ScenarioRow[] = [];
   const totals: ScenarioTotal[] = [];
@@ -140,7 +140,7 @@ export async function runScenario(ctx: ExperimentContext, options: ScenarioOptio
         return { sel, inf };
       });
       active = id;
-      const label = d.y[k];
+      const label = d.y ? d.y[k] : -1; // unlabelled data: never 'correct'
       options.channels.forEach((c, ci) => {
         const switchS = result.sel ? c.switchSeconds(result.sel) : 0;
         const inferS = c.seconds(result.inf.ticks[0]);

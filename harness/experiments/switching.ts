@@ -7,7 +7,7 @@
  * baseline's switch loads the whole model from external storage once per window.
  */
 import { protocolTraits } from '../protocol/drivers.js';
-import { loadPrepared, type PreparedSplit as SplitData } from '../datasets/prepared.js';
+import { modelTestSet, type ModelTestSet as SplitData } from '../datasets/model-data.js';
 import type { Variant } from '../session/model-set.js';
 import type { EnergyRow } from '../power/energy.js';
 import { PROVENANCE_COLUMNS, type ExperimentContext, type Provenance } from './context.js';
@@ -109,7 +109,7 @@ export async function runSwitching(ctx: ExperimentContext, options: SwitchingOpt
   const external = options.variant === 'int8-ext';
   const repeat = external ? 1 : (options.inMemoryRepeat ?? 100);
   const client = ctx.session.device;
-  const data = new Map<string, SplitData>(ctx.models.map((m) => [m.name, loadPrepared(m.dataset, 'test')]));
+  const data = new Map<string, SplitData>(ctx.models.map((m) => [m.name, modelTestSet(m)]));
   const input = (model: string, i: number): Int8Array => {
     const d = data.get(model) as SplitData;
     const k = i % d.count;

@@ -7,7 +7,7 @@
  * Bytes are exact; seconds are the host's wall clock over the rig's link (on QEMU the emulated
  * UART, so the row says emulated-estimate, as the DUT's other figures).
  */
-import { loadPrepared } from '../datasets/prepared.js';
+import { modelTestSet } from '../datasets/model-data.js';
 import { median } from '../util/stats.js';
 import { formatTable } from '../util/table.js';
 import { PROVENANCE_COLUMNS, type Provenance } from './context.js';
@@ -53,9 +53,9 @@ export const uploadsExperiment: Experiment = {
     const { session } = ctx;
     for (const m of ctx.models) {
       if (ctx.cancelled()) break;
-      const data = loadPrepared(m.dataset, 'test');
+      const data = modelTestSet(m);
       await session.device.select(session.modelId(m.name));
-      const n = Math.min(UPLOADS_PER_MODEL, data.y.length);
+      const n = Math.min(UPLOADS_PER_MODEL, data.count);
       const [out0, in0] = [session.link.stats.bytesOut, session.link.stats.bytesIn];
       const seconds: number[] = [];
       for (let i = 0; i < n; i++) {

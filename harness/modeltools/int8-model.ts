@@ -237,8 +237,9 @@ export interface Int8Model {
   layers: Int8Layer[];
 }
 
-/** Most outputs a model may have: one INFER reply of one run in the wide form (SPEC section 1). */
-export const MAX_OUTPUTS = 2048 - 9 - 4;
+/** Most outputs a model may have: INFER's u16 count (SPEC section 1). Up to 2035 travel in the INFER
+ * reply; more are read back with READ_OUTPUT (protocol 7). */
+export const MAX_OUTPUTS = 65535;
 
 /** SPEC limits */
 export const MULTIPLIER_MIN = 16384;
@@ -402,8 +403,8 @@ export function validateInt8Model(value: unknown, source: string): Int8Model {
   const name = c.str(m, 'name', '$');
   if (!NAME_RE.test(name)) c.fail('$.name', `must match ${NAME_RE.source}, got ${JSON.stringify(name)}`);
   const dataset = c.str(m, 'dataset', '$');
-  // > 255 outputs (e.g. an autoencoder's reconstruction) travel in INFER's wide form (SPEC section 1):
-  // 9 + n + 4 bytes must fit one frame
+  // > 255 outputs (e.g. an autoencoder's reconstruction) travel in INFER's wide form (SPEC section 1);
+  // more than fit one frame are read back with READ_OUTPUT (protocol 7)
   const classes = c.int(m, 'classes', '$', 1, MAX_OUTPUTS);
   const inp = c.obj(m.input, '$.input');
   const input = {

@@ -110,14 +110,25 @@ export interface DeviceProtocol extends ActivitySource {
    * they were the right ones). Only drivers and devices that have a preload region.
    */
   runPreloaded?(model: number, offset: number, count: number, withLogits: boolean, timeoutMs?: number): Promise<PreloadedResult[]>;
+  /**
+   * The whole output vector (`n` int8 values) of the device's last inference, read in slices of at
+   * most one frame (proto 7 READ_OUTPUT): a vector of any length. Only drivers that can.
+   */
+  readOutputs?(n: number): Promise<Int8Array>;
   /** CRC-32 (zlib) of `length` bytes of the preload region from `offset`, as the device reads them. */
   preloadCrc?(offset: number, length: number, timeoutMs?: number): Promise<number>;
 }
+
+/** Reply bytes per preloaded sample without its outputs (yono proto 7: u16 predicted, u32 input CRC,
+ * u32 output CRC): how many samples one reply frame can carry. */
+export const PRELOADED_ENTRY = 10;
 
 export interface PreloadedResult {
   predicted: number;
   /** CRC-32 (zlib) of the input bytes the device read */
   crc: number;
+  /** CRC-32 (zlib) of the sample's whole int8 output vector (proto 7) */
+  outputCrc: number;
   logits?: Int8Array;
 }
 

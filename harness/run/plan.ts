@@ -3,6 +3,7 @@
  * Everything is built before any session starts, so a model set that does not fit fails first.
  */
 import { ensurePrepared } from '../datasets/prepared.js';
+import { isBuiltinDataset, modelTestSet } from '../datasets/model-data.js';
 import type { PreparedManifest } from '../datasets/prepared-io.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 import { decodePqModel, isPqModel } from '../compress/pq-model.js';
@@ -72,7 +73,11 @@ export function planVariants(rig: Rig, models: string[], variants: Variant[], lo
     if (v === 'int8-ext') deploy = fitExternal(rig, deploy, log, notes);
     // experiments run the host reference on the int8 model a pq model decodes to (bit-exact twin)
     const int8 = deploy.map((m) => (isPqModel(m) ? decodePqModel(m) : m));
-    for (const m of int8) checkAgainstDataset(m, ensurePrepared(m.dataset));
+    // a user's data (hil import --dataset <folder|file|none>) is read and checked whole: a mismatch stops the run here
+    for (const m of int8) {
+      if (isBuiltinDataset(m.dataset)) checkAgainstDataset(m, ensurePrepared(m.dataset));
+      else modelTestSet(m);
+    }
     return { variant: v, deploy, models: int8 };
   });
 }

@@ -25,7 +25,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensurePrepared } from '../datasets/prepared.js';
-import { ACCURACY_TABLE, accuracyRow, PREDICTION_TABLE } from '../experiments/accuracy.js';
+import { ACCURACY_TABLE, accuracyRow, PREDICTION_TABLE, type PredictionRow } from '../experiments/accuracy.js';
+import { TASKS, type Task } from '../datasets/model-data.js';
 import type { Provenance } from '../experiments/context.js';
 import type { AnyTable, Experiment } from '../experiments/experiment.js';
 import { EXPERIMENTS } from '../experiments/registry.js';
@@ -266,13 +267,15 @@ export async function mergeShards(shardFolders: string[], intoDir: string, log: 
         groups.set(key, g);
       }
     }
-    const all = results.rows(predictions) as { variant: string; model: string; label: number; device: number; host: number }[];
+    const all = results.rows(predictions) as (PredictionRow & { variant: string })[];
     for (const { head, rigs } of groups.values()) {
       const provenance: Provenance = {
         run_id: folder.id, rig: rigs.join('+'), board: String(head.board), firmware_hash: String(head.firmware_hash), dataset_hash: String(head.dataset_hash), harness_version: String(head.harness_version),
       };
       const mine = all.filter((p) => p.variant === head.variant && p.model === head.model);
-      results.append(ACCURACY_TABLE, [{ ...accuracyRow(provenance, String(head.model), String(head.dataset), mine), variant: head.variant as Variant }]);
+      // the task and whether there are labels, from the shards' rows (a shard-merged autoencoder's AUC is over samples, not ad01 files)
+      const data = { dataset: String(head.dataset), task: (TASKS.includes(head.task as Task) ? head.task : 'classifier') as Task, labelled: mine.some((p) => p.label !== -1) };
+      results.append(ACCURACY_TABLE, [{ ...accuracyRow(provenance, String(head.model), data, mine), variant: head.variant as Variant }]);
     }
   }
 

@@ -2,16 +2,18 @@
  * Test inputs placed in device memory before the firmware starts (an emulated board's spare
  * RAM, filled by QEMU's loader; a real board's external flash, written once by its flasher): the accuracy experiment then runs sample i with a short command
  * instead of sending its bytes over the UART. The layout is one block per data set, each its
- * whole prepared test split, back to back; data sets that do not fit stay on the streaming path.
+ * whole test split (a built-in set's, or a user's data), back to back; data sets that do not fit
+ * stay on the streaming path.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { loadPrepared } from '../datasets/prepared.js';
+import { modelTestSet } from '../datasets/model-data.js';
 import type { Int8Model } from '../modeltools/int8-model.js';
 
 export interface PreloadBlock {
+  /** the inputs' key (model-data.ts ModelTestSet.key: a built-in name, or model:data) */
   dataset: string;
   /** byte offset of the block's first sample in the preloaded image */
   offset: number;
@@ -36,8 +38,8 @@ export function writePreloadImage(models: Int8Model[], capacity: number): Preloa
   const parts: Uint8Array[] = [];
   const left: string[] = [];
   let offset = 0;
-  for (const dataset of new Set(models.map((m) => m.dataset))) {
-    const split = loadPrepared(dataset, 'test');
+  const sets = new Map(models.map((m) => modelTestSet(m)).map((t) => [t.key, t]));
+  for (const [dataset, split] of sets) {
     const bytes = split.count * split.inputBytes;
     // 4-byte aligned blocks: the device copies each input into its aligned input buffer anyway
     const start = Math.ceil(offset / 4) * 4;

@@ -7,7 +7,7 @@ import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import type { DeviceHello } from '../../harness/protocol/device.js';
 import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import type { DeviceProtocol } from '../../harness/protocol/device.js';
-import { MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
+import { Cmd, MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
 import { runInt8 } from '../../harness/reference/int8.js';
 import { HilError } from '../../harness/util/errors.js';
 
@@ -97,6 +97,19 @@ export function protocolContract(name: string, setup: () => Promise<ContractTarg
           const expected = runInt8(m, seededInput(m.input.shape.reduce((a, b) => a * b, 1), 11 + i));
           expect(Array.from(r.logits), `${m.name} seed ${11 + i}`).to.deep.equal(Array.from(expected));
         });
+      }
+    });
+
+    it('READ_OUTPUT returns the last output vector whole, in slices, and refuses a slice past its end (proto 7)', async () => {
+      for (const m of t.models) {
+        const id = t.hello.models.find((x) => x.name === m.name)?.id ?? -1;
+        await t.client.select(id);
+        const x = seededInput(m.input.shape.reduce((a, b) => a * b, 1), 21);
+        await t.client.upload(x);
+        const r = await t.client.infer(id);
+        expect(Array.from(await t.client.readOutputs(m.classes)), m.name).to.deep.equal(Array.from(r.logits));
+        const e = await rejection(t.client.request(Cmd.READ_OUTPUT, Buffer.from([m.classes & 0xff, m.classes >> 8, 0, 0, 1, 0])));
+        expect(e.message).to.match(/bad payload.*beyond the outputs/);
       }
     });
 

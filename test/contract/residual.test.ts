@@ -134,13 +134,13 @@ describe('graph models: residual ADD and the static arena plan', () => {
     expect(real / ((0.08 * 0.07) / 0.1) - 1).to.be.within(-1e-6, 1e-6); // the scales are float32 in the file
   });
 
-  it('a 640-output model: not degenerate, and the wide form is what a frame can carry', () => {
+  it('a 640-output model: not degenerate; a model may have up to 65535 outputs (INFER u16; READ_OUTPUT beyond a frame, proto 7)', () => {
     const m = makeAutoencoder();
     expect(m.classes).to.equal(640);
     const y = runInt8(m, Int8Array.from({ length: 640 }, (_, i) => ((i * 7) % 256) - 128));
     expect(new Set(y).size).to.be.greaterThan(8); // a spread around the output zero point, no saturation
     expect(Array.from(y).some((v) => v === 127 || v === -128)).to.equal(false);
-    expect(() => validateInt8Model({ ...m, classes: 2036, layers: [] }, 'x')).to.throw(/\$\.classes: must be in \[1, 2035\], got 2036/);
+    expect(() => validateInt8Model({ ...m, classes: 65536, layers: [] }, 'x')).to.throw(/\$\.classes: must be in \[1, 65535\], got 65536/);
   });
 
   it('refuses what a graph cannot be: inputs in format 1, a forward reference, add in yono15, a shape mismatch', () => {

@@ -37,6 +37,8 @@ export class FakeDeviceLink implements Link {
   private replies = 0;
   private readonly inputCapacity: number;
   private loaded = -1;
+  /** the last inference's output vector (READ_OUTPUT, proto 7) */
+  private lastOutput: Int8Array | undefined;
 
   constructor(private readonly options: FakeDeviceOptions) {
     this.inputCapacity = Math.max(...options.models.map((m) => m.input.shape.reduce((a, b) => a * b, 1)));
@@ -137,18 +139,21 @@ export class FakeDeviceLink implements Link {
         if (payload.length === 9 && crc32(this.input) !== payload.readUInt32LE(5)) return this.error(seq, 7, 'input CRC-32 mismatch');
         const logits = runInt8(model, new Int8Array(this.input.buffer, this.input.byteOffset, this.input.length));
         const best = argmaxFirst(logits);
+        this.lastOutput = logits;
         const wide = logits.length > 255 ? 4 : 0; // SPEC section 1, version 5
-        const out = Buffer.alloc(3 + wide + logits.length + 2 + 4 * runs);
+        // version 7: outputs that do not fit with one run stay out of the reply (0xFE), for READ_OUTPUT
+        const inline = 3 + wide + logits.length + 2 + 4 <= MAX_PAYLOAD ? logits.length : 0;
+        const out = Buffer.alloc(3 + wide + inline + 2 + 4 * runs);
         out[0] = id;
-        out[1] = wide ? 0xff : best;
+        out[1] = wide ? (inline ? 0xff : 0xfe) : best;
         out[2] = wide ? 0 : logits.length;
         if (wide) {
           out.writeUInt16LE(best, 3);
           out.writeUInt16LE(logits.length, 5);
         }
-        Buffer.from(logits.buffer, logits.byteOffset, logits.length).copy(out, 3 + wide);
-        out.writeUInt16LE(runs, 3 + wide + logits.length);
-        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + wide + logits.length + 4 * r);
+        Buffer.from(logits.buffer, logits.byteOffset, inline).copy(out, 3 + wide);
+        out.writeUInt16LE(runs, 3 + wide + inline);
+        for (let r = 0; r < runs; r++) out.writeUInt32LE(this.options.ticksPerRun ?? 1000, 5 + wide + inline + 4 * r);
         return this.reply(type | REPLY, seq, out);
       }
       case Cmd.SELECT: {
@@ -167,6 +172,20 @@ export class FakeDeviceLink implements Link {
         out.writeUInt32LE(repeat * blob, 7);
         out.writeUInt32LE(repeat * blob, 11);
         out.writeUInt32LE(ext ? repeat : 0, 15);
+        return this.reply(type | REPLY, seq, out);
+      }
+      case Cmd.READ_OUTPUT: {
+        // proto 7: a slice of the last inference's output vector
+        if (payload.length !== 6) return this.error(seq, 6, 'READ_OUTPUT payload is u32 offset, u16 n');
+        const offset = payload.readUInt32LE(0);
+        const n = payload.readUInt16LE(4);
+        const last = this.lastOutput;
+        if (!last) return this.error(seq, 6, 'no inference has run: no output to read');
+        if (n > MAX_PAYLOAD - 6 || offset + n > last.length) return this.error(seq, 6, `READ_OUTPUT slice ends at ${offset + n} beyond the outputs ${last.length}`);
+        const out = Buffer.alloc(6 + n);
+        out.writeUInt32LE(offset, 0);
+        out.writeUInt16LE(n, 4);
+        Buffer.from(last.buffer, last.byteOffset + offset, n).copy(out, 6);
         return this.reply(type | REPLY, seq, out);
       }
       default:

@@ -1,29 +1,9 @@
 /** Bad input from a user gets one clear line and a non-zero exit, never a stack trace. */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../../harness/util/paths.js';
-
-function hil(args: string[], env: Record<string, string> = {}): { code: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'harness', 'cli.js'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60000,
-  });
-  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
-}
-
-function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  expect(r.code).to.not.equal(0);
-  expect(r.code).to.not.equal(null);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^error: /);
-  expect(lines[0]).to.match(pattern);
-  expect(r.stderr).to.not.match(/\n\s+at /);
-}
+import { expectOneLineError, hil } from '../helpers/cli.js';
 
 describe('CLI errors', () => {
   it('unknown rig', () => expectOneLineError(hil(['run', '--rig', 'nope']), /nope: unknown rig; available: .*qemu-mps2-an386/));

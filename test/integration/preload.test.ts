@@ -14,7 +14,7 @@ import { readBoard } from '../../harness/firmware/board.js';
 import { buildFirmware, type FirmwareBuild } from '../../harness/firmware/build.js';
 import type { Int8Model } from '../../harness/modeltools/int8-model.js';
 import { Cmd, MAX_PAYLOAD, PROTO_VERSION } from '../../harness/protocol/yono/frame.js';
-import { checkFirmware, type DeviceHello } from '../../harness/protocol/device.js';
+import { checkFirmware, PRELOADED_ENTRY, type DeviceHello } from '../../harness/protocol/device.js';
 import { ProtocolClient } from '../../harness/protocol/yono/client.js';
 import { predictInt8, runInt8 } from '../../harness/reference/int8.js';
 import { loadRig, type Rig } from '../../harness/rig/rig.js';
@@ -75,8 +75,8 @@ function writePreload(file: string, parts: { data: PreparedSplit; count: number 
 
 /** Runs `count` samples from `offset` in batches that fit one reply frame. */
 async function runAll(client: ProtocolClient, model: number, classes: number, offset: number, inputBytes: number, count: number, withLogits: boolean) {
-  const perBatch = Math.floor((MAX_PAYLOAD - 3) / (5 + (withLogits ? classes : 0)));
-  const out: { predicted: number; crc: number; logits?: Int8Array }[] = [];
+  const perBatch = Math.floor((MAX_PAYLOAD - 3) / (PRELOADED_ENTRY + (withLogits ? classes : 0)));
+  const out: { predicted: number; crc: number; outputCrc: number; logits?: Int8Array }[] = [];
   for (let i = 0; i < count; i += perBatch) {
     const n = Math.min(perBatch, count - i);
     out.push(...(await client.runPreloaded(model, offset + i * inputBytes, n, withLogits)));
@@ -123,6 +123,7 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
           const x = sample(data[k], i);
           expect(got[i].crc, `${m.name} sample ${i} CRC`).to.equal(crc32(x));
           expect(got[i].predicted, `${m.name} sample ${i}`).to.equal(predictInt8(m, x));
+          expect(got[i].outputCrc, `${m.name} sample ${i} output CRC (proto 7)`).to.equal(crc32(runInt8(m, x)));
           if (withLogits) expect(Array.from(got[i].logits ?? []), `${m.name} sample ${i} logits`).to.deep.equal(Array.from(runInt8(m, x)));
           else expect(got[i].logits).to.equal(undefined);
         }
@@ -165,10 +166,11 @@ describe('RUN_PRELOADED: inputs preloaded by QEMU on qemu-mps2-an386', function 
       expect(await client.runPreloaded(0, size - ib, 1, false)).to.have.length(1);
       expect((await rejection(client.runPreloaded(0, size - ib + 1, 1, false))).message).to.match(/device error 3 \(input overflow\)/);
       expect((await rejection(client.runPreloaded(0, 0xfffffff0, 1, false))).message).to.match(/device error 3 /);
-      // 10 classes: (2048 - 3) / (5 + 10) = 136 results with logits, 409 without
-      expect(await client.runPreloaded(0, 0, 136, true)).to.have.length(136);
-      expect((await rejection(client.runPreloaded(0, 0, 137, true))).message).to.match(/device error 6 \(bad payload\)/);
-      expect((await rejection(client.runPreloaded(0, 0, 410, false))).message).to.match(/device error 6 /);
+      // 10 classes: (2048 - 3) / (10 + 10) = 102 results with outputs, 204 without (proto 7)
+      expect(await client.runPreloaded(0, 0, 102, true)).to.have.length(102);
+      expect((await rejection(client.runPreloaded(0, 0, 103, true))).message).to.match(/device error 6 \(bad payload\)/);
+      expect(await client.runPreloaded(0, 0, 204, false)).to.have.length(204);
+      expect((await rejection(client.runPreloaded(0, 0, 205, false))).message).to.match(/device error 6 /);
       expect((await rejection(client.runPreloaded(0, 0, 0, false))).message).to.match(/device error 6 /);
       expect((await rejection(client.runPreloaded(7, 0, 1, false))).message).to.match(/device error 2 /);
       const flags = Buffer.from([0, 0, 0, 0, 0, 1, 0, 0x02]);

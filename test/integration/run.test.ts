@@ -25,6 +25,7 @@ for (const rig of ['qemu-mps2-an386', 'qemu-mps2-an500', 'qemu-netduinoplus2']) 
         expect(row.samples, row.model).to.equal(Math.min(SAMPLES, loadPrepared(row.dataset, 'test').count));
         expect(row.mismatches, `${row.model} device/host mismatches`).to.equal(0);
         expect(row.agreement).to.equal(1);
+        expect(row.elements_differ, `${row.model} output elements device != host`).to.equal(0);
         expect(row.top1, `${row.model} top-1`).to.be.greaterThan(0.6);
       }
       for (const row of r.latency) {
@@ -37,7 +38,7 @@ for (const rig of ['qemu-mps2-an386', 'qemu-mps2-an500', 'qemu-netduinoplus2']) 
       const files = fs.readdirSync(r.dir).sort();
       expect(files).to.include.members(['accuracy.csv', 'latency.csv', 'predictions.csv', 'run.json', 'summary.txt']);
       const header = fs.readFileSync(path.join(r.dir, 'accuracy.csv'), 'utf8').split('\n')[0];
-      expect(header).to.equal('run_id,rig,board,firmware_hash,dataset_hash,harness_version,variant,model,dataset,samples,correct,top1,host_correct,host_top1,agreement,mismatches,failed');
+      expect(header).to.equal('run_id,rig,board,firmware_hash,dataset_hash,harness_version,variant,model,dataset,task,samples,correct,top1,host_correct,host_top1,agreement,mismatches,failed,elements_differ,auc,host_auc');
       const run = JSON.parse(fs.readFileSync(path.join(r.dir, 'run.json'), 'utf8')) as { status: string; device: { build: string } };
       expect(run.status).to.equal('complete');
       expect(run.device.build).to.match(/^[0-9a-f]{16}$/);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openMlperfFolder } from '../../harness/datasets/mlperf-folder.js';
-import { HilError } from '../../harness/util/errors.js';
+import { hilError } from '../helpers/cli.js';
 
 function folder(files: Record<string, Buffer | string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yono-mlperf-ds-'));
@@ -12,15 +12,6 @@ function folder(files: Record<string, Buffer | string>): string {
   return dir;
 }
 
-function hilError(fn: () => unknown): HilError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(HilError);
-    return e as HilError;
-  }
-  throw new Error('expected a HilError');
-}
 
 describe('MLPerf Tiny data set folder', () => {
   const dirs: string[] = [];

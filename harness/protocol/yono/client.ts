@@ -8,7 +8,7 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import type { Link } from '../../capabilities/link.js';
 import type { DeviceActivity } from '../../capabilities/device-activity.js';
 import { HilError } from '../../util/errors.js';
-import { LinkFault, NO_TRAFFIC, type DeviceHello, type DeviceProtocol, type InferResult, type PreloadedResult, type ProtocolStats, type SelectResult } from '../device.js';
+import { LinkFault, NO_TRAFFIC, PRELOADED_ENTRY, type DeviceHello, type DeviceProtocol, type InferResult, type PreloadedResult, type ProtocolStats, type SelectResult } from '../device.js';
 import { Cmd, decodeFrame, DeviceErr, encodeFrame, ERR, ErrCode, MAX_PAYLOAD, PROTO_VERSION, REPLY, UPLOAD_CHUNK_BYTES, type Frame } from './frame.js';
 
 export interface ClientOptions {
@@ -36,6 +36,8 @@ export class ProtocolClient implements DeviceProtocol {
   readonly stats: ProtocolStats = { ...NO_TRAFFIC };
   /** one recovery at a time: the device has a single input buffer (see classify) */
   private recovery: Promise<unknown> = Promise.resolve();
+  /** outputs per model id, from the handshake: INFER leaves out more than INLINE_OUTPUTS (proto 7) */
+  private readonly outputCounts = new Map<number, number>();
 
   constructor(private readonly link: Link, options: ClientOptions = {}) {
     this.replyTimeoutMs = options.replyTimeoutMs ?? 5000;
@@ -149,6 +151,7 @@ export class ProtocolClient implements DeviceProtocol {
         if (hello.proto !== PROTO_VERSION) {
           throw new HilError(`firmware speaks protocol ${hello.proto}, harness speaks ${PROTO_VERSION}: rebuild the firmware`, this.link.description);
         }
+        for (const m of hello.models ?? []) this.outputCounts.set(m.id, m.classes);
         return hello;
       } catch (e) {
         if (e instanceof HilError && !/did not answer/.test(e.message)) throw e;
@@ -180,8 +183,11 @@ export class ProtocolClient implements DeviceProtocol {
     }
   }
 
-  async infer(model: number, runs = 1, warmup = 0, timeoutMs = this.replyTimeoutMs): Promise<InferResult> {
-    return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, runs, warmup), timeoutMs)));
+  async infer(model: number, runs = 1, warmup = 0, timeoutMs = this.replyTimeoutMs, inputCrc?: number): Promise<InferResult> {
+    const r = parseInfer(await this.request(Cmd.INFER, inferPayload(model, runs, warmup, inputCrc), timeoutMs));
+    // outputs too many for the reply (proto 7): read back before anything else runs
+    if (r.omitted) r.result.logits = await this.readOutputs(r.omitted);
+    return this.reportInfer(r.result);
   }
 
   /** Makes `model` the active one (an external-storage model is loaded), `repeat` times inside one marker window. */
@@ -224,6 +230,17 @@ export class ProtocolClient implements DeviceProtocol {
    * input; any failure falls back to the acknowledged upload() + infer() path.
    */
   async classify(model: number, input: Uint8Array | Int8Array, chunkBytes = UPLOAD_CHUNK_BYTES): Promise<InferResult> {
+    if ((this.outputCounts.get(model) ?? 0) > INLINE_OUTPUTS) {
+      // the outputs are read back after the INFER (proto 7): no other sample's INFER may run in
+      // between, so such samples go one at a time, in order, through the recovery chain
+      const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+      const run = this.recovery.then(async () => {
+        await this.upload(input, chunkBytes);
+        return this.infer(model, 1, 0, this.replyTimeoutMs, crc32(bytes));
+      });
+      this.recovery = run.catch(() => undefined);
+      return run;
+    }
     // never write a sample's frames into a recovery in progress: it owns the input buffer
     await this.recovery;
     const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -244,7 +261,7 @@ export class ProtocolClient implements DeviceProtocol {
         for (let i = 0; i < sends.length - 1; i++) {
           acked &&= this.payloadOf(Cmd.CHUNK, frames[i] as Frame).readUInt32LE(0) === sends[i].expectAck;
         }
-        const result = parseInfer(this.payloadOf(Cmd.INFER, frames[sends.length - 1] as Frame));
+        const { result } = parseInfer(this.payloadOf(Cmd.INFER, frames[sends.length - 1] as Frame));
         if (acked) return this.reportInfer(result);
       }
     } catch (e) {
@@ -267,7 +284,7 @@ export class ProtocolClient implements DeviceProtocol {
         try {
           // short chunks: on a noisy link a short frame is likelier to arrive whole
           await this.upload(input, Math.min(chunkBytes, RECOVERY_CHUNK_BYTES));
-          return this.reportInfer(parseInfer(await this.request(Cmd.INFER, inferPayload(model, 1, 0, crc32(bytes)))));
+          return await this.infer(model, 1, 0, this.replyTimeoutMs, crc32(bytes));
         } catch (e) {
           if (attempt > this.retries || !recoverable(e) || e instanceof LinkFault) throw e;
         }
@@ -297,18 +314,36 @@ export class ProtocolClient implements DeviceProtocol {
     const r = await this.request(Cmd.RUN_PRELOADED, payload, timeoutMs);
     const n = r.length >= 3 ? r.readUInt16LE(1) : -1;
     const entry = n > 0 ? (r.length - 3) / n : 0;
-    if (n !== count || r[0] !== model || !Number.isInteger(entry) || entry < 5 || (!withLogits && entry !== 5)) {
+    if (n !== count || r[0] !== model || !Number.isInteger(entry) || entry < PRELOADED_ENTRY || (!withLogits && entry !== PRELOADED_ENTRY)) {
       throw new HilError(`RUN_PRELOADED reply of ${r.length} bytes does not hold ${count} results of model ${model}`, this.link.description);
     }
     const out: PreloadedResult[] = [];
     for (let i = 0, at = 3; i < n; i++, at += entry) {
-      const logits = withLogits ? new Int8Array(r.buffer.slice(r.byteOffset + at + 5, r.byteOffset + at + entry)) : undefined;
-      out.push({ predicted: r[at], crc: r.readUInt32LE(at + 1), ...(logits ? { logits } : {}) });
+      const logits = withLogits ? new Int8Array(r.buffer.slice(r.byteOffset + at + PRELOADED_ENTRY, r.byteOffset + at + entry)) : undefined;
+      out.push({ predicted: r.readUInt16LE(at), crc: r.readUInt32LE(at + 2), outputCrc: r.readUInt32LE(at + 6), ...(logits ? { logits } : {}) });
     }
     return out;
   }
 
-  /** PRELOAD_CRC (proto 6): the CRC-32 of a range of the preload region, as the device reads it. */
+  /** READ_OUTPUT (proto 7): the last inference's `n` outputs, in slices that fit one reply frame. */
+  async readOutputs(n: number): Promise<Int8Array> {
+    const out = new Int8Array(n);
+    const slice = MAX_PAYLOAD - 6;
+    for (let offset = 0; offset < n; offset += slice) {
+      const len = Math.min(slice, n - offset);
+      const payload = Buffer.alloc(6);
+      payload.writeUInt32LE(offset, 0);
+      payload.writeUInt16LE(len, 4);
+      const r = await this.request(Cmd.READ_OUTPUT, payload);
+      if (r.length !== 6 + len || r.readUInt32LE(0) !== offset || r.readUInt16LE(4) !== len) {
+        throw new HilError(`READ_OUTPUT reply of ${r.length} bytes does not hold outputs ${offset}..${offset + len - 1}`, this.link.description);
+      }
+      out.set(new Int8Array(r.buffer, r.byteOffset + 6, len), offset);
+    }
+    return out;
+  }
+
+  /** PRELOAD_CRC (proto 7): the CRC-32 of a range of the preload region, as the device reads it. */
   async preloadCrc(offset: number, length: number, timeoutMs = this.replyTimeoutMs): Promise<number> {
     const payload = Buffer.alloc(8);
     payload.writeUInt32LE(offset, 0);
@@ -338,16 +373,22 @@ function inferPayload(model: number, runs: number, warmup: number, inputCrc?: nu
   return payload;
 }
 
+/** Most outputs an INFER reply carries (one run, wide form); more are read with READ_OUTPUT (proto 7). */
+export const INLINE_OUTPUTS = MAX_PAYLOAD - 9 - 4;
+
 /** INFER reply: u8 model, u8 predicted, u8 n, i8 outputs[n], u16 runs, u32 ticks[runs]; or, for more
- * than 255 outputs (version 5, SPEC section 1), n = 0 then u16 predicted, u16 n before the outputs. */
-function parseInfer(reply: Buffer): InferResult {
+ * than 255 outputs (version 5, SPEC section 1), n = 0 then u16 predicted, u16 n before the outputs;
+ * byte 1 0xFE (version 7): the n outputs are not in the reply (`omitted` = n; READ_OUTPUT them). */
+function parseInfer(reply: Buffer): { result: InferResult; omitted: number } {
   const wide = reply[2] === 0;
   const nClasses = wide ? reply.readUInt16LE(5) : reply[2];
+  const omitted = wide && reply[1] === 0xfe ? nClasses : 0;
   const at = wide ? 7 : 3;
-  const logits = new Int8Array(reply.buffer.slice(reply.byteOffset + at, reply.byteOffset + at + nClasses));
-  const runsOff = at + nClasses;
+  const inline = nClasses - omitted;
+  const logits = new Int8Array(reply.buffer.slice(reply.byteOffset + at, reply.byteOffset + at + inline));
+  const runsOff = at + inline;
   const nRuns = reply.readUInt16LE(runsOff);
   const ticks: number[] = [];
   for (let i = 0; i < nRuns; i++) ticks.push(reply.readUInt32LE(runsOff + 2 + 4 * i));
-  return { model: reply[0], predicted: wide ? reply.readUInt16LE(3) : reply[1], logits, ticks };
+  return { result: { model: reply[0], predicted: wide ? reply.readUInt16LE(3) : reply[1], logits, ticks }, omitted };
 }

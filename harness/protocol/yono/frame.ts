@@ -5,8 +5,11 @@ import { cobsDecode, cobsEncode } from './cobs.js';
 /** 2: MAX_PAYLOAD 1024 -> 2048 (a HELLO listing ~12 models). 3: SELECT (model switching), ERR 8/9,
  * HELLO variant/ext_storage. 4: RUN_PRELOADED (inputs the loader put in the board's
  * preload region), HELLO preload/preload_base. 5: models of > 255 outputs. 6: PRELOAD_CRC (is a
- * persistent preload region, a board's QSPI NOR, already holding the image?). */
-export const PROTO_VERSION = 6;
+ * persistent preload region, a board's QSPI NOR, already holding the image?).
+ * 7: RUN_PRELOADED gives a u16 prediction and the CRC-32 of every sample's output vector, for any
+ * number of outputs; READ_OUTPUT returns slices of the last output vector; INFER leaves out outputs
+ * beyond one frame. */
+export const PROTO_VERSION = 7;
 export const MAX_PAYLOAD = 2048;
 /** CHUNK payload: u32 offset + data. Kept at 1020 data bytes (the v1 size) so a chunk never
  * needs more UART buffering than before on real boards; most inputs still fit one chunk. */
@@ -22,6 +25,7 @@ export const Cmd = {
   SELECT: 0x05,
   RUN_PRELOADED: 0x06,
   PRELOAD_CRC: 0x07,
+  READ_OUTPUT: 0x08,
 } as const;
 export const REPLY = 0x80;
 export const ERR = 0x7f;
