@@ -3,7 +3,7 @@
  * [-- --reference <run folder>] [--inputs stream|preload|auto]. Same rig, models, variants, samples and options (from its
  * run.json); rows must be identical except the columns that name the run, the harness version
  * and the firmware build (a build hash covers the firmware sources), and the figures read from
- * the device timer: the emulated core busy-waits for the UART in host time, so the timer's phase
+ * the device timer: the emulated core waits for the UART in host time, so the timer's phase
  * at the start of a timed region varies between runs and a tick-quantized figure may move by a
  * timer tick (40 instructions on the 25 MHz SysTick). Those must agree within two ticks; the
  * instruction-class model's figures (exact plugin counts) must be identical. Exits 1 on any
