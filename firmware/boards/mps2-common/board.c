@@ -26,8 +26,19 @@ void board_putc(uint8_t c)
 void IRQ0_Handler(void);
 void IRQ0_Handler(void) { UART_INTSTATUS = UART_INT_RX; }
 
+/* Polls a little before sleeping: bytes of one frame arrive close together, and a wake-up per byte
+ * costs QEMU's link time (one streamed rig: 16.8 samples/s sleeping at once, 24.3 after 500
+ * polls, 28.5 polling only); longer polls take back the host core that several rigs need
+ * (two rigs: 1.85x one rig after 500 polls, 1.56x after 2,000, 1.17x after 20,000). */
+#define GETC_SPIN 500u
+
 uint8_t board_getc(void)
 {
+    for (uint32_t i = 0; i < GETC_SPIN; i++) {
+        if (UART_STATE & UART_STATE_RXFULL) {
+            return (uint8_t)UART_DATA;
+        }
+    }
     /* Sleep, not spin: a polling core keeps one host core busy per emulator (QEMU idles in WFI),
      * which is what limits several emulated rigs on one host. Interrupts are masked between the
      * check and WFI so a byte arriving in between still wakes it (WFI wakes on a pending IRQ). */
