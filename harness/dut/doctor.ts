@@ -179,7 +179,8 @@ export async function checkRemote(rig: Rig, options: RemoteCheckOptions = {}): P
   const holder = (options.holder ?? ((r) => rigLockHolder(r)))(rig.name);
   if (holder) return { rig: rig.name, ok: true, lines: [`busy: in use by ${describeHolder(holder)}; its services were not touched`] };
   const serial = async (field: string, url: string, baud: number) => {
-    const port = new NetPort(url, { baudRate: baud, connectTimeoutMs: timeoutMs, negotiateTimeoutMs: timeoutMs });
+    // ser2net drops a new connection at once for a moment after its last client left: retried within the timeout
+    const port = new NetPort(url, { baudRate: baud, connectTimeoutMs: timeoutMs, negotiateTimeoutMs: timeoutMs, retryForMs: timeoutMs });
     try {
       await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
       const s = port.settings;
