@@ -36,5 +36,10 @@ export async function bootDut(rig: Rig, elf: string): Promise<{ dut: Dut; link: 
  * time); an emulated rig starts an emulator of its own for each session and needs none.
  */
 export function lockRig(rig: Rig): RigLock | undefined {
-  return rig.dut.kind === 'qemu' ? undefined : acquireRigLock(rig.name);
+  return ownDevicePerSession(rig) ? undefined : acquireRigLock(rig.name);
+}
+
+/** Whether every session of the rig starts a device of its own (an emulator): no lock, and N copies can run at once. */
+export function ownDevicePerSession(rig: Rig): boolean {
+  return rig.dut.kind === 'qemu';
 }

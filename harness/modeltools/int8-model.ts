@@ -121,12 +121,8 @@ export interface AvgPool2dLayer {
   shift: number;
 }
 
-/**
- * Element-wise sum of two tensors of one shape, TFLite's int8 ADD (SPEC section 3; `tflite-*`
- * arithmetic only): multiplier/shift = [input 1, input 2, output] (shifts <= 0), left_shift 20.
- */
-export interface AddLayer {
-  op: 'add';
+/** The fields ADD and MUL share: two int8 inputs (the second one broadcast or constant) -> one output. */
+interface TwoInputLayer {
   in_shape: Shape3;
   out_shape: Shape3;
   /** the second input's shape when it is broadcast: every dimension in_shape's or 1 (absent = in_shape) */
@@ -138,9 +134,17 @@ export interface AddLayer {
   out_zp: number;
   act_min: number;
   act_max: number;
-  left_shift: number;
   multiplier: number[];
   shift: number[];
+}
+
+/**
+ * Element-wise sum of two tensors of one shape, TFLite's int8 ADD (SPEC section 3; `tflite-*`
+ * arithmetic only): multiplier/shift = [input 1, input 2, output] (shifts <= 0), left_shift 20.
+ */
+export interface AddLayer extends TwoInputLayer {
+  op: 'add';
+  left_shift: number;
 }
 
 /** An element-wise int8 -> int8 function as a 256-entry table (`yono-int8/2`): y = table[x + 128].
@@ -155,21 +159,8 @@ export interface LutLayer {
 
 /** Element-wise product of two tensors of one shape, TFLite's int8 MUL (`tflite-*` arithmetic only):
  * y = clamp(out_zp + MBQM((x1 - in_zp) * (x2 - in2_zp), M, s)), M/s = QuantizeMultiplier(s1 * s2 / s_out). */
-export interface MulLayer {
+export interface MulLayer extends TwoInputLayer {
   op: 'mul';
-  in_shape: Shape3;
-  out_shape: Shape3;
-  /** as AddLayer's: a broadcast second input */
-  in2_shape?: Shape3;
-  /** as AddLayer's: a constant second operand */
-  const2?: number[];
-  in_zp: number;
-  in2_zp: number;
-  out_zp: number;
-  act_min: number;
-  act_max: number;
-  multiplier: number[];
-  shift: number[];
 }
 
 /** The mean over H and W per channel, TFLite Micro's int8 MEAN over the spatial axes (reduce_common.cc,

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lockRig } from '../dut/factory.js';
+import { lockRig, ownDevicePerSession } from '../dut/factory.js';
 import { createRunFolder } from '../reports/run-folder.js';
 import { loadRig, type Rig } from '../rig/rig.js';
 import { onCleanup } from '../util/cleanup.js';
@@ -51,17 +51,17 @@ export async function runPool(options: RunOptions, pool: PoolOptions): Promise<R
   const names = rigs.map((r) => r.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new HilError(`rig ${twice} given twice: one job per rig at a time (--parallel N runs copies of an emulated rig)`, '--rig');
-  const real = rigs.find((r) => r.dut.kind !== 'qemu');
+  const real = rigs.find((r) => !ownDevicePerSession(r));
   if (parallel > 1 && real) throw new HilError(`--parallel ${parallel} copies an emulated rig; ${real.name} is a real board (one job at a time): give each board its own --rig`, '--parallel');
   // every real board is ours for the whole run, or the run does not start
   const locks = rigs.map((r) => lockRig(r));
   try {
-    const emulators = rigs.filter((r) => r.dut.kind === 'qemu').length * parallel;
-    // our firmware polls its UART: each emulator keeps a host core busy while it waits for input
-    if (emulators > os.cpus().length) log.warn(`${emulators} emulators on ${os.cpus().length} cores: each keeps a core busy, so more emulators than cores slow the run down (docs/scale-out.md)`);
+    const emulators = rigs.filter(ownDevicePerSession).length * parallel;
+    // an emulator streaming inputs needs much of a host core: more of them than cores only take turns
+    if (emulators > os.cpus().length) log.warn(`${emulators} emulators on ${os.cpus().length} cores: a streaming emulator needs much of a core, so more emulators than cores do not speed the run up (docs/scale-out.md)`);
     // every group planned (and its firmware built) first, then all groups' shards at once
     const planned = groupRigs(options, rigs).map((group) => {
-      const slots = group.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
+      const slots = group.flatMap((r) => Array.from({ length: ownDevicePerSession(r) ? parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
       const specs = planShards({ ...options, rig: group[0].file }, slots.length);
       const into = createRunFolder(`${group[0].name}${slots.length > 1 ? `-x${slots.length}` : ''}`, options.resultsDir);
       const pool: PoolFile = { plan: specs[0].plan, rigs: group.map((r) => r.file), parallel, specs };
@@ -99,7 +99,7 @@ export async function resumePool(dir: string, log: RunOptions['log']): Promise<R
   const rigs = pool.rigs.map((r) => loadRig(r));
   const locks = rigs.map((r) => lockRig(r));
   try {
-    const slots = rigs.flatMap((r) => Array.from({ length: r.dut.kind === 'qemu' ? pool.parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
+    const slots = rigs.flatMap((r) => Array.from({ length: ownDevicePerSession(r) ? pool.parallel : 1 }, (_, k) => ({ rig: r, copy: k + 1 })));
     return await runAndMerge(pool.specs, slots, path.resolve(dir), { rig: pool.rigs[0], log });
   } finally {
     for (const l of locks) l?.release();
